@@ -1,0 +1,14 @@
+//! The console's state and the pure reducer that changes it.
+//!
+//! Nothing here does I/O: key events and cluster updates arrive as [`Action`]s, the reducer
+//! folds them into [`State`], and the UI draws the result.
+
+mod action;
+mod keymap;
+mod state;
+mod update;
+
+pub use action::Action;
+pub use keymap::{Binding, Command, KEYMAP, Mode, command_for, key_label};
+pub use state::{Connection, EnvState, State};
+pub use update::update;

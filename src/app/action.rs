@@ -1,0 +1,15 @@
+//! Everything that can change the console's state.
+
+use crossterm::event::KeyEvent;
+
+use crate::cluster::EnvUpdate;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// A key the operator pressed; the keymap decides what it means in the current mode.
+    Key(KeyEvent),
+    /// The terminal changed size: nothing in the state changes, but the frame must be redrawn.
+    Resize,
+    /// An environment's cluster task reported a change.
+    Env { index: usize, update: EnvUpdate },
+}

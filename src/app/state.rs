@@ -1,0 +1,89 @@
+//! What the console knows right now.
+
+use ratatui::style::Color;
+
+use crate::cluster::ServerInfo;
+use crate::config::{Config, Protection, parse_color};
+
+/// An environment's connection as last reported by its cluster task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Connection {
+    Connecting,
+    Reachable {
+        server: ServerInfo,
+        at: jiff::Timestamp,
+    },
+    /// `last_ok` is when it last answered, if it ever did.
+    Unreachable {
+        reason: String,
+        at: jiff::Timestamp,
+        last_ok: Option<jiff::Timestamp>,
+    },
+    Misconfigured {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvState {
+    pub name: String,
+    pub context: String,
+    pub namespaces: Vec<String>,
+    pub protection: Protection,
+    /// Writes refused, by config or by `--readonly`.
+    pub readonly: bool,
+    pub color: Color,
+    pub connection: Connection,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct State {
+    pub envs: Vec<EnvState>,
+    pub apps: Vec<String>,
+    pub selected_env: usize,
+    pub selected_app: usize,
+    pub help_open: bool,
+    /// `--readonly`: the whole console refuses writes.
+    pub readonly: bool,
+    pub quit: bool,
+}
+
+/// Colours for environments without one in config: production-looking ones red.
+fn default_color(protection: Protection) -> Color {
+    match protection {
+        Protection::Typed => Color::Red,
+        Protection::Confirm => Color::Yellow,
+        Protection::None => Color::Cyan,
+    }
+}
+
+impl State {
+    pub fn new(config: &Config, readonly: bool) -> Self {
+        let envs = config
+            .environments
+            .iter()
+            .map(|e| EnvState {
+                name: e.name().to_owned(),
+                context: e.context().to_owned(),
+                namespaces: e.namespaces.clone(),
+                protection: e.protection,
+                readonly: readonly || e.readonly,
+                color: e
+                    .color
+                    .as_ref()
+                    .and_then(|c| parse_color(c.get_ref()))
+                    .unwrap_or_else(|| default_color(e.protection)),
+                connection: Connection::Connecting,
+            })
+            .collect();
+        Self {
+            envs,
+            apps: config.apps.iter().map(|a| a.name().to_owned()).collect(),
+            selected_env: 0,
+            selected_app: 0,
+            help_open: false,
+            readonly,
+            quit: false,
+        }
+    }
+}

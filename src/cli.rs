@@ -1,0 +1,208 @@
+//! The command line: the contract in DESIGN.md, as clap derive types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "opsdeck",
+    version,
+    about = "Terminal operations console for Kubernetes deployment windows",
+    long_about = "Terminal operations console for Kubernetes deployment windows.\n\n\
+        Without a subcommand, opens the console on every configured environment.\n\n\
+        Exit codes: 0 ok; 1 the operation ran and failed (or a verdict failed); \
+        2 usage or config error; 3 precondition failed; 4 forbidden; 5 environment unreachable."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options every subcommand accepts.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalArgs {
+    /// Config file (default: the XDG config dir's opsdeck/opsdeck.toml).
+    #[arg(long, global = true, value_name = "FILE", env = "OPSDECK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Kubeconfig file (default: $KUBECONFIG, which may list several files, or ~/.kube/config).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Refuse every write, whatever the environment's settings.
+    #[arg(long, global = true)]
+    pub readonly: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start three simulated clusters on loopback and open the console on them.
+    Demo(DemoArgs),
+    /// Print every environment's health.
+    Status(StatusArgs),
+    /// List a Deployment's revisions.
+    History(TargetArgs),
+    /// Inspect and drive canaries.
+    #[command(subcommand)]
+    Canary(CanaryCommand),
+    /// Restart a Deployment's pods (like `kubectl rollout restart`).
+    Restart(WriteArgs),
+    /// Pause a Deployment's rollout.
+    Pause(WriteArgs),
+    /// Resume a paused Deployment's rollout.
+    Resume(WriteArgs),
+    /// Roll a Deployment back (like `kubectl rollout undo`).
+    Rollback(RollbackArgs),
+    /// Run the environment's pre-deploy checklist's automated checks.
+    Checklist(ChecklistArgs),
+    /// Show the audit log.
+    Audit(AuditArgs),
+    /// Write a starter config from the kubeconfig's contexts.
+    Init(InitArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Serve the fleet without the console: write D/kubeconfig and D/opsdeck.toml, print `ready`.
+    #[arg(long, requires = "dir")]
+    pub serve_only: bool,
+    /// Directory for the kubeconfig and config the demo writes.
+    #[arg(long, value_name = "D")]
+    pub dir: Option<PathBuf>,
+    /// Scale every environment up to N pods (for benchmarks).
+    #[arg(long, value_name = "N")]
+    pub pods: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only this environment.
+    #[arg(long, value_name = "E")]
+    pub env: Option<String>,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// An app in one environment.
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// Environment name from the config.
+    #[arg(long, value_name = "E")]
+    pub env: String,
+    /// App name from the config.
+    #[arg(long, value_name = "A")]
+    pub app: String,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// An app in one environment, for a command that writes.
+#[derive(Debug, Clone, Args)]
+pub struct WriteArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Skip the interactive confirmation (required where protection is `confirm` or `typed`).
+    #[arg(long)]
+    pub yes: bool,
+    /// Why; recorded in the audit log (required outside a deployment window).
+    #[arg(long, value_name = "R")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CanaryCommand {
+    /// Weight, both tracks' figures and the analysis verdict (exit 1 when it fails).
+    Status(TargetArgs),
+    /// Move to the next step of the plan.
+    Step(WriteArgs),
+    /// Move back to the previous step.
+    Back(WriteArgs),
+    /// Set an exact weight (0-100).
+    Set(SetArgs),
+    /// Abort: weight 0 (with --all: every active canary in every environment).
+    Abort(AbortArgs),
+    /// Promote: stable takes the canary's template, then weight 0, then the canary scales down.
+    Promote(WriteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    /// The weight, 0-100.
+    #[arg(value_name = "W", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub weight: u8,
+    #[command(flatten)]
+    pub write: WriteArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AbortArgs {
+    /// Every active canary in every environment: the kill switch.
+    #[arg(long, conflicts_with_all = ["env", "app"])]
+    pub all: bool,
+    /// Environment name from the config.
+    #[arg(long, value_name = "E", required_unless_present = "all")]
+    pub env: Option<String>,
+    /// App name from the config.
+    #[arg(long, value_name = "A", required_unless_present = "all")]
+    pub app: Option<String>,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+    /// Skip the interactive confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    /// Why; recorded in the audit log.
+    #[arg(long, value_name = "R")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub write: WriteArgs,
+    /// Roll back to this revision instead of the previous one.
+    #[arg(long, value_name = "N")]
+    pub to_revision: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct ChecklistArgs {
+    /// Environment name from the config.
+    #[arg(long, value_name = "E")]
+    pub env: String,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only records newer than this (e.g. 30m, 2h, 7d).
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+    /// Machine-readable output.
+    #[arg(long, conflicts_with = "markdown")]
+    pub json: bool,
+    /// Markdown output.
+    #[arg(long)]
+    pub markdown: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Overwrite an existing config file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// Shell to generate completions for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}

@@ -1,0 +1,15 @@
+//! The kube adapter: one client per environment, and the tasks that watch each cluster.
+//!
+//! This is the only layer that talks to a cluster. Its tasks send compact snapshots back to
+//! the app over a channel; a failure becomes state ("unreachable", "misconfigured"), never a
+//! panic and never a stalled UI.
+
+mod connect;
+mod errors;
+mod kubeconfig;
+mod task;
+
+pub use connect::{ConnectError, ConnectTimeouts, EnvClients, connect};
+pub use errors::summarize;
+pub use kubeconfig::{KubeconfigSource, context_names, load_kubeconfig};
+pub use task::{EnvUpdate, ServerInfo, spawn_environment};

@@ -1,0 +1,85 @@
+//! Durations written the way people write them in config: `30s`, `2m`, `1h`, `7d`.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, de};
+
+/// A duration parsed from `<number><unit>`, unit one of `ms`, `s`, `m`, `h`, `d`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct HumanDuration(pub Duration);
+
+impl HumanDuration {
+    pub const fn secs(secs: u64) -> Self {
+        Self(Duration::from_secs(secs))
+    }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let value: u64 = number.parse().map_err(|_| {
+            format!("invalid duration {text:?}: expected a number and a unit, like \"30s\" or \"2m\"")
+        })?;
+        let millis = match unit {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            _ => {
+                return Err(format!("invalid duration {text:?}: unit must be one of ms, s, m, h, d"));
+            }
+        };
+        value
+            .checked_mul(millis)
+            .map(|ms| Self(Duration::from_millis(ms)))
+            .ok_or_else(|| format!("invalid duration {text:?}: too large"))
+    }
+}
+
+impl fmt::Display for HumanDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = self.0.as_millis();
+        let (value, unit) = [(86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1_000, "s")]
+            .into_iter()
+            .find(|(size, _)| ms >= *size && ms.is_multiple_of(*size))
+            .map_or((ms, "ms"), |(size, unit)| (ms / size, unit));
+        write!(f, "{value}{unit}")
+    }
+}
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::parse(&text).map_err(de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_each_unit() {
+        assert_eq!(HumanDuration::parse("250ms"), Ok(HumanDuration(Duration::from_millis(250))));
+        assert_eq!(HumanDuration::parse("30s"), Ok(HumanDuration::secs(30)));
+        assert_eq!(HumanDuration::parse("2m"), Ok(HumanDuration::secs(120)));
+        assert_eq!(HumanDuration::parse("1h"), Ok(HumanDuration::secs(3600)));
+        assert_eq!(HumanDuration::parse("7d"), Ok(HumanDuration::secs(7 * 86_400)));
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_duration() {
+        assert!(HumanDuration::parse("5").unwrap_err().contains("unit"));
+        assert!(HumanDuration::parse("m").unwrap_err().contains("number"));
+        assert!(HumanDuration::parse("1w").unwrap_err().contains("unit"));
+    }
+
+    #[test]
+    fn displays_in_the_largest_whole_unit() {
+        assert_eq!(HumanDuration::secs(120).to_string(), "2m");
+        assert_eq!(HumanDuration::secs(90).to_string(), "90s");
+        assert_eq!(HumanDuration(Duration::from_millis(1500)).to_string(), "1500ms");
+    }
+}

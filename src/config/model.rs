@@ -1,0 +1,357 @@
+//! The shape of `opsdeck.toml`. Every table denies unknown fields so a typo is an error,
+//! not a setting silently ignored. `config/opsdeck.example.toml` documents each field.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::HumanDuration;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The release path, in promotion order (e.g. local, staging, production).
+    #[serde(default)]
+    pub environments: Vec<Environment>,
+    #[serde(default)]
+    pub apps: Vec<App>,
+    #[serde(default)]
+    pub notifications: Notifications,
+}
+
+/// How much ceremony a write to an environment needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protection {
+    /// Writes go ahead without a question.
+    None,
+    /// A y/n confirmation.
+    #[default]
+    Confirm,
+    /// The operator types `env/app` and a reason.
+    Typed,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    pub name: Spanned<String>,
+    /// The kubeconfig context that reaches this environment's cluster.
+    pub context: Spanned<String>,
+    #[serde(default = "default_namespaces")]
+    pub namespaces: Vec<String>,
+    #[serde(default)]
+    pub protection: Protection,
+    #[serde(default)]
+    pub readonly: bool,
+    /// Column colour: a name (red, green, yellow, blue, magenta, cyan, gray, white) or `#rrggbb`.
+    pub color: Option<Spanned<String>>,
+    /// When deployments are expected; outside them a write needs an emergency reason.
+    #[serde(default)]
+    pub windows: Vec<Window>,
+    /// Dates when no deployment should happen at all.
+    #[serde(default)]
+    pub blackouts: Vec<Blackout>,
+    /// Checklist file for this environment (relative paths are relative to the config file).
+    pub checklist: Option<PathBuf>,
+    #[serde(default)]
+    pub metrics: EnvMetrics,
+}
+
+fn default_namespaces() -> Vec<String> {
+    vec!["default".to_owned()]
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Weekday {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+/// A recurring deployment window, e.g. Monday to Thursday 10:00-16:00.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    pub days: Vec<Weekday>,
+    /// `HH:MM`, inclusive.
+    pub start: Spanned<String>,
+    /// `HH:MM`, exclusive.
+    pub end: Spanned<String>,
+    /// Offset from UTC the times are written in, `+01:00` or `-05:00`; default `+00:00`.
+    #[serde(default = "default_offset")]
+    pub utc_offset: Spanned<String>,
+}
+
+fn default_offset() -> Spanned<String> {
+    Spanned::new(0..0, "+00:00".to_owned())
+}
+
+/// A run of days with no deployments (holidays, campaigns, quarter end).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Blackout {
+    /// First day, `YYYY-MM-DD`.
+    pub from: Spanned<String>,
+    /// Last day, `YYYY-MM-DD`, inclusive.
+    pub to: Spanned<String>,
+    pub reason: String,
+}
+
+/// Where an environment's request metrics come from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvMetrics {
+    #[serde(default)]
+    pub source: MetricsBackend,
+    /// Prometheus server URL, for `source = "prometheus"`.
+    pub url: Option<Spanned<String>>,
+    /// Environment variable holding a bearer token for the Prometheus server.
+    pub token_env: Option<String>,
+    /// Basic-auth user for the Prometheus server; the password comes from `password_env`.
+    pub username: Option<String>,
+    pub password_env: Option<String>,
+    /// How often to scrape or query.
+    #[serde(default = "default_scrape_interval")]
+    pub interval: HumanDuration,
+    /// Deadline for one scrape or query.
+    #[serde(default = "default_metrics_timeout")]
+    pub timeout: HumanDuration,
+}
+
+impl Default for EnvMetrics {
+    fn default() -> Self {
+        Self {
+            source: MetricsBackend::default(),
+            url: None,
+            token_env: None,
+            username: None,
+            password_env: None,
+            interval: default_scrape_interval(),
+            timeout: default_metrics_timeout(),
+        }
+    }
+}
+
+fn default_scrape_interval() -> HumanDuration {
+    HumanDuration::secs(15)
+}
+
+fn default_metrics_timeout() -> HumanDuration {
+    HumanDuration::secs(5)
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricsBackend {
+    /// Each pod's `/metrics`, read through the API server's pod proxy.
+    #[default]
+    Scrape,
+    /// `PromQL` instant queries against a Prometheus server.
+    Prometheus,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct App {
+    pub name: Spanned<String>,
+    /// The (stable) Deployment's name.
+    pub deployment: String,
+    /// Namespace; default: the environment's first namespace.
+    pub namespace: Option<String>,
+    /// Labels that select the app's pods; default `app = <name>`.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    pub canary: Option<Canary>,
+    #[serde(default)]
+    pub analysis: Analysis,
+    #[serde(default)]
+    pub metrics: AppMetrics,
+}
+
+/// How an app's canary is stepped, and which object carries its weight in each environment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Canary {
+    /// Weights to move through, in percent.
+    #[serde(default = "default_steps")]
+    pub steps: Spanned<Vec<u8>>,
+    /// Auto mode: time between steps while the verdict passes.
+    #[serde(default = "default_step_interval")]
+    pub interval: HumanDuration,
+    /// Auto mode: consecutive failed checks before it aborts.
+    #[serde(default = "default_failure_threshold")]
+    pub failure_threshold: u32,
+    /// Per environment name: the traffic provider and its objects.
+    #[serde(default)]
+    pub environments: BTreeMap<Spanned<String>, CanaryTarget>,
+}
+
+fn default_steps() -> Spanned<Vec<u8>> {
+    Spanned::new(0..0, vec![10, 25, 50, 100])
+}
+
+fn default_step_interval() -> HumanDuration {
+    HumanDuration::secs(120)
+}
+
+fn default_failure_threshold() -> u32 {
+    3
+}
+
+/// The object that splits traffic between stable and canary.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "provider", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum CanaryTarget {
+    /// A canary Ingress with `nginx.ingress.kubernetes.io/canary-weight`.
+    NginxIngress { ingress: String, canary_deployment: String },
+    /// An `HTTPRoute` whose `backendRefs` weigh stable against canary.
+    GatewayApi { route: String, stable_service: String, canary_service: String, canary_deployment: String },
+    /// Replica ratio between the stable and canary Deployments (approximate weight).
+    Replicas { canary_deployment: String },
+}
+
+/// Canary-versus-stable thresholds; the defaults are the seeds' rollback decision tree.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Analysis {
+    /// Canary error rate (5xx / all) above this fails; 0.01 is 1%.
+    #[serde(default = "default_max_error_rate")]
+    pub max_error_rate: f64,
+    /// Canary p95 above this multiple of stable's fails.
+    #[serde(default = "default_max_latency_ratio")]
+    pub max_latency_ratio: f64,
+    /// Canary p95 above this many milliseconds fails, whatever stable does.
+    #[serde(default = "default_max_p95_ms")]
+    pub max_p95_ms: f64,
+    /// Fewer canary requests than this in the window is "not enough data".
+    #[serde(default = "default_min_requests")]
+    pub min_requests: u64,
+    /// The window rates and quantiles are computed over.
+    #[serde(default = "default_window")]
+    pub window: HumanDuration,
+}
+
+impl Default for Analysis {
+    fn default() -> Self {
+        Self {
+            max_error_rate: default_max_error_rate(),
+            max_latency_ratio: default_max_latency_ratio(),
+            max_p95_ms: default_max_p95_ms(),
+            min_requests: default_min_requests(),
+            window: default_window(),
+        }
+    }
+}
+
+fn default_max_error_rate() -> f64 {
+    0.01
+}
+fn default_max_latency_ratio() -> f64 {
+    2.0
+}
+fn default_max_p95_ms() -> f64 {
+    500.0
+}
+fn default_min_requests() -> u64 {
+    50
+}
+fn default_window() -> HumanDuration {
+    HumanDuration::secs(120)
+}
+
+/// Which series carry an app's traffic, and how pods are told apart by track.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppMetrics {
+    /// Counter of requests with a `status` label.
+    #[serde(default = "default_requests_metric")]
+    pub requests: String,
+    /// Histogram of request durations in seconds (without `_bucket`).
+    #[serde(default = "default_duration_metric")]
+    pub duration: String,
+    /// Pod port serving `/metrics`, for the scrape backend.
+    #[serde(default = "default_metrics_port")]
+    pub port: u16,
+    #[serde(default = "default_metrics_path")]
+    pub path: String,
+    /// Pod label that says `stable` or `canary`.
+    #[serde(default = "default_track_label")]
+    pub track_label: String,
+    /// `PromQL` templates for the prometheus backend; `{app}`, `{namespace}`, `{track}` and
+    /// `{window}` are filled in.
+    #[serde(default)]
+    pub queries: BTreeMap<String, String>,
+}
+
+impl Default for AppMetrics {
+    fn default() -> Self {
+        Self {
+            requests: default_requests_metric(),
+            duration: default_duration_metric(),
+            port: default_metrics_port(),
+            path: default_metrics_path(),
+            track_label: default_track_label(),
+            queries: BTreeMap::new(),
+        }
+    }
+}
+
+fn default_requests_metric() -> String {
+    "http_requests_total".to_owned()
+}
+fn default_duration_metric() -> String {
+    "http_request_duration_seconds".to_owned()
+}
+fn default_metrics_port() -> u16 {
+    8080
+}
+fn default_metrics_path() -> String {
+    "/metrics".to_owned()
+}
+fn default_track_label() -> String {
+    "track".to_owned()
+}
+
+/// Where operations are announced.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notifications {
+    /// Slack-compatible incoming webhook URL.
+    pub webhook: Option<Spanned<String>>,
+    /// Environment variable holding the webhook URL (keeps the secret out of the file).
+    pub webhook_env: Option<String>,
+}
+
+impl Config {
+    pub fn environment(&self, name: &str) -> Option<&Environment> {
+        self.environments.iter().find(|e| e.name.get_ref() == name)
+    }
+
+    pub fn app(&self, name: &str) -> Option<&App> {
+        self.apps.iter().find(|a| a.name.get_ref() == name)
+    }
+}
+
+impl Environment {
+    pub fn name(&self) -> &str {
+        self.name.get_ref()
+    }
+
+    pub fn context(&self) -> &str {
+        self.context.get_ref()
+    }
+}
+
+impl App {
+    pub fn name(&self) -> &str {
+        self.name.get_ref()
+    }
+}

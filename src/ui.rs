@@ -1,0 +1,48 @@
+//! Drawing: pure functions from `&State` to a frame. No I/O, no waiting, no state changes.
+
+mod help;
+mod overview;
+mod theme;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::app::{KEYMAP, Mode, State, key_label};
+
+pub fn render(frame: &mut Frame, state: &State) {
+    let [header, body, footer] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(3), Constraint::Length(1)])
+            .areas(frame.area());
+    render_header(frame, header, state);
+    overview::render(frame, body, state);
+    render_footer(frame, footer, state);
+    if state.help_open {
+        help::render(frame, body);
+    }
+}
+
+fn render_header(frame: &mut Frame, area: Rect, state: &State) {
+    let mut spans = vec![
+        Span::styled(" opsdeck ", theme::TITLE),
+        Span::raw(format!(" {} environments · {} apps ", state.envs.len(), state.apps.len())),
+    ];
+    if state.readonly {
+        spans.push(Span::styled(" READ-ONLY ", theme::READONLY));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The keys that work right now, from the keymap itself.
+fn render_footer(frame: &mut Frame, area: Rect, state: &State) {
+    let mode = if state.help_open { Mode::Help } else { Mode::Overview };
+    let mut spans = Vec::new();
+    for binding in KEYMAP.iter().filter(|b| b.mode == mode || b.mode == Mode::Global) {
+        let Some((code, modifiers)) = binding.keys.first() else { continue };
+        spans.push(Span::styled(format!(" {} ", key_label(*code, *modifiers)), theme::KEY));
+        spans.push(Span::styled(format!("{} ", binding.help), Style::default().add_modifier(Modifier::DIM)));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
