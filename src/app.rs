@@ -10,5 +10,5 @@ mod update;
 
 pub use action::Action;
 pub use keymap::{Binding, Command, KEYMAP, Mode, command_for, key_label};
-pub use state::{Connection, EnvState, State};
+pub use state::{Connection, EnvState, Overlay, State};
 pub use update::update;

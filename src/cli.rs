@@ -75,6 +75,9 @@ pub struct DemoArgs {
     /// Scale every environment up to N pods (for benchmarks).
     #[arg(long, value_name = "N")]
     pub pods: Option<usize>,
+    /// Run the simulated clusters' clocks this many times faster (rollouts, crash loops).
+    #[arg(long, value_name = "X", default_value_t = 1.0)]
+    pub speed: f64,
 }
 
 #[derive(Debug, Args)]

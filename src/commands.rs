@@ -6,7 +6,7 @@ use clap::CommandFactory;
 use tokio::sync::mpsc;
 
 use crate::app::State;
-use crate::cli::{CanaryCommand, Cli, Command, GlobalArgs, InitArgs};
+use crate::cli::{CanaryCommand, Cli, Command, DemoArgs, GlobalArgs, InitArgs};
 use crate::cluster::{self, ConnectTimeouts, KubeconfigSource};
 use crate::config::{self, Config, Paths, StarterEnvironment};
 use crate::exit::{Exit, Failure};
@@ -14,13 +14,13 @@ use crate::exit::{Exit, Failure};
 pub async fn run(cli: Cli) -> Result<Exit, Failure> {
     let paths = Paths::discover();
     match cli.command {
-        None => console(&cli.global, &paths).await,
+        None => console(&cli.global, &paths, false).await,
         Some(Command::Init(args)) => init(&cli.global, &paths, &args),
         Some(Command::Completions(args)) => {
             clap_complete::generate(args.shell, &mut Cli::command(), "opsdeck", &mut std::io::stdout());
             Ok(Exit::Ok)
         }
-        Some(Command::Demo(_)) => not_yet("demo", "the demo fleet"),
+        Some(Command::Demo(args)) => demo(&cli.global, &paths, &args).await,
         Some(Command::Status(_)) => not_yet("status", "environment health"),
         Some(Command::History(_)) => not_yet("history", "rollback"),
         Some(Command::Canary(sub)) => {
@@ -84,7 +84,52 @@ fn load_config(
     Ok(Loaded { config })
 }
 
-async fn console(global: &GlobalArgs, paths: &Paths) -> Result<Exit, Failure> {
+/// `opsdeck demo`: the fleet, then either the console on it or, with `--serve-only`, a
+/// `ready` line and service until a signal.
+async fn demo(global: &GlobalArgs, paths: &Paths, args: &DemoArgs) -> Result<Exit, Failure> {
+    if !(args.speed.is_finite() && args.speed > 0.0) {
+        return Err(Failure::usage(format!("--speed {} must be a positive number", args.speed)));
+    }
+    let timing = crate::demo::Timing { speed: args.speed, ..crate::demo::Timing::default() };
+    let options = crate::demo::FleetOptions { pods: args.pods, timing, watch_log: None };
+    let fleet = crate::demo::Fleet::start(options).await.map_err(|e| Failure::new(Exit::Failed, e))?;
+    let (dir, temporary) = match &args.dir {
+        Some(dir) => (dir.clone(), false),
+        None => (std::env::temp_dir().join(format!("opsdeck-demo-{}", std::process::id())), true),
+    };
+    let (kubeconfig, config) = fleet.write_files(&dir).map_err(|e| Failure::new(Exit::Failed, e))?;
+    let result = if args.serve_only {
+        println!("ready");
+        wait_for_signal().await;
+        Ok(Exit::Ok)
+    } else {
+        let global =
+            GlobalArgs { config: Some(config), kubeconfig: Some(kubeconfig), readonly: global.readonly };
+        console(&global, paths, true).await
+    };
+    fleet.stop();
+    if temporary {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    result
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+async fn console(global: &GlobalArgs, paths: &Paths, demo: bool) -> Result<Exit, Failure> {
     let path = config::resolve_path(global.config.as_deref(), paths);
     let kubeconfig = cluster::load_kubeconfig(&kubeconfig_source(global));
     let Loaded { config } = load_config(&path, global.config.is_some(), kubeconfig.as_ref())?;
@@ -98,7 +143,8 @@ async fn console(global: &GlobalArgs, paths: &Paths) -> Result<Exit, Failure> {
     };
     tracing::info!(config = %path.display(), environments = config.environments.len(), "console starting");
 
-    let state = State::new(&config, global.readonly);
+    let mut state = State::new(&config, global.readonly);
+    state.demo = demo;
     let (tx, rx) = mpsc::channel(256);
     let tasks: Vec<_> = config
         .environments

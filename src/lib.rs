@@ -9,6 +9,7 @@ pub mod cli;
 pub mod cluster;
 pub mod commands;
 pub mod config;
+pub mod demo;
 pub mod exit;
 pub mod logging;
 pub mod tui;

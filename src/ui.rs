@@ -10,7 +10,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::app::{KEYMAP, Mode, State, key_label};
+use crate::app::{KEYMAP, Mode, Overlay, State, key_label};
 
 pub fn render(frame: &mut Frame, state: &State) {
     let [header, body, footer] =
@@ -19,7 +19,7 @@ pub fn render(frame: &mut Frame, state: &State) {
     render_header(frame, header, state);
     overview::render(frame, body, state);
     render_footer(frame, footer, state);
-    if state.help_open {
+    if state.overlay == Some(Overlay::Help) {
         help::render(frame, body);
     }
 }
@@ -32,12 +32,16 @@ fn render_header(frame: &mut Frame, area: Rect, state: &State) {
     if state.readonly {
         spans.push(Span::styled(" READ-ONLY ", theme::READONLY));
     }
+    if state.demo {
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(" DEMO · simulated clusters on loopback ", theme::DEMO));
+    }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
 /// The keys that work right now, from the keymap itself.
 fn render_footer(frame: &mut Frame, area: Rect, state: &State) {
-    let mode = if state.help_open { Mode::Help } else { Mode::Overview };
+    let mode = state.mode();
     let mut spans = Vec::new();
     for binding in KEYMAP.iter().filter(|b| b.mode == mode || b.mode == Mode::Global) {
         let Some((code, modifiers)) = binding.keys.first() else { continue };

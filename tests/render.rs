@@ -58,6 +58,14 @@ fn help_overlay_lists_the_keymap() {
 }
 
 #[test]
+fn the_demo_says_it_is_a_simulation() {
+    let mut state = state();
+    state.demo = true;
+    let text = draw(&state, 120, 10).to_string();
+    assert!(text.lines().next().is_some_and(|l| l.contains("DEMO · simulated clusters")), "{text}");
+}
+
+#[test]
 fn readonly_is_in_the_header() {
     let mut state = state();
     state.readonly = true;

@@ -2,6 +2,7 @@
 
 use ratatui::style::Color;
 
+use super::keymap::Mode;
 use crate::cluster::ServerInfo;
 use crate::config::{Config, Protection, parse_color};
 
@@ -36,15 +37,24 @@ pub struct EnvState {
     pub connection: Connection,
 }
 
+/// A screen drawn over the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlay {
+    Help,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {
     pub envs: Vec<EnvState>,
     pub apps: Vec<String>,
     pub selected_env: usize,
     pub selected_app: usize,
-    pub help_open: bool,
+    /// What covers the screen, if anything; it takes the keys first.
+    pub overlay: Option<Overlay>,
     /// `--readonly`: the whole console refuses writes.
     pub readonly: bool,
+    /// Opened by `opsdeck demo`: every environment is simulated, and the header says so.
+    pub demo: bool,
     pub quit: bool,
 }
 
@@ -58,6 +68,14 @@ fn default_color(protection: Protection) -> Color {
 }
 
 impl State {
+    /// Which keymap section applies now.
+    pub fn mode(&self) -> Mode {
+        match self.overlay {
+            Some(Overlay::Help) => Mode::Help,
+            None => Mode::Overview,
+        }
+    }
+
     pub fn new(config: &Config, readonly: bool) -> Self {
         let envs = config
             .environments
@@ -81,8 +99,9 @@ impl State {
             apps: config.apps.iter().map(|a| a.name().to_owned()).collect(),
             selected_env: 0,
             selected_app: 0,
-            help_open: false,
+            overlay: None,
             readonly,
+            demo: false,
             quit: false,
         }
     }

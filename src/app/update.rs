@@ -2,16 +2,13 @@
 
 use crate::cluster::EnvUpdate;
 
-use super::keymap::{Command, Mode, command_for};
-use super::{Action, Connection, State};
+use super::keymap::{Command, command_for};
+use super::{Action, Connection, Overlay, State};
 
 pub fn update(state: &mut State, action: Action) -> bool {
     match action {
         Action::Resize => true,
-        Action::Key(key) => {
-            let mode = if state.help_open { Mode::Help } else { Mode::Overview };
-            command_for(mode, key).is_some_and(|command| run(state, command))
-        }
+        Action::Key(key) => command_for(state.mode(), key).is_some_and(|command| run(state, command)),
         Action::Env { index, update } => {
             let Some(env) = state.envs.get_mut(index) else { return false };
             let next = match update {
@@ -45,8 +42,10 @@ fn run(state: &mut State, command: Command) -> bool {
     let apps = state.apps.len().max(1);
     match command {
         Command::Quit => state.quit = true,
-        Command::ToggleHelp => state.help_open = !state.help_open,
-        Command::Back => state.help_open = false,
+        Command::ToggleHelp => {
+            state.overlay = if state.overlay == Some(Overlay::Help) { None } else { Some(Overlay::Help) };
+        }
+        Command::Back => state.overlay = None,
         Command::NextEnv => state.selected_env = (state.selected_env + 1) % envs,
         Command::PrevEnv => state.selected_env = (state.selected_env + envs - 1) % envs,
         Command::NextApp => state.selected_app = (state.selected_app + 1) % apps,
@@ -103,11 +102,11 @@ mod tests {
     fn help_opens_closes_and_captures_navigation() {
         let mut s = state();
         update(&mut s, key('?'));
-        assert!(s.help_open);
+        assert_eq!(s.overlay, Some(Overlay::Help));
         assert!(!update(&mut s, key('l')), "navigation is inert under the overlay");
         assert_eq!(s.selected_env, 0);
         update(&mut s, Action::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
-        assert!(!s.help_open);
+        assert_eq!(s.overlay, None);
     }
 
     #[test]

@@ -1,0 +1,105 @@
+//! The kubeconfig and opsdeck config `opsdeck demo` writes for its clusters.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+
+use super::auth::{ADMIN_TOKEN, READONLY_TOKEN};
+
+/// Contexts `NAME` (admin) and `NAME-readonly` for each cluster; the current context is the
+/// first cluster's.
+pub fn kubeconfig(clusters: &[(String, SocketAddr)], ca_pem: &str) -> String {
+    use base64::Engine as _;
+    let ca = base64::engine::general_purpose::STANDARD.encode(ca_pem);
+    let mut out = String::from(
+        "# Written by `opsdeck demo`: simulated clusters on loopback, not real environments.\napiVersion: v1\nkind: Config\nclusters:\n",
+    );
+    for (name, addr) in clusters {
+        let _ = writeln!(
+            out,
+            "- name: {name}\n  cluster:\n    server: https://{addr}\n    certificate-authority-data: {ca}"
+        );
+    }
+    let _ = write!(
+        out,
+        "users:\n- name: demo-admin\n  user:\n    token: {ADMIN_TOKEN}\n- name: demo-readonly\n  user:\n    token: {READONLY_TOKEN}\ncontexts:\n"
+    );
+    for (name, _) in clusters {
+        let _ = writeln!(
+            out,
+            "- name: {name}\n  context:\n    cluster: {name}\n    user: demo-admin\n    namespace: shop"
+        );
+        let _ = writeln!(
+            out,
+            "- name: {name}-readonly\n  context:\n    cluster: {name}\n    user: demo-readonly\n    namespace: shop"
+        );
+    }
+    let first = clusters.first().map_or("local", |(n, _)| n.as_str());
+    let _ = writeln!(out, "current-context: {first}");
+    out
+}
+
+/// The opsdeck config for the demo: three environments with rising protection, the three
+/// apps, and each canary with the provider that carries it.
+pub fn opsdeck_config() -> String {
+    r#"# Written by `opsdeck demo`: the console's config for the simulated fleet.
+
+[[environments]]
+name = "local"
+context = "local"
+namespaces = ["shop"]
+protection = "none"
+color = "cyan"
+
+[[environments]]
+name = "staging"
+context = "staging"
+namespaces = ["shop"]
+protection = "confirm"
+color = "yellow"
+
+[[environments]]
+name = "production"
+context = "production"
+namespaces = ["shop"]
+protection = "typed"
+color = "red"
+
+[[environments.windows]]
+days = ["mon", "tue", "wed", "thu"]
+start = "10:00"
+end = "16:00"
+utc_offset = "+01:00"
+
+[[apps]]
+name = "web"
+deployment = "web"
+labels = { app = "web" }
+
+[apps.canary.environments.production]
+provider = "nginx-ingress"
+ingress = "web-canary"
+canary_deployment = "web-canary"
+
+[apps.canary.environments.local]
+provider = "replicas"
+canary_deployment = "web-canary"
+
+[[apps]]
+name = "api"
+deployment = "api"
+labels = { app = "api" }
+
+[apps.canary.environments.production]
+provider = "gateway-api"
+route = "api"
+stable_service = "api"
+canary_service = "api-canary"
+canary_deployment = "api-canary"
+
+[[apps]]
+name = "worker"
+deployment = "worker"
+labels = { app = "worker" }
+"#
+    .to_owned()
+}

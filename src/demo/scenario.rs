@@ -1,0 +1,429 @@
+//! The demo scenario (`assets/demo/scenario.toml`) and the objects it becomes in each cluster.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::controller::rollout;
+use super::resources::{
+    DEPLOYMENTS, EVENTS, HPAS, HTTP_ROUTES, INGRESSES, LIMIT_RANGES, NAMESPACES, NETWORK_POLICIES, NODES,
+    PDBS, REPLICA_SETS, RESOURCE_QUOTAS, SERVICES,
+};
+use super::store::Store;
+use super::traffic::Profile;
+
+pub const SCENARIO: &str = include_str!("../../assets/demo/scenario.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub namespace: String,
+    pub registry: String,
+    pub rps: BTreeMap<String, f64>,
+    pub profiles: BTreeMap<String, ProfileSpec>,
+    pub clusters: Vec<ClusterSpec>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileSpec {
+    pub error_rate: f64,
+    pub p50: f64,
+    pub p95: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSpec {
+    pub name: String,
+    pub kubernetes: String,
+    pub nodes: usize,
+    pub pod_security: String,
+    #[serde(default)]
+    pub default_deny: bool,
+    #[serde(default)]
+    pub quota: bool,
+    #[serde(default)]
+    pub pdb: Vec<String>,
+    #[serde(default)]
+    pub hpa: Vec<String>,
+    #[serde(default)]
+    pub spread: bool,
+    pub apps: Vec<AppSpec>,
+    #[serde(default)]
+    pub events: Vec<EventSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppSpec {
+    pub name: String,
+    pub replicas: i64,
+    /// Oldest first; the last entry is what runs.
+    pub history: Vec<Release>,
+    pub canary: Option<CanarySpec>,
+    #[serde(default = "yes")]
+    pub limits: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Release {
+    pub tag: String,
+    pub cause: String,
+    pub age_hours: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CanarySpec {
+    pub provider: String,
+    pub tag: String,
+    pub replicas: i64,
+    #[serde(default)]
+    pub weight: u8,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventSpec {
+    /// `kind/name`, e.g. `deployment/api-canary`.
+    pub object: String,
+    pub reason: String,
+    pub message: String,
+    #[serde(default = "one")]
+    pub count: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl Scenario {
+    pub fn embedded() -> Result<Self, String> {
+        toml::from_str(SCENARIO).map_err(|e| format!("assets/demo/scenario.toml: {e}"))
+    }
+
+    pub fn profile(&self, tag: &str) -> Profile {
+        let spec = self.profiles.get(tag).or_else(|| self.profiles.get("default"));
+        spec.map_or(Profile { error_rate: 0.0, p50: 0.04, p95: 0.12 }, |p| Profile {
+            error_rate: p.error_rate,
+            p50: p.p50,
+            p95: p.p95,
+        })
+    }
+}
+
+fn ago(hours: u64) -> String {
+    let then = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(i64::try_from(hours).unwrap_or(0));
+    then.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Fills a fresh cluster's store with the scenario's objects. `filler_pods` adds a `bulk`
+/// namespace so the cluster holds at least that many pods in all.
+pub fn populate(store: &Store, scenario: &Scenario, cluster: &ClusterSpec, filler_pods: Option<usize>) {
+    let ns = scenario.namespace.as_str();
+    for name in ["default", "kube-system", ns] {
+        let mut labels = json!({"kubernetes.io/metadata.name": name});
+        if name == ns {
+            labels["pod-security.kubernetes.io/enforce"] = json!(cluster.pod_security);
+        }
+        let object = json!({"metadata": {"name": name, "labels": labels}, "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}});
+        let _ = store.create(NAMESPACES, "", object, false);
+    }
+    for i in 1..=cluster.nodes {
+        let _ = store.create(NODES, "", node(cluster, i), false);
+    }
+    for app in &cluster.apps {
+        add_app(store, scenario, cluster, app);
+    }
+    if cluster.default_deny {
+        let policy = json!({"metadata": {"name": "default-deny"}, "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}});
+        let _ = store.create(NETWORK_POLICIES, ns, policy, false);
+    }
+    if cluster.quota {
+        let quota = json!({
+            "metadata": {"name": "shop-quota"},
+            "spec": {"hard": {"requests.cpu": "8", "requests.memory": "16Gi", "limits.cpu": "16", "limits.memory": "32Gi", "pods": "60"}},
+        });
+        let _ = store.create(RESOURCE_QUOTAS, ns, quota, false);
+        let limits = json!({
+            "metadata": {"name": "shop-limits"},
+            "spec": {"limits": [{"type": "Container", "default": {"cpu": "500m", "memory": "256Mi"}, "defaultRequest": {"cpu": "100m", "memory": "128Mi"}}]},
+        });
+        let _ = store.create(LIMIT_RANGES, ns, limits, false);
+    }
+    for app in &cluster.pdb {
+        let pdb = json!({"metadata": {"name": app}, "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app": app}}}});
+        let _ = store.create(PDBS, ns, pdb, false);
+    }
+    for app in &cluster.hpa {
+        let hpa = json!({
+            "metadata": {"name": app},
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": app},
+                "minReplicas": 3,
+                "maxReplicas": 10,
+                "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}],
+            },
+        });
+        let _ = store.create(HPAS, ns, hpa, false);
+    }
+    for event in &cluster.events {
+        add_event(store, ns, event);
+    }
+    if let Some(total) = filler_pods {
+        add_filler(store, cluster, total);
+    }
+}
+
+fn node(cluster: &ClusterSpec, i: usize) -> Value {
+    json!({
+        "metadata": {
+            "name": format!("{}-node-{i}", cluster.name),
+            "labels": {"kubernetes.io/hostname": format!("{}-node-{i}", cluster.name), "node-role.kubernetes.io/worker": ""},
+            "creationTimestamp": ago(24 * 60),
+        },
+        "spec": {},
+        "status": {
+            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status"}],
+            "nodeInfo": {"kubeletVersion": cluster.kubernetes, "osImage": "opsdeck demo (simulated)", "containerRuntimeVersion": "simulated://1.0"},
+            "allocatable": {"cpu": "8", "memory": "32Gi", "pods": "2000"},
+            "capacity": {"cpu": "8", "memory": "32Gi", "pods": "2000"},
+        },
+    })
+}
+
+fn container(scenario: &Scenario, app: &str, tag: &str, limits: bool) -> Value {
+    let mut resources = json!({"requests": {"cpu": "100m", "memory": "128Mi"}});
+    if limits {
+        resources["limits"] = json!({"cpu": "500m", "memory": "256Mi"});
+    }
+    // With the defaults the API server fills in, so kubectl describe reads as on a real cluster.
+    let probe = json!({
+        "httpGet": {"path": "/healthz", "port": 8080, "scheme": "HTTP"},
+        "periodSeconds": 10,
+        "timeoutSeconds": 1,
+        "successThreshold": 1,
+        "failureThreshold": 3,
+    });
+    json!({
+        "name": app,
+        "image": format!("{}/{app}:{tag}", scenario.registry),
+        "imagePullPolicy": "IfNotPresent",
+        "terminationMessagePath": "/dev/termination-log",
+        "terminationMessagePolicy": "File",
+        "ports": [{"containerPort": 8080, "name": "http", "protocol": "TCP"}],
+        "env": [{"name": "APP_ENV", "value": "demo"}],
+        "resources": resources,
+        "readinessProbe": probe,
+        "livenessProbe": probe,
+        "securityContext": {
+            "runAsNonRoot": true,
+            "allowPrivilegeEscalation": false,
+            "readOnlyRootFilesystem": true,
+            "capabilities": {"drop": ["ALL"]},
+        },
+    })
+}
+
+fn template(
+    scenario: &Scenario,
+    cluster: &ClusterSpec,
+    app: &str,
+    track: &str,
+    tag: &str,
+    limits: bool,
+) -> Value {
+    let mut spec = json!({
+        "containers": [container(scenario, app, tag, limits)],
+        "securityContext": {"runAsNonRoot": true, "runAsUser": 10001},
+    });
+    if cluster.spread {
+        spec["topologySpreadConstraints"] = json!([{
+            "maxSkew": 1,
+            "topologyKey": "kubernetes.io/hostname",
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": {"app": app}},
+        }]);
+    }
+    json!({"metadata": {"labels": {"app": app, "track": track}}, "spec": spec})
+}
+
+fn deployment(
+    name: &str,
+    app: &str,
+    track: &str,
+    replicas: i64,
+    template: &Value,
+    cause: &str,
+    age_hours: u64,
+) -> Value {
+    json!({
+        "metadata": {
+            "name": name,
+            "labels": {"app": app, "track": track},
+            "annotations": {"kubernetes.io/change-cause": cause},
+            "creationTimestamp": ago(age_hours),
+        },
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": app, "track": track}},
+            "template": template,
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+            "revisionHistoryLimit": 10,
+            "progressDeadlineSeconds": 600,
+        },
+    })
+}
+
+fn add_app(store: &Store, scenario: &Scenario, cluster: &ClusterSpec, app: &AppSpec) {
+    let ns = scenario.namespace.as_str();
+    let name = app.name.as_str();
+    let Some(current) = app.history.last() else { return };
+    let first_age = app.history.first().map_or(0, |r| r.age_hours);
+    let running = template(scenario, cluster, name, "stable", &current.tag, app.limits);
+    let stable = deployment(name, name, "stable", app.replicas, &running, &current.cause, first_age);
+    if let Ok(created) = store.create(DEPLOYMENTS, ns, stable, false) {
+        // Every release, the running one included, has its ReplicaSet from the day it shipped.
+        for (i, release) in app.history.iter().enumerate() {
+            let t = template(scenario, cluster, name, "stable", &release.tag, app.limits);
+            let mut rs = rollout::replica_set_for(&created, &t, &rollout::template_key(&t), i as u64 + 1);
+            rs["metadata"]["annotations"]["kubernetes.io/change-cause"] = json!(release.cause);
+            rs["metadata"]["creationTimestamp"] = json!(ago(release.age_hours));
+            let _ = store.create(REPLICA_SETS, ns, rs, false);
+        }
+    }
+    service(store, ns, name, "stable", name);
+    let Some(canary) = &app.canary else { return };
+    let canary_name = format!("{name}-canary");
+    let t = template(scenario, cluster, name, "canary", &canary.tag, app.limits);
+    let cause = format!("canary {}", canary.tag);
+    let _ = store.create(
+        DEPLOYMENTS,
+        ns,
+        deployment(&canary_name, name, "canary", canary.replicas, &t, &cause, 1),
+        false,
+    );
+    service(store, ns, &canary_name, "canary", name);
+    match canary.provider.as_str() {
+        "nginx-ingress" => {
+            let _ = store.create(INGRESSES, ns, ingress(name, name, None), false);
+            let _ = store.create(INGRESSES, ns, ingress(&canary_name, name, Some(canary.weight)), false);
+        }
+        "gateway-api" => {
+            let weight = i64::from(canary.weight);
+            let route = json!({
+                "metadata": {"name": name},
+                "spec": {
+                    "parentRefs": [{"name": "shop-gateway"}],
+                    "hostnames": [format!("{name}.shop.example.com")],
+                    "rules": [{"backendRefs": [
+                        {"name": name, "port": 80, "weight": 100 - weight},
+                        {"name": canary_name, "port": 80, "weight": weight},
+                    ]}],
+                },
+            });
+            let _ = store.create(HTTP_ROUTES, ns, route, false);
+        }
+        _ => {}
+    }
+}
+
+fn service(store: &Store, ns: &str, name: &str, track: &str, app: &str) {
+    let svc = json!({
+        "metadata": {"name": name, "labels": {"app": app}},
+        "spec": {
+            "type": "ClusterIP",
+            "clusterIP": "None",
+            "selector": {"app": app, "track": track},
+            "ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}],
+        },
+    });
+    let _ = store.create(SERVICES, ns, svc, false);
+}
+
+fn ingress(name: &str, app: &str, canary_weight: Option<u8>) -> Value {
+    let mut annotations = json!({});
+    if let Some(weight) = canary_weight {
+        annotations = json!({
+            "nginx.ingress.kubernetes.io/canary": "true",
+            "nginx.ingress.kubernetes.io/canary-weight": weight.to_string(),
+        });
+    }
+    json!({
+        "metadata": {"name": name, "annotations": annotations},
+        "spec": {
+            "ingressClassName": "nginx",
+            "rules": [{
+                "host": format!("{app}.shop.example.com"),
+                "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {"service": {"name": name, "port": {"number": 80}}}}]},
+            }],
+        },
+    })
+}
+
+fn add_event(store: &Store, ns: &str, spec: &EventSpec) {
+    let Some((kind, name)) = spec.object.split_once('/') else { return };
+    let (resource, kind_name, api_version, namespace) = match kind {
+        "node" => (NODES, "Node", "v1", ""),
+        _ => (DEPLOYMENTS, "Deployment", "apps/v1", ns),
+    };
+    let uid = store
+        .get(resource, namespace, name)
+        .and_then(|o| o.pointer("/metadata/uid").and_then(Value::as_str).map(str::to_owned))
+        .unwrap_or_default();
+    let now = ago(0);
+    let event = json!({
+        "metadata": {"name": format!("{name}.{}", spec.reason.to_lowercase())},
+        "involvedObject": {"apiVersion": api_version, "kind": kind_name, "name": name, "namespace": namespace, "uid": uid},
+        "reason": spec.reason,
+        "message": spec.message,
+        "type": "Warning",
+        "count": spec.count,
+        "firstTimestamp": ago(1),
+        "lastTimestamp": now,
+        "source": {"component": "opsdeck-demo"},
+        "reportingComponent": "opsdeck-demo",
+        "reportingInstance": "",
+    });
+    let _ = store.create(EVENTS, ns, event, false);
+}
+
+/// Deployments in a `bulk` namespace, no more than 500 pods each, up to `total` pods.
+fn add_filler(store: &Store, cluster: &ClusterSpec, total: usize) {
+    let existing: i64 =
+        cluster.apps.iter().map(|a| a.replicas + a.canary.as_ref().map_or(0, |c| c.replicas)).sum();
+    let mut missing = i64::try_from(total).unwrap_or(i64::MAX) - existing;
+    if missing <= 0 {
+        return;
+    }
+    let _ = store.create(
+        NAMESPACES,
+        "",
+        json!({"metadata": {"name": "bulk"}, "spec": {}, "status": {"phase": "Active"}}),
+        false,
+    );
+    let mut i = 0;
+    while missing > 0 {
+        let replicas = missing.min(500);
+        let name = format!("filler-{i}");
+        let template = json!({
+            "metadata": {"labels": {"app": name, "track": "stable"}},
+            "spec": {"containers": [{"name": "filler", "image": "registry.example.com/bulk/filler:v1.0.0", "ports": [{"containerPort": 8080}]}]},
+        });
+        let _ = store.create(
+            DEPLOYMENTS,
+            "bulk",
+            deployment(&name, &name, "stable", replicas, &template, "bulk load for benchmarks", 1),
+            false,
+        );
+        missing -= replicas;
+        i += 1;
+    }
+}

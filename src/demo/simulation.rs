@@ -1,0 +1,90 @@
+//! Simulated traffic: each app's requests split between its stable and canary tracks by the
+//! live canary object (nginx canary weight, HTTPRoute backend weights, or replica ratio), then
+//! spread over the track's ready pods, whose metrics grow by their version's profile.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use super::controller::Controller;
+use super::resources::{HTTP_ROUTES, INGRESSES};
+use super::scenario::{ClusterSpec, Scenario};
+use super::server::{Cluster, locked};
+
+/// The canary's share of an app's traffic, read from the object that routes it.
+fn canary_share(cluster: &Cluster, ctl: &Controller, ns: &str, app: &str, provider: &str) -> f64 {
+    let canary = format!("{app}-canary");
+    match provider {
+        "nginx-ingress" => cluster.store.get(INGRESSES, ns, &canary).map_or(0.0, |ingress| {
+            let annotation = |key: &str| {
+                ingress
+                    .pointer("/metadata/annotations")
+                    .and_then(|a| a.get(key))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            };
+            if annotation("nginx.ingress.kubernetes.io/canary").as_deref() != Some("true") {
+                return 0.0;
+            }
+            annotation("nginx.ingress.kubernetes.io/canary-weight")
+                .and_then(|w| w.parse::<f64>().ok())
+                .unwrap_or(0.0)
+                .clamp(0.0, 100.0)
+                / 100.0
+        }),
+        "gateway-api" => cluster.store.get(HTTP_ROUTES, ns, app).map_or(0.0, |route| {
+            let refs = route
+                .pointer("/spec/rules/0/backendRefs")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let weight = |name: &str| {
+                refs.iter()
+                    .filter(|r| r.get("name").and_then(Value::as_str) == Some(name))
+                    .map(|r| r.get("weight").and_then(Value::as_f64).unwrap_or(1.0))
+                    .sum::<f64>()
+            };
+            let (stable, canary) = (weight(app), weight(&canary));
+            if stable + canary > 0.0 { canary / (stable + canary) } else { 0.0 }
+        }),
+        _ => {
+            let ready = |deployment: &str| {
+                ctl.pods.values().filter(|p| p.deployment == deployment && p.ready()).count() as f64
+            };
+            let (stable, canary) = (ready(app), ready(&canary));
+            if stable + canary > 0.0 { canary / (stable + canary) } else { 0.0 }
+        }
+    }
+}
+
+/// Advances every pod's metrics by `seconds` of traffic, and forgets pods that are gone.
+pub fn tick(cluster: &Cluster, ctl: &Controller, scenario: &Scenario, spec: &ClusterSpec, seconds: f64) {
+    let ns = scenario.namespace.as_str();
+    let mut metrics = locked(&cluster.pod_metrics);
+    let alive: HashSet<String> = ctl.pods.keys().cloned().collect();
+    metrics.retain(|key, _| alive.contains(key));
+    for app in &spec.apps {
+        let rps = scenario.rps.get(&app.name).copied().unwrap_or(0.0);
+        let share =
+            app.canary.as_ref().map_or(0.0, |c| canary_share(cluster, ctl, ns, &app.name, &c.provider));
+        let canary = format!("{}-canary", app.name);
+        for (deployment, portion) in [(app.name.as_str(), 1.0 - share), (canary.as_str(), share)] {
+            let ready: Vec<_> = ctl
+                .pods
+                .iter()
+                .filter(|(_, p)| p.namespace == ns && p.deployment == deployment && p.ready())
+                .collect();
+            if ready.is_empty() {
+                continue;
+            }
+            let per_pod = rps * portion / ready.len() as f64;
+            for (key, pod) in ready {
+                metrics.entry(key.clone()).or_default().advance(
+                    scenario.profile(&pod.version),
+                    per_pod,
+                    seconds,
+                );
+            }
+        }
+    }
+}

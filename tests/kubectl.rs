@@ -1,0 +1,148 @@
+//! kubectl against `opsdeck demo --serve-only`: the fleet must behave as a real cluster does
+//! for the commands an operator reaches for. CI installs kubectl, so this always runs there.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// The served fleet; SIGTERM on drop, as an operator's Ctrl-c would.
+struct Served {
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve() -> Served {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_opsdeck"))
+        .args(["demo", "--serve-only", "--speed", "20", "--dir"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start opsdeck demo");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first).expect("read");
+    assert_eq!(first.trim(), "ready", "the first line says the fleet is ready");
+    Served { child, dir }
+}
+
+fn kubeconfig(served: &Served) -> PathBuf {
+    served.dir.path().join("kubeconfig")
+}
+
+/// Runs kubectl against the production cluster's `shop` namespace; returns (success, stdout+stderr).
+fn kubectl(kubeconfig: &Path, context: &str, args: &[&str]) -> (bool, String) {
+    let out = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(["--context", context, "-n", "shop"])
+        .args(args)
+        .output()
+        .expect("kubectl is installed (.ci/run installs it)");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+fn ok(kubeconfig: &Path, args: &[&str]) -> String {
+    let (success, text) = kubectl(kubeconfig, "production", args);
+    assert!(success, "kubectl {} failed:\n{text}", args.join(" "));
+    text
+}
+
+#[test]
+fn kubectl_works_against_the_demo_fleet() {
+    let served = serve();
+    let kc = kubeconfig(&served);
+
+    let listing = ok(&kc, &["get", "deploy,rs,pods,ingress"]);
+    for needle in [
+        "deployment.apps/web-canary",
+        "READY",
+        "UP-TO-DATE",
+        "replicaset.apps/web-",
+        "pod/api-canary-",
+        "Running",
+        "ingress.networking.k8s.io/web-canary",
+    ] {
+        assert!(listing.contains(needle), "{needle:?} missing from kubectl get:\n{listing}");
+    }
+
+    let described = ok(&kc, &["describe", "deploy/web"]);
+    for needle in [
+        "Replicas:",
+        "3 desired | 3 updated | 3 total | 3 available",
+        "NewReplicaSet:",
+        "registry.example.com/shop/web:v1.2.0",
+    ] {
+        assert!(described.contains(needle), "{needle:?} missing from kubectl describe:\n{described}");
+    }
+
+    let history = ok(&kc, &["rollout", "history", "deploy/web"]);
+    assert!(
+        history.contains("release v1.1.0") && history.contains("release v1.2.0 (JIRA-4301)"),
+        "{history}"
+    );
+
+    let patched = ok(
+        &kc,
+        &[
+            "patch",
+            "ingress",
+            "web-canary",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"metadata":{"annotations":{"nginx.ingress.kubernetes.io/canary-weight":"25"}}}"#,
+        ],
+    );
+    assert!(patched.contains("patched"), "{patched}");
+    let weight = ok(
+        &kc,
+        &[
+            "get",
+            "ingress",
+            "web-canary",
+            "-o",
+            r"jsonpath={.metadata.annotations.nginx\.ingress\.kubernetes\.io/canary-weight}",
+        ],
+    );
+    assert_eq!(weight.trim(), "25");
+
+    let undo = ok(&kc, &["rollout", "undo", "deploy/api"]);
+    assert!(undo.contains("rolled back"), "{undo}");
+    let status = ok(&kc, &["rollout", "status", "deploy/api", "--timeout=60s"]);
+    assert!(status.contains("successfully rolled out"), "{status}");
+    let history = ok(&kc, &["rollout", "history", "deploy/api"]);
+    let revisions: Vec<&str> = history
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| w.parse::<u32>().is_ok())
+        .collect();
+    assert_eq!(revisions, ["2", "3"], "undo renumbers revision 1 as 3, as Kubernetes does:\n{history}");
+
+    let pod =
+        ok(&kc, &["get", "pods", "-l", "app=web,track=canary", "-o", "jsonpath={.items[0].metadata.name}"]);
+    let metrics = ok(
+        &kc,
+        &["get", "--raw", &format!("/api/v1/namespaces/shop/pods/{}:8080/proxy/metrics", pod.trim())],
+    );
+    assert!(
+        metrics.contains("http_requests_total{status=\"200\"}")
+            && metrics.contains("http_request_duration_seconds_bucket"),
+        "{metrics}"
+    );
+
+    let (allowed, whoami) = kubectl(&kc, "production-readonly", &["auth", "can-i", "patch", "deployments"]);
+    assert!(!allowed && whoami.trim().starts_with("no"), "{whoami}");
+    let (success, refused) =
+        kubectl(&kc, "production-readonly", &["patch", "deploy", "web", "-p", r#"{"spec":{"paused":true}}"#]);
+    assert!(!success && refused.contains("Forbidden") && refused.contains("demo-readonly"), "{refused}");
+}
