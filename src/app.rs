@@ -4,11 +4,15 @@
 //! folds them into [`State`], and the UI draws the result.
 
 mod action;
+mod confirm;
+mod effect;
 mod keymap;
 mod state;
 mod update;
 
 pub use action::Action;
+pub use confirm::{ConfirmState, Field};
+pub use effect::Effect;
 pub use keymap::{Binding, Command, KEYMAP, Mode, command_for, key_label};
-pub use state::{Connection, EnvState, Overlay, State};
+pub use state::{Connection, EnvState, Notice, Overlay, State};
 pub use update::update;

@@ -7,6 +7,7 @@
 mod connect;
 mod errors;
 mod kubeconfig;
+pub mod ops;
 mod task;
 
 pub use connect::{ConnectError, ConnectTimeouts, EnvClients, connect};

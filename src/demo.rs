@@ -56,6 +56,9 @@ pub struct FleetOptions {
     /// Changes each cluster keeps for resuming watches (default 10,000); tests shrink it to
     /// make a resourceVersion expire.
     pub watch_log: Option<usize>,
+    /// Hold every PATCH this long before applying it: a slow API server, for tests of what a
+    /// client does while a write is in flight.
+    pub write_delay: Option<Duration>,
 }
 
 /// A running fleet. Dropping it stops every server and controller.
@@ -77,12 +80,15 @@ impl Fleet {
         let mut tasks = Vec::new();
         for (index, spec) in scenario.clusters.iter().enumerate() {
             let index_u8 = u8::try_from(index).unwrap_or(u8::MAX);
-            let cluster = Cluster::new(
+            let mut cluster = Cluster::new(
                 &spec.name,
                 &spec.kubernetes,
                 index_u8,
                 options.watch_log.unwrap_or(store::LOG_CAPACITY),
             );
+            if let Some(cluster) = Arc::get_mut(&mut cluster) {
+                cluster.write_delay = options.write_delay;
+            }
             scenario::populate(&cluster.store, &scenario, spec, options.pods);
             let mut controller = Controller::new(options.timing, index_u8);
             // Settle before serving: the fleet opens with every rollout complete.

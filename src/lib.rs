@@ -5,6 +5,7 @@
 //! the command line to all of them.
 
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
@@ -12,5 +13,7 @@ pub mod config;
 pub mod demo;
 pub mod exit;
 pub mod logging;
+pub mod ops;
+pub mod runner;
 pub mod tui;
 pub mod ui;

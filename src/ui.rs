@@ -1,6 +1,7 @@
 //! Drawing: pure functions from `&State` to a frame. No I/O, no waiting, no state changes.
 
 mod help;
+mod operation;
 mod overview;
 mod theme;
 
@@ -13,14 +14,29 @@ use ratatui::widgets::Paragraph;
 use crate::app::{KEYMAP, Mode, Overlay, State, key_label};
 
 pub fn render(frame: &mut Frame, state: &State) {
-    let [header, body, footer] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(3), Constraint::Length(1)])
-            .areas(frame.area());
+    let [header, body, notice, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
     render_header(frame, header, state);
     overview::render(frame, body, state);
+    if let Some(n) = &state.notice {
+        let style = if n.error { theme::BAD } else { theme::OK };
+        frame.render_widget(Paragraph::new(Line::styled(format!(" {}", n.text), style)), notice);
+    }
     render_footer(frame, footer, state);
-    if state.overlay == Some(Overlay::Help) {
-        help::render(frame, body);
+    match &state.overlay {
+        None => {}
+        Some(Overlay::Help) => help::render(frame, body),
+        Some(Overlay::Preparing { what }) => operation::preparing(frame, body, what),
+        Some(Overlay::Confirm(confirm)) => operation::confirm(frame, frame.area(), confirm),
+        Some(Overlay::Running { sentence, stage }) => operation::running(frame, body, sentence, stage),
+        Some(Overlay::Finished { sentence, outcome, message }) => {
+            operation::finished(frame, body, sentence, outcome, message);
+        }
     }
 }
 
@@ -43,7 +59,8 @@ fn render_header(frame: &mut Frame, area: Rect, state: &State) {
 fn render_footer(frame: &mut Frame, area: Rect, state: &State) {
     let mode = state.mode();
     let mut spans = Vec::new();
-    for binding in KEYMAP.iter().filter(|b| b.mode == mode || b.mode == Mode::Global) {
+    let shown = |b: &&crate::app::Binding| b.mode == mode || (b.mode == Mode::Global && !mode.is_modal());
+    for binding in KEYMAP.iter().filter(shown) {
         let Some((code, modifiers)) = binding.keys.first() else { continue };
         spans.push(Span::styled(format!(" {} ", key_label(*code, *modifiers)), theme::KEY));
         spans.push(Span::styled(format!("{} ", binding.help), Style::default().add_modifier(Modifier::DIM)));

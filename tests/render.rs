@@ -72,3 +72,50 @@ fn readonly_is_in_the_header() {
     let text = draw(&state, 100, 10).to_string();
     assert!(text.lines().next().is_some_and(|l| l.contains("READ-ONLY")), "{text}");
 }
+
+fn confirming(env: usize, protection: opsdeck::config::Protection) -> State {
+    let mut state = state();
+    let name = state.envs[env].name.clone();
+    let place = opsdeck::ops::Place { env: &name, context: &name, app: "web", protection };
+    let deployment = serde_json::json!({
+        "metadata": {"name": "web", "namespace": "shop", "resourceVersion": "4242"},
+        "spec": {"replicas": 3, "paused": false},
+    });
+    let plan = opsdeck::ops::pause(&place, &deployment).expect("plan");
+    let confirm = opsdeck::app::ConfirmState::new(
+        plan,
+        "demo-admin".into(),
+        format!("{name} (https://127.0.0.1:6443)"),
+    );
+    state.overlay = Some(opsdeck::app::Overlay::Confirm(Box::new(confirm)));
+    state
+}
+
+#[test]
+fn typed_confirmation_screen_says_what_where_and_as_whom() {
+    let mut state = confirming(2, opsdeck::config::Protection::Typed);
+    for c in "production/we".chars() {
+        update(&mut state, Action::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char(c))));
+    }
+    let backend = draw(&state, 120, 36);
+    let text = backend.to_string();
+    for needle in [
+        "Confirm pause · production/web",
+        "production · shop/web · paused false → true",
+        "demo-admin",
+        "resourceVersion 4242",
+        "spec.paused: false → true",
+        "Type production/web to confirm",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing:\n{text}");
+    }
+    insta::assert_snapshot!(backend);
+}
+
+#[test]
+fn yes_no_confirmation_screen() {
+    let state = confirming(1, opsdeck::config::Protection::Confirm);
+    let text = draw(&state, 100, 30).to_string();
+    assert!(text.contains("go ahead") && text.contains("cancel, nothing is written"), "{text}");
+    assert!(!text.contains("Type staging/web"), "no typing for a y/n environment");
+}

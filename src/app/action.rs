@@ -3,8 +3,9 @@
 use crossterm::event::KeyEvent;
 
 use crate::cluster::EnvUpdate;
+use crate::runner::OpEvent;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// A key the operator pressed; the keymap decides what it means in the current mode.
     Key(KeyEvent),
@@ -12,4 +13,6 @@ pub enum Action {
     Resize,
     /// An environment's cluster task reported a change.
     Env { index: usize, update: EnvUpdate },
+    /// The operations service reported on an operation the operator asked for.
+    Op(OpEvent),
 }

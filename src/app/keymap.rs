@@ -14,6 +14,16 @@ pub enum Command {
     PrevEnv,
     NextApp,
     PrevApp,
+    /// Restart the selected app's Deployment in the selected environment.
+    Restart,
+    Pause,
+    Resume,
+    /// Confirm what the overlay asks (Enter, or y on a y/n question).
+    Confirm,
+    /// Refuse what the overlay asks; nothing is written.
+    Cancel,
+    /// Move between the typed confirmation's fields.
+    NextField,
 }
 
 /// Where the keys are read: some keys mean different things on different screens.
@@ -25,6 +35,27 @@ pub enum Mode {
     Overview,
     /// The help overlay.
     Help,
+    /// A y/n confirmation.
+    ConfirmYesNo,
+    /// The typed confirmation: keys without a binding here are text.
+    ConfirmTyped,
+    /// An operation is being prepared or running: only Ctrl-c works.
+    Busy,
+    /// An operation's result is shown.
+    Result,
+}
+
+impl Mode {
+    /// In text-entry modes every key without a binding of the mode's own is typed.
+    pub fn takes_text(self) -> bool {
+        matches!(self, Self::ConfirmTyped)
+    }
+
+    /// Modal screens answer only their own keys, and Ctrl-c: a stray `?` must not open help
+    /// over a confirmation.
+    pub fn is_modal(self) -> bool {
+        matches!(self, Self::ConfirmYesNo | Self::ConfirmTyped | Self::Busy)
+    }
 }
 
 /// One row of the keymap.
@@ -39,7 +70,14 @@ pub struct Binding {
 const NONE: KeyModifiers = KeyModifiers::NONE;
 
 pub const KEYMAP: &[Binding] = &[
-    Binding { mode: Mode::Global, keys: &[(KeyCode::Char('q'), NONE)], command: Command::Quit, help: "quit" },
+    Binding {
+        mode: Mode::Overview,
+        keys: &[(KeyCode::Char('q'), NONE)],
+        command: Command::Quit,
+        help: "quit",
+    },
+    Binding { mode: Mode::Help, keys: &[(KeyCode::Char('q'), NONE)], command: Command::Quit, help: "quit" },
+    Binding { mode: Mode::Result, keys: &[(KeyCode::Char('q'), NONE)], command: Command::Quit, help: "quit" },
     Binding {
         mode: Mode::Global,
         keys: &[(KeyCode::Char('c'), KeyModifiers::CONTROL)],
@@ -82,6 +120,60 @@ pub const KEYMAP: &[Binding] = &[
         command: Command::PrevApp,
         help: "previous app",
     },
+    Binding {
+        mode: Mode::Overview,
+        keys: &[(KeyCode::Char('r'), NONE)],
+        command: Command::Restart,
+        help: "restart the app (rollout restart)",
+    },
+    Binding {
+        mode: Mode::Overview,
+        keys: &[(KeyCode::Char('p'), NONE)],
+        command: Command::Pause,
+        help: "pause the app's rollout",
+    },
+    Binding {
+        mode: Mode::Overview,
+        keys: &[(KeyCode::Char('u'), NONE)],
+        command: Command::Resume,
+        help: "resume (unpause) the app's rollout",
+    },
+    Binding {
+        mode: Mode::ConfirmYesNo,
+        keys: &[(KeyCode::Char('y'), NONE)],
+        command: Command::Confirm,
+        help: "yes: go ahead",
+    },
+    Binding {
+        mode: Mode::ConfirmYesNo,
+        keys: &[(KeyCode::Char('n'), NONE), (KeyCode::Esc, NONE)],
+        command: Command::Cancel,
+        help: "no: cancel, nothing is written",
+    },
+    Binding {
+        mode: Mode::ConfirmTyped,
+        keys: &[(KeyCode::Enter, NONE)],
+        command: Command::Confirm,
+        help: "confirm (name and reason must be filled in)",
+    },
+    Binding {
+        mode: Mode::ConfirmTyped,
+        keys: &[(KeyCode::Tab, NONE)],
+        command: Command::NextField,
+        help: "next field",
+    },
+    Binding {
+        mode: Mode::ConfirmTyped,
+        keys: &[(KeyCode::Esc, NONE)],
+        command: Command::Cancel,
+        help: "cancel, nothing is written",
+    },
+    Binding {
+        mode: Mode::Result,
+        keys: &[(KeyCode::Esc, NONE), (KeyCode::Enter, NONE)],
+        command: Command::Back,
+        help: "close",
+    },
 ];
 
 /// The command a key means in `mode`, if any. Global bindings apply in every mode; an
@@ -100,12 +192,15 @@ pub fn command_for(mode: Mode, key: KeyEvent) -> Option<Command> {
                     || (*code == KeyCode::BackTab && key.modifiers.contains(KeyModifiers::SHIFT)))
         })
     };
-    KEYMAP
-        .iter()
-        .filter(|b| b.mode == mode)
-        .find(matches)
-        .or_else(|| KEYMAP.iter().filter(|b| b.mode == Mode::Global).find(matches))
-        .map(|b| b.command)
+    let own = KEYMAP.iter().filter(|b| b.mode == mode).find(matches);
+    let global = || {
+        KEYMAP
+            .iter()
+            .filter(|b| b.mode == Mode::Global)
+            .filter(|b| !mode.is_modal() || b.command == Command::Quit)
+            .find(matches)
+    };
+    own.or_else(global).map(|b| b.command)
 }
 
 /// How a key is written in the help and the footer.
@@ -134,9 +229,36 @@ mod tests {
     }
 
     #[test]
-    fn global_keys_work_in_every_mode() {
-        for mode in [Mode::Overview, Mode::Help] {
+    fn q_quits_where_nothing_is_typed_or_running() {
+        for mode in [Mode::Overview, Mode::Help, Mode::Result] {
             assert_eq!(command_for(mode, key(KeyCode::Char('q'))), Some(Command::Quit));
+        }
+        for mode in [Mode::ConfirmTyped, Mode::ConfirmYesNo, Mode::Busy] {
+            assert_eq!(command_for(mode, key(KeyCode::Char('q'))), None, "{mode:?}");
+        }
+    }
+
+    #[test]
+    fn typed_confirmation_takes_text_but_ctrl_c_still_quits() {
+        assert_eq!(command_for(Mode::ConfirmTyped, key(KeyCode::Char('?'))), None, "? is text here");
+        assert_eq!(command_for(Mode::ConfirmTyped, key(KeyCode::Char('y'))), None);
+        assert_eq!(command_for(Mode::ConfirmTyped, key(KeyCode::Esc)), Some(Command::Cancel));
+        assert_eq!(
+            command_for(Mode::ConfirmTyped, KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Command::Quit)
+        );
+    }
+
+    #[test]
+    fn ctrl_c_works_in_every_mode() {
+        for mode in
+            [Mode::Overview, Mode::Help, Mode::ConfirmYesNo, Mode::ConfirmTyped, Mode::Busy, Mode::Result]
+        {
+            assert_eq!(
+                command_for(mode, KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+                Some(Command::Quit),
+                "{mode:?}"
+            );
         }
         assert_eq!(
             command_for(Mode::Overview, KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),

@@ -2,9 +2,11 @@
 
 use ratatui::style::Color;
 
+use super::confirm::ConfirmState;
 use super::keymap::Mode;
 use crate::cluster::ServerInfo;
 use crate::config::{Config, Protection, parse_color};
+use crate::ops::Confirmation;
 
 /// An environment's connection as last reported by its cluster task.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,15 +37,40 @@ pub struct EnvState {
     pub readonly: bool,
     pub color: Color,
     pub connection: Connection,
+    /// The Kubernetes user this environment's context authenticates as, once known.
+    pub user: Option<String>,
 }
 
 /// A screen drawn over the others.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Overlay {
     Help,
+    /// Planning, authorizing and dry-running an operation.
+    Preparing {
+        what: String,
+    },
+    Confirm(Box<ConfirmState>),
+    /// The confirmed operation is running.
+    Running {
+        sentence: String,
+        stage: String,
+    },
+    /// How it ended.
+    Finished {
+        sentence: String,
+        outcome: String,
+        message: String,
+    },
 }
 
+/// A one-line message under the columns: why an action is unavailable, what just happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub error: bool,
+    pub text: String,
+}
+
+#[derive(Debug, Clone)]
 pub struct State {
     pub envs: Vec<EnvState>,
     pub apps: Vec<String>,
@@ -51,6 +78,7 @@ pub struct State {
     pub selected_app: usize,
     /// What covers the screen, if anything; it takes the keys first.
     pub overlay: Option<Overlay>,
+    pub notice: Option<Notice>,
     /// `--readonly`: the whole console refuses writes.
     pub readonly: bool,
     /// Opened by `opsdeck demo`: every environment is simulated, and the header says so.
@@ -70,9 +98,15 @@ fn default_color(protection: Protection) -> Color {
 impl State {
     /// Which keymap section applies now.
     pub fn mode(&self) -> Mode {
-        match self.overlay {
-            Some(Overlay::Help) => Mode::Help,
+        match &self.overlay {
             None => Mode::Overview,
+            Some(Overlay::Help) => Mode::Help,
+            Some(Overlay::Confirm(c)) if matches!(c.confirmation, Confirmation::Typed { .. }) => {
+                Mode::ConfirmTyped
+            }
+            Some(Overlay::Confirm(_)) => Mode::ConfirmYesNo,
+            Some(Overlay::Preparing { .. } | Overlay::Running { .. }) => Mode::Busy,
+            Some(Overlay::Finished { .. }) => Mode::Result,
         }
     }
 
@@ -92,6 +126,7 @@ impl State {
                     .and_then(|c| parse_color(c.get_ref()))
                     .unwrap_or_else(|| default_color(e.protection)),
                 connection: Connection::Connecting,
+                user: None,
             })
             .collect();
         Self {
@@ -100,6 +135,7 @@ impl State {
             selected_env: 0,
             selected_app: 0,
             overlay: None,
+            notice: None,
             readonly,
             demo: false,
             quit: false,

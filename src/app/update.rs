@@ -1,149 +1,183 @@
-//! The reducer: `update(&mut State, Action) -> bool`, true when the frame must be redrawn.
+//! The reducer: `update(&mut State, Action) -> Update`: whether to redraw, and the effects to
+//! hand to the outside world.
 
-use crate::cluster::EnvUpdate;
-
+use super::confirm::{ConfirmState, Field};
 use super::keymap::{Command, command_for};
-use super::{Action, Connection, Overlay, State};
+use super::{Action, Connection, Effect, Notice, Overlay, State};
+use crate::cluster::EnvUpdate;
+use crate::ops::{Confirmation, Operation};
+use crate::runner::OpEvent;
 
-pub fn update(state: &mut State, action: Action) -> bool {
+/// What one action did.
+#[derive(Debug, Default, PartialEq)]
+pub struct Update {
+    pub redraw: bool,
+    pub effects: Vec<Effect>,
+}
+
+impl Update {
+    fn redraw() -> Self {
+        Self { redraw: true, effects: Vec::new() }
+    }
+
+    fn effect(effect: Effect) -> Self {
+        Self { redraw: true, effects: vec![effect] }
+    }
+}
+
+pub fn update(state: &mut State, action: Action) -> Update {
     match action {
-        Action::Resize => true,
-        Action::Key(key) => command_for(state.mode(), key).is_some_and(|command| run(state, command)),
-        Action::Env { index, update } => {
-            let Some(env) = state.envs.get_mut(index) else { return false };
-            let next = match update {
-                EnvUpdate::Connecting => match &env.connection {
-                    // A reconnect keeps showing what was last known, marked unreachable.
-                    Connection::Unreachable { .. } => return false,
-                    _ => Connection::Connecting,
-                },
-                EnvUpdate::Reachable { server, at } => Connection::Reachable { server, at },
-                EnvUpdate::Unreachable { reason, at } => {
-                    let last_ok = match &env.connection {
-                        Connection::Reachable { at, .. } => Some(*at),
-                        Connection::Unreachable { last_ok, .. } => *last_ok,
-                        _ => None,
-                    };
-                    Connection::Unreachable { reason, at, last_ok }
+        Action::Resize => Update::redraw(),
+        Action::Key(key) => {
+            let mode = state.mode();
+            match command_for(mode, key) {
+                Some(command) => run(state, command),
+                None if mode.takes_text() => {
+                    if let Some(Overlay::Confirm(confirm)) = &mut state.overlay {
+                        confirm.input(key);
+                    }
+                    Update::redraw()
                 }
-                EnvUpdate::Misconfigured { reason } => Connection::Misconfigured { reason },
-            };
-            if env.connection == next {
-                return false;
+                None => Update::default(),
             }
-            env.connection = next;
-            true
+        }
+        Action::Env { index, update } => {
+            Update { redraw: env_update(state, index, update), effects: Vec::new() }
+        }
+        Action::Op(event) => op_event(state, event),
+    }
+}
+
+fn env_update(state: &mut State, index: usize, update: EnvUpdate) -> bool {
+    let Some(env) = state.envs.get_mut(index) else { return false };
+    let next = match update {
+        EnvUpdate::Identity { user } => {
+            let changed = env.user.as_ref() != Some(&user);
+            env.user = Some(user);
+            return changed;
+        }
+        EnvUpdate::Connecting => match &env.connection {
+            // A reconnect keeps showing what was last known, marked unreachable.
+            Connection::Unreachable { .. } => return false,
+            _ => Connection::Connecting,
+        },
+        EnvUpdate::Reachable { server, at } => Connection::Reachable { server, at },
+        EnvUpdate::Unreachable { reason, at } => {
+            let last_ok = match &env.connection {
+                Connection::Reachable { at, .. } => Some(*at),
+                Connection::Unreachable { last_ok, .. } => *last_ok,
+                _ => None,
+            };
+            Connection::Unreachable { reason, at, last_ok }
+        }
+        EnvUpdate::Misconfigured { reason } => Connection::Misconfigured { reason },
+    };
+    if env.connection == next {
+        return false;
+    }
+    env.connection = next;
+    true
+}
+
+fn op_event(state: &mut State, event: OpEvent) -> Update {
+    match event {
+        OpEvent::Prepared { plan, user, cluster } => {
+            // The operator may have cancelled while it was being prepared.
+            if !matches!(state.overlay, Some(Overlay::Preparing { .. })) {
+                return Update::default();
+            }
+            let confirm = ConfirmState::new(*plan, user, cluster);
+            if confirm.confirmation == Confirmation::None {
+                return execute(state, confirm);
+            }
+            state.overlay = Some(Overlay::Confirm(Box::new(confirm)));
+            Update::redraw()
+        }
+        OpEvent::Unavailable { what, reason } => {
+            if matches!(state.overlay, Some(Overlay::Preparing { .. })) {
+                state.overlay = None;
+            }
+            state.notice = Some(Notice { error: true, text: format!("{what} unavailable: {reason}") });
+            Update::redraw()
+        }
+        OpEvent::Progress { stage } => {
+            if let Some(Overlay::Running { stage: shown, .. }) = &mut state.overlay {
+                *shown = stage;
+            }
+            Update::redraw()
+        }
+        OpEvent::Finished { sentence, outcome, message } => {
+            state.notice = Some(Notice { error: outcome != "done", text: format!("{outcome}: {sentence}") });
+            state.overlay = Some(Overlay::Finished { sentence, outcome, message });
+            Update::redraw()
         }
     }
 }
 
-fn run(state: &mut State, command: Command) -> bool {
+fn execute(state: &mut State, confirm: ConfirmState) -> Update {
+    let sentence = confirm.plan.sentence();
+    let reason = confirm.reason_given();
+    state.overlay = Some(Overlay::Running { sentence, stage: "starting".into() });
+    Update::effect(Effect::Execute { plan: Box::new(confirm.plan), reason })
+}
+
+fn prepare(state: &mut State, operation: Operation) -> Update {
+    let (Some(env), Some(app)) = (state.envs.get(state.selected_env), state.apps.get(state.selected_app))
+    else {
+        return Update::default();
+    };
+    let what = format!("{} {}/{}", operation.name(), env.name, app);
+    if env.readonly {
+        state.notice =
+            Some(Notice { error: true, text: format!("{what} unavailable: {} is read-only", env.name) });
+        return Update::redraw();
+    }
+    let effect = Effect::Prepare { env: env.name.clone(), app: app.clone(), operation };
+    state.notice = None;
+    state.overlay = Some(Overlay::Preparing { what });
+    Update::effect(effect)
+}
+
+fn run(state: &mut State, command: Command) -> Update {
     let envs = state.envs.len().max(1);
     let apps = state.apps.len().max(1);
     match command {
         Command::Quit => state.quit = true,
         Command::ToggleHelp => {
-            state.overlay = if state.overlay == Some(Overlay::Help) { None } else { Some(Overlay::Help) };
+            state.overlay =
+                if matches!(state.overlay, Some(Overlay::Help)) { None } else { Some(Overlay::Help) };
         }
-        Command::Back => state.overlay = None,
+        Command::Back | Command::Cancel => {
+            if matches!(state.overlay, Some(Overlay::Confirm(_))) {
+                state.notice = Some(Notice { error: false, text: "cancelled: nothing was written".into() });
+            }
+            state.overlay = None;
+        }
         Command::NextEnv => state.selected_env = (state.selected_env + 1) % envs,
         Command::PrevEnv => state.selected_env = (state.selected_env + envs - 1) % envs,
         Command::NextApp => state.selected_app = (state.selected_app + 1) % apps,
         Command::PrevApp => state.selected_app = (state.selected_app + apps - 1) % apps,
+        Command::Restart => return prepare(state, Operation::Restart),
+        Command::Pause => return prepare(state, Operation::Pause),
+        Command::Resume => return prepare(state, Operation::Resume),
+        Command::NextField => {
+            if let Some(Overlay::Confirm(confirm)) = &mut state.overlay {
+                confirm.focus = match confirm.focus {
+                    Field::Name => Field::Reason,
+                    Field::Reason => Field::Name,
+                };
+            }
+        }
+        Command::Confirm => {
+            let Some(Overlay::Confirm(mut confirm)) = state.overlay.take() else { return Update::default() };
+            if confirm.accept() {
+                return execute(state, *confirm);
+            }
+            state.overlay = Some(Overlay::Confirm(confirm));
+        }
     }
-    true
+    Update::redraw()
 }
 
 #[cfg(test)]
-mod tests {
-    use std::path::Path;
-    use std::time::Duration;
-
-    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-
-    use super::*;
-    use crate::cluster::ServerInfo;
-
-    fn state() -> State {
-        let config = crate::config::parse(
-            Path::new("t.toml"),
-            r#"
-            [[environments]]
-            name = "staging"
-            context = "staging"
-            [[environments]]
-            name = "production"
-            context = "production"
-            protection = "typed"
-            [[apps]]
-            name = "web"
-            deployment = "web"
-            "#,
-        )
-        .expect("valid");
-        State::new(&config, false)
-    }
-
-    fn key(c: char) -> Action {
-        Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
-    }
-
-    #[test]
-    fn q_quits_and_ctrl_c_quits() {
-        let mut s = state();
-        assert!(update(&mut s, key('q')));
-        assert!(s.quit);
-        let mut s = state();
-        update(&mut s, Action::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)));
-        assert!(s.quit);
-    }
-
-    #[test]
-    fn help_opens_closes_and_captures_navigation() {
-        let mut s = state();
-        update(&mut s, key('?'));
-        assert_eq!(s.overlay, Some(Overlay::Help));
-        assert!(!update(&mut s, key('l')), "navigation is inert under the overlay");
-        assert_eq!(s.selected_env, 0);
-        update(&mut s, Action::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
-        assert_eq!(s.overlay, None);
-    }
-
-    #[test]
-    fn environment_selection_wraps() {
-        let mut s = state();
-        update(&mut s, key('h'));
-        assert_eq!(s.selected_env, 1);
-        update(&mut s, key('l'));
-        assert_eq!(s.selected_env, 0);
-    }
-
-    #[test]
-    fn unknown_keys_do_not_redraw() {
-        let mut s = state();
-        assert!(!update(&mut s, key('z')));
-    }
-
-    #[test]
-    fn unreachable_remembers_when_it_last_answered() {
-        let mut s = state();
-        let at = jiff::Timestamp::from_second(1_800_000_000).expect("ts");
-        let server = ServerInfo { version: "v1.33.1".into(), latency: Duration::from_millis(12) };
-        update(&mut s, Action::Env { index: 1, update: EnvUpdate::Reachable { server, at } });
-        let later = jiff::Timestamp::from_second(1_800_000_060).expect("ts");
-        update(
-            &mut s,
-            Action::Env {
-                index: 1,
-                update: EnvUpdate::Unreachable { reason: "timed out".into(), at: later },
-            },
-        );
-        assert_eq!(
-            s.envs[1].connection,
-            Connection::Unreachable { reason: "timed out".into(), at: later, last_ok: Some(at) }
-        );
-        // A reconnect attempt does not hide that the environment is unreachable.
-        assert!(!update(&mut s, Action::Env { index: 1, update: EnvUpdate::Connecting }));
-        assert!(!update(&mut s, Action::Env { index: 9, update: EnvUpdate::Connecting }));
-    }
-}
+mod tests;

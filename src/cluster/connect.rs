@@ -47,7 +47,9 @@ pub struct EnvClients {
     pub read: Client,
     /// Writes. No automatic retries: a write is sent once and its outcome reported, because a
     /// blindly retried PATCH may land after the operator has already decided something else.
-    pub write: Client,
+    /// `None` for a read-only environment: with no client to send them, writes are impossible
+    /// below the UI.
+    pub write: Option<Client>,
     pub default_namespace: String,
 }
 
@@ -57,6 +59,7 @@ pub async fn connect(
     kubeconfig: Kubeconfig,
     context: &str,
     timeouts: ConnectTimeouts,
+    readonly: bool,
 ) -> Result<EnvClients, ConnectError> {
     let options = KubeConfigOptions { context: Some(context.to_owned()), ..KubeConfigOptions::default() };
     let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
@@ -71,7 +74,7 @@ pub async fn connect(
 
     let build = tokio::task::spawn_blocking(move || {
         let read = Client::try_from(config)?;
-        let write = Client::try_from(write_config)?;
+        let write = if readonly { None } else { Some(Client::try_from(write_config)?) };
         Ok::<_, kube::Error>((read, write))
     });
     match tokio::time::timeout(timeouts.credentials, build).await {

@@ -42,6 +42,10 @@ pub enum EnvUpdate {
     Misconfigured {
         reason: String,
     },
+    /// The Kubernetes user the context authenticates as.
+    Identity {
+        user: String,
+    },
 }
 
 /// Starts the task for environment `index`. `kubeconfig` is `Err` when it could not be read;
@@ -70,7 +74,8 @@ pub fn spawn_environment(
             if !send(EnvUpdate::Connecting).await {
                 return;
             }
-            match connect(kubeconfig.clone(), &context, timeouts).await {
+            // The console's own task only reads; writes go through the operation path.
+            match connect(kubeconfig.clone(), &context, timeouts, true).await {
                 Ok(clients) => break clients,
                 Err(ConnectError::Config(reason)) => {
                     send(EnvUpdate::Misconfigured { reason }).await;
@@ -86,6 +91,10 @@ pub fn spawn_environment(
                 }
             }
         };
+        let user = super::ops::whoami(&clients.read).await;
+        if !send(EnvUpdate::Identity { user }).await {
+            return;
+        }
         let mut interval = tokio::time::interval(PROBE_INTERVAL);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {

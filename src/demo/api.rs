@@ -58,6 +58,12 @@ fn requests_report(cluster: &Cluster) -> Value {
     json!({"cluster": cluster.name, "total": total, "byVerbAndResource": by})
 }
 
+/// "patch deployments.apps", or "patch (dry run) deployments.apps": a dry run stores nothing,
+/// and tests of "no write reached the server" must tell the two apart.
+fn counter_key(verb: &str, resource: &str, query: &Query) -> String {
+    if query.dry_run() { format!("{verb} (dry run) {resource}") } else { format!("{verb} {resource}") }
+}
+
 fn verb_for(method: &Method, collection: bool, query: &Query) -> &'static str {
     match *method {
         Method::GET if collection && query.flag("watch") => "watch",
@@ -95,22 +101,13 @@ async fn dispatch(
         }
         Route::Collection { resource, namespace } => {
             let verb = verb_for(&method, true, query);
-            cluster.count(format!("{verb} {}", resource.qualified()));
+            cluster.count(counter_key(verb, &resource.qualified(), query));
             authorize(user, verb, resource, namespace.as_deref(), None)?;
             match verb {
                 "list" => list(cluster, resource, namespace.as_deref(), query, &accept),
                 "watch" => watch::start(cluster, resource, namespace, query),
                 "create" => {
-                    let body = if content_type.starts_with("application/vnd.kubernetes.protobuf") {
-                        let bytes = read_bytes(req).await?;
-                        if !resource.review {
-                            return Err(ApiError::unsupported_media_type(&content_type));
-                        }
-                        protobuf::decode_review(resource.kind, &resource.api_version(), &bytes)
-                            .map_err(ApiError::bad_request)?
-                    } else {
-                        read_json(req).await?
-                    };
+                    let body = create_body(resource, &content_type, req).await?;
                     create(cluster, user, resource, namespace.as_deref(), body, query)
                 }
                 _ => Err(ApiError::method_not_allowed(method.as_str())),
@@ -118,7 +115,7 @@ async fn dispatch(
         }
         Route::Object { resource, namespace, name } => {
             let verb = verb_for(&method, false, query);
-            cluster.count(format!("{verb} {}", resource.qualified()));
+            cluster.count(counter_key(verb, &resource.qualified(), query));
             authorize(user, verb, resource, namespace.as_deref(), Some(&name))?;
             let ns = namespace.as_deref().unwrap_or("");
             let store = &cluster.store;
@@ -131,6 +128,9 @@ async fn dispatch(
                 }
                 "patch" => {
                     let body = read_bytes(req).await?;
+                    if let Some(delay) = cluster.write_delay.filter(|_| !query.dry_run()) {
+                        tokio::time::sleep(delay).await;
+                    }
                     let kind = PatchKind::from_content_type(&content_type)
                         .ok_or_else(|| ApiError::unsupported_media_type(&content_type))?;
                     let object =
@@ -151,7 +151,7 @@ async fn dispatch(
         }
         Route::Subresource { resource, namespace, name, sub } => {
             let verb = verb_for(&method, false, query);
-            cluster.count(format!("{verb} {}/{sub}", resource.qualified()));
+            cluster.count(counter_key(verb, &format!("{}/{sub}", resource.qualified()), query));
             authorize(user, verb, resource, namespace.as_deref(), Some(&name))?;
             let body = if matches!(verb, "patch" | "update") { Some(read_bytes(req).await?) } else { None };
             subresource(
@@ -176,6 +176,22 @@ async fn dispatch(
             Err(ApiError::path_not_found(req.uri().path()))
         }
     }
+}
+
+/// A create's body: JSON, or the protobuf kubectl uses for access reviews.
+async fn create_body(
+    resource: &Resource,
+    content_type: &str,
+    req: Request<Incoming>,
+) -> Result<Value, ApiError> {
+    if !content_type.starts_with("application/vnd.kubernetes.protobuf") {
+        return read_json(req).await;
+    }
+    let bytes = read_bytes(req).await?;
+    if !resource.review {
+        return Err(ApiError::unsupported_media_type(content_type));
+    }
+    protobuf::decode_review(resource.kind, &resource.api_version(), &bytes).map_err(ApiError::bad_request)
 }
 
 fn authorize(

@@ -31,6 +31,8 @@ pub struct Cluster {
     pub pod_metrics: Mutex<HashMap<String, PodMetrics>>,
     /// Requests served, by `verb resource`.
     pub requests: Mutex<BTreeMap<String, u64>>,
+    /// A slow API server: every PATCH waits this long.
+    pub write_delay: Option<std::time::Duration>,
 }
 
 pub fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -45,6 +47,7 @@ impl Cluster {
             store: Store::new(index, log_capacity),
             pod_metrics: Mutex::new(HashMap::new()),
             requests: Mutex::new(BTreeMap::new()),
+            write_delay: None,
         })
     }
 

@@ -48,6 +48,10 @@ fn render_column(frame: &mut Frame, area: Rect, state: &State, env: &EnvState, s
     let mut lines = vec![
         Line::from(vec![Span::styled("context ", theme::DIM), Span::raw(env.context.clone())]),
         Line::from(vec![Span::styled("ns      ", theme::DIM), Span::raw(env.namespaces.join(", "))]),
+        Line::from(vec![
+            Span::styled("user    ", theme::DIM),
+            Span::raw(env.user.clone().unwrap_or_else(|| "…".into())),
+        ]),
         connection_line(&env.connection),
     ];
     if let Connection::Unreachable { last_ok: Some(at), .. } = &env.connection {

@@ -1,0 +1,332 @@
+//! The cluster side of an operation: who the operator is, whether they may, a dry run, the
+//! write with its precondition, the Event on the target, and waiting for "done".
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::authentication::v1::SelfSubjectReview;
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+};
+use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
+use kube::{Client, runtime::wait::await_condition};
+use serde_json::Value;
+
+use super::summarize;
+use crate::exit::Exit;
+use crate::ops::{PatchBody, Step, Target};
+
+/// Every request of an operation gets an answer within this, or is reported as unanswered.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Access reviews are asked again after this long.
+const REVIEW_TTL: Duration = Duration::from_secs(30);
+const FIELD_MANAGER: &str = "opsdeck";
+
+/// Why an operation did not happen, or did not finish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpError {
+    /// The object changed since the plan (409): nothing was written.
+    Conflict(String),
+    /// RBAC said no, or the environment is read-only: nothing was sent.
+    Forbidden(String),
+    NotFound(String),
+    /// Validation or admission refused the change (dry run or write).
+    Invalid(String),
+    /// No answer in time; for a write, whether it landed is unknown.
+    Unreachable(String),
+    /// The operation does not apply to the object as it is (e.g. resume a running rollout).
+    Refused(String),
+    Failed(String),
+}
+
+impl OpError {
+    pub fn exit(&self) -> Exit {
+        match self {
+            Self::Conflict(_) | Self::Refused(_) => Exit::Precondition,
+            Self::Forbidden(_) => Exit::Forbidden,
+            Self::Unreachable(_) => Exit::Unreachable,
+            Self::NotFound(_) | Self::Invalid(_) | Self::Failed(_) => Exit::Failed,
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            Self::Conflict(m)
+            | Self::Forbidden(m)
+            | Self::NotFound(m)
+            | Self::Invalid(m)
+            | Self::Unreachable(m)
+            | Self::Refused(m)
+            | Self::Failed(m) => m,
+        }
+    }
+
+    fn from_kube(error: &kube::Error, what: &str) -> Self {
+        match error {
+            kube::Error::Api(status) => match status.code {
+                409 => Self::Conflict(format!(
+                    "{what}: the object changed since the plan was made; nothing was written ({})",
+                    status.message
+                )),
+                403 => Self::Forbidden(format!("{what}: forbidden: {}", status.message)),
+                404 => Self::NotFound(format!("{what}: not found: {}", status.message)),
+                400 | 422 => Self::Invalid(format!("{what}: refused by the API server: {}", status.message)),
+                _ => Self::Failed(format!("{what}: {}", summarize(error))),
+            },
+            _ => Self::Unreachable(format!("{what}: {}", summarize(error))),
+        }
+    }
+}
+
+impl std::fmt::Display for OpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+async fn within<T>(what: &str, future: impl Future<Output = Result<T, kube::Error>>) -> Result<T, OpError> {
+    match tokio::time::timeout(REQUEST_TIMEOUT, future).await {
+        Ok(result) => result.map_err(|e| OpError::from_kube(&e, what)),
+        Err(_) => {
+            Err(OpError::Unreachable(format!("{what}: no answer within {}s", REQUEST_TIMEOUT.as_secs())))
+        }
+    }
+}
+
+fn api_resource(target: &Target) -> ApiResource {
+    let (group, version, plural) = target.kind.api();
+    ApiResource {
+        group: group.to_owned(),
+        version: version.to_owned(),
+        api_version: if group.is_empty() { version.to_owned() } else { format!("{group}/{version}") },
+        kind: target.kind.name().to_owned(),
+        plural: plural.to_owned(),
+    }
+}
+
+fn api(client: &Client, target: &Target) -> Api<DynamicObject> {
+    Api::namespaced_with(client.clone(), &target.namespace, &api_resource(target))
+}
+
+fn kube_patch(body: &PatchBody) -> Result<Patch<Value>, OpError> {
+    Ok(match body {
+        PatchBody::Merge(v) => Patch::Merge(v.clone()),
+        PatchBody::Strategic(v) => Patch::Strategic(v.clone()),
+        PatchBody::Json(ops) => {
+            let patch: json_patch::Patch = serde_json::from_value(Value::Array(ops.clone()))
+                .map_err(|e| OpError::Failed(format!("the plan's JSON patch is malformed: {e}")))?;
+            Patch::Json(patch)
+        }
+    })
+}
+
+/// The object a plan is computed from, as JSON.
+pub async fn fetch(client: &Client, target: &Target) -> Result<Value, OpError> {
+    let what = format!("get {} {}/{}", target.kind.name(), target.namespace, target.name);
+    let object = within(&what, api(client, target).get(&target.name)).await?;
+    serde_json::to_value(object).map_err(|e| OpError::Failed(format!("{what}: {e}")))
+}
+
+/// The Kubernetes user the kubeconfig authenticates as, or the local user when the cluster
+/// cannot say.
+pub async fn whoami(client: &Client) -> String {
+    let api: Api<SelfSubjectReview> = Api::all(client.clone());
+    match within("whoami", api.create(&PostParams::default(), &SelfSubjectReview::default())).await {
+        Ok(review) => {
+            review.status.and_then(|s| s.user_info).and_then(|u| u.username).unwrap_or_else(local_user)
+        }
+        Err(e) => {
+            tracing::info!(error = %e, "SelfSubjectReview unavailable; using the local user");
+            local_user()
+        }
+    }
+}
+
+/// The login name of whoever runs opsdeck: `$USER`, `$LOGNAME`, or the password database's
+/// entry for this process's uid (cron jobs and containers often set neither variable).
+pub fn local_user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .ok()
+        .filter(|u| !u.is_empty())
+        .or_else(passwd_name)
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+fn passwd_name() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status.lines().find_map(|l| l.strip_prefix("Uid:"))?.split_whitespace().next()?.to_owned();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        (fields.nth(1)? == uid).then(|| name.to_owned())
+    })
+}
+
+/// Review answers by (context, group, resource, namespace), with when they were given.
+type Answers = HashMap<(String, String, String, String), (Instant, Result<(), String>)>;
+
+/// Access reviews, remembered briefly so a screen full of keys does not ask every time.
+#[derive(Debug, Default)]
+pub struct Reviews {
+    answers: Mutex<Answers>,
+}
+
+impl Reviews {
+    /// Whether the operator may `patch` the step's target; `Err` carries the server's reason.
+    pub async fn authorize(&self, client: &Client, target: &Target) -> Result<(), OpError> {
+        let (group, _, plural) = target.kind.api();
+        let key = (target.context.clone(), group.to_owned(), plural.to_owned(), target.namespace.clone());
+        let cached =
+            self.lock().get(&key).filter(|(at, _)| at.elapsed() < REVIEW_TTL).map(|(_, a)| a.clone());
+        let answer = if let Some(answer) = cached {
+            answer
+        } else {
+            let answer = ask(client, target, group, plural).await?;
+            self.lock().insert(key, (Instant::now(), answer.clone()));
+            answer
+        };
+        answer.map_err(OpError::Forbidden)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Answers> {
+        self.answers.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+async fn ask(
+    client: &Client,
+    target: &Target,
+    group: &str,
+    plural: &str,
+) -> Result<Result<(), String>, OpError> {
+    let review = SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                verb: Some("patch".into()),
+                group: Some(group.into()),
+                resource: Some(plural.into()),
+                namespace: Some(target.namespace.clone()),
+                name: Some(target.name.clone()),
+                ..ResourceAttributes::default()
+            }),
+            ..SelfSubjectAccessReviewSpec::default()
+        },
+        ..SelfSubjectAccessReview::default()
+    };
+    let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
+    let answer = within("access review", api.create(&PostParams::default(), &review)).await?;
+    let status = answer.status.unwrap_or_default();
+    if status.allowed {
+        Ok(Ok(()))
+    } else {
+        let why = status.reason.filter(|r| !r.is_empty()).unwrap_or_else(|| "RBAC denies it".to_owned());
+        Ok(Err(format!("not allowed to patch {plural} in {}/{}: {why}", target.context, target.namespace)))
+    }
+}
+
+/// The environment's write client, or why there is none.
+pub fn writer(write: Option<&Client>, env: &str) -> Result<Client, OpError> {
+    write.cloned().ok_or_else(|| {
+        OpError::Forbidden(format!(
+            "{env} is read-only (--readonly or readonly = true): opsdeck sends no writes there"
+        ))
+    })
+}
+
+/// The step as the server would apply it, nothing stored: admission and validation errors
+/// surface before the operator confirms.
+pub async fn dry_run(write: &Client, step: &Step) -> Result<(), OpError> {
+    let patch = kube_patch(&step.patch.with_precondition(&step.from_resource_version))?;
+    let params =
+        PatchParams { dry_run: true, field_manager: Some(FIELD_MANAGER.into()), ..PatchParams::default() };
+    within("dry run", api(write, &step.target).patch(&step.target.name, &params, &patch)).await.map(drop)
+}
+
+/// The write itself, once, with the precondition. Returns the object as stored.
+pub async fn execute(write: &Client, step: &Step) -> Result<Value, OpError> {
+    let patch = kube_patch(&step.patch.with_precondition(&step.from_resource_version))?;
+    let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..PatchParams::default() };
+    let object = within("write", api(write, &step.target).patch(&step.target.name, &params, &patch)).await?;
+    serde_json::to_value(object).map_err(|e| OpError::Failed(format!("write: {e}")))
+}
+
+/// A Normal Event on the target, so `kubectl describe` shows who did what and why.
+pub async fn record_event(write: &Client, step: &Step, object: &Value, message: &str) -> Result<(), OpError> {
+    let meta = |f: &str| object.pointer(&format!("/metadata/{f}")).and_then(Value::as_str).map(str::to_owned);
+    let now = Time(jiff::Timestamp::now());
+    let (group, version, _) = step.target.kind.api();
+    let event = Event {
+        metadata: ObjectMeta {
+            generate_name: Some(format!("{}.opsdeck-", step.target.name)),
+            ..ObjectMeta::default()
+        },
+        involved_object: ObjectReference {
+            api_version: Some(if group.is_empty() {
+                version.to_owned()
+            } else {
+                format!("{group}/{version}")
+            }),
+            kind: Some(step.target.kind.name().to_owned()),
+            name: Some(step.target.name.clone()),
+            namespace: Some(step.target.namespace.clone()),
+            uid: meta("uid"),
+            resource_version: meta("resourceVersion"),
+            ..ObjectReference::default()
+        },
+        reason: Some(step.event_reason.to_owned()),
+        message: Some(message.to_owned()),
+        type_: Some("Normal".to_owned()),
+        count: Some(1),
+        first_timestamp: Some(now.clone()),
+        last_timestamp: Some(now),
+        source: Some(EventSource { component: Some("opsdeck".into()), ..EventSource::default() }),
+        reporting_component: Some("opsdeck".into()),
+        reporting_instance: Some(local_user()),
+        ..Event::default()
+    };
+    let api: Api<Event> = Api::namespaced(write.clone(), &step.target.namespace);
+    within("event", api.create(&PostParams::default(), &event)).await.map(drop)
+}
+
+/// How a verification ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verified {
+    Done(Value),
+    Failed(String),
+    /// The deadline passed first; the last state seen is described.
+    Pending(String),
+}
+
+/// Watches the target until the step is done, has failed, or `deadline` passes.
+pub async fn verify(read: &Client, step: &Step, deadline: Duration) -> Verified {
+    let api = api(read, &step.target);
+    let check = step.verify.clone();
+    let condition = move |object: Option<&DynamicObject>| {
+        object
+            .and_then(|o| serde_json::to_value(o).ok())
+            .is_some_and(|v| check.is_done(&v) || check.has_failed(&v).is_some())
+    };
+    match tokio::time::timeout(deadline, await_condition(api, &step.target.name, condition)).await {
+        Ok(Ok(Some(object))) => {
+            let value = serde_json::to_value(object).unwrap_or(Value::Null);
+            match step.verify.has_failed(&value) {
+                Some(why) if !step.verify.is_done(&value) => Verified::Failed(why),
+                _ => Verified::Done(value),
+            }
+        }
+        Ok(Ok(None)) => {
+            Verified::Failed(format!("{} {} was deleted", step.target.kind.name(), step.target.name))
+        }
+        Ok(Err(e)) => Verified::Pending(format!("lost the watch: {e}")),
+        Err(_) => Verified::Pending(format!(
+            "not done after {}s: waiting for {}",
+            deadline.as_secs(),
+            step.verify.describe()
+        )),
+    }
+}

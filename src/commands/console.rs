@@ -1,0 +1,108 @@
+//! The console, and `opsdeck demo`, which opens it on the simulated fleet.
+
+use tokio::sync::mpsc;
+
+use super::operate::webhook;
+use super::{kubeconfig_source, load_config};
+use crate::app::State;
+use crate::audit::AuditLog;
+use crate::cli::{DemoArgs, GlobalArgs};
+use crate::cluster::{self, ConnectTimeouts};
+use crate::config::{self, Paths};
+use crate::exit::{Exit, Failure};
+
+/// `opsdeck demo`: the fleet, then either the console on it or, with `--serve-only`, a
+/// `ready` line and service until a signal.
+pub async fn demo(global: &GlobalArgs, paths: &Paths, args: &DemoArgs) -> Result<Exit, Failure> {
+    if !(args.speed.is_finite() && args.speed > 0.0) {
+        return Err(Failure::usage(format!("--speed {} must be a positive number", args.speed)));
+    }
+    let timing = crate::demo::Timing { speed: args.speed, ..crate::demo::Timing::default() };
+    let options =
+        crate::demo::FleetOptions { pods: args.pods, timing, ..crate::demo::FleetOptions::default() };
+    let fleet = crate::demo::Fleet::start(options).await.map_err(|e| Failure::new(Exit::Failed, e))?;
+    let (dir, temporary) = match &args.dir {
+        Some(dir) => (dir.clone(), false),
+        None => (std::env::temp_dir().join(format!("opsdeck-demo-{}", std::process::id())), true),
+    };
+    let (kubeconfig, config) = fleet.write_files(&dir).map_err(|e| Failure::new(Exit::Failed, e))?;
+    let result = if args.serve_only {
+        println!("ready");
+        wait_for_signal().await;
+        Ok(Exit::Ok)
+    } else {
+        let global =
+            GlobalArgs { config: Some(config), kubeconfig: Some(kubeconfig), readonly: global.readonly };
+        console(&global, paths, true).await
+    };
+    fleet.stop();
+    if temporary {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    result
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+pub async fn console(global: &GlobalArgs, paths: &Paths, demo: bool) -> Result<Exit, Failure> {
+    let path = config::resolve_path(global.config.as_deref(), paths);
+    let kubeconfig = cluster::load_kubeconfig(&kubeconfig_source(global));
+    let config = load_config(&path, global.config.is_some(), kubeconfig.as_ref())?;
+
+    let _log_guard = match crate::logging::init(paths.state_dir()) {
+        Ok((guard, _)) => Some(guard),
+        Err(reason) => {
+            eprintln!("opsdeck: logging is off: {reason}");
+            None
+        }
+    };
+    tracing::info!(config = %path.display(), environments = config.environments.len(), "console starting");
+
+    let mut state = State::new(&config, global.readonly);
+    state.demo = demo;
+    let audit = AuditLog::open(paths.data_dir()).map_err(|e| format!("{}: {e}", paths.data_dir().display()));
+    let (op_tx, op_events) = mpsc::channel(64);
+    let effects = crate::runner::spawn(
+        config.clone(),
+        kubeconfig.clone(),
+        global.readonly,
+        audit,
+        webhook(&config),
+        op_tx,
+    );
+    let (tx, rx) = mpsc::channel(256);
+    let tasks: Vec<_> = config
+        .environments
+        .iter()
+        .enumerate()
+        .map(|(index, env)| {
+            cluster::spawn_environment(
+                index,
+                env.context().to_owned(),
+                kubeconfig.clone(),
+                ConnectTimeouts::default(),
+                tx.clone(),
+            )
+        })
+        .collect();
+    drop(tx);
+    let result = crate::tui::run(state, crate::tui::Channels { env_updates: rx, op_events, effects }).await;
+    for task in tasks {
+        task.abort();
+    }
+    result.map_err(|e| Failure::new(Exit::Failed, format!("terminal error: {e}")))?;
+    Ok(Exit::Ok)
+}

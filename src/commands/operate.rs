@@ -1,0 +1,135 @@
+//! `opsdeck restart|pause|resume`: the operation path from the command line.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::{kubeconfig_source, load_config};
+use crate::audit::{AuditLog, Outcome, Webhook};
+use crate::cli::{GlobalArgs, WriteArgs};
+use crate::cluster;
+use crate::cluster::ops::{self, OpError};
+use crate::config::{self, Config, Paths};
+use crate::exit::{Exit, Failure};
+use crate::ops::{Confirmation, Operation, Plan, PlanError};
+use crate::runner::{self, Recorder};
+
+/// A notification still in flight gets this long before the process exits without it.
+const WEBHOOK_GRACE: Duration = Duration::from_secs(2);
+
+fn op_failure(error: &OpError) -> Failure {
+    Failure::new(error.exit(), error.to_string())
+}
+
+/// The config's webhook, from the file or the environment variable it names.
+pub fn webhook(config: &Config) -> Option<Webhook> {
+    let url = config
+        .notifications
+        .webhook
+        .as_ref()
+        .map(|u| u.get_ref().clone())
+        .or_else(|| config.notifications.webhook_env.as_ref().and_then(|var| std::env::var(var).ok()))?;
+    match Webhook::new(&url, Duration::from_secs(5)) {
+        Ok(webhook) => Some(webhook),
+        Err(e) => {
+            eprintln!("opsdeck: notifications are off: {e}");
+            None
+        }
+    }
+}
+
+/// The confirmation a command line can give: `--yes`, and `--reason` where a reason is due.
+fn confirm_non_interactively(plan: &Plan, args: &WriteArgs) -> Result<(), Failure> {
+    match Confirmation::for_plan(plan) {
+        Confirmation::None => Ok(()),
+        Confirmation::YesNo if args.yes => Ok(()),
+        Confirmation::YesNo => Err(Failure::usage(format!(
+            "{} asks for confirmation: pass --yes to confirm from the command line, or use the console",
+            plan.env
+        ))),
+        Confirmation::Typed { expected } => {
+            if !args.yes {
+                return Err(Failure::usage(format!(
+                    "{} requires a typed confirmation of {expected}: pass --yes --reason R, or use the console",
+                    plan.env
+                )));
+            }
+            match args.reason.as_deref().map(str::trim) {
+                Some(r) if !r.is_empty() => Ok(()),
+                _ => Err(Failure::usage(format!(
+                    "{} requires --reason R: it goes into the audit record",
+                    plan.env
+                ))),
+            }
+        }
+    }
+}
+
+pub async fn deployment(
+    global: &GlobalArgs,
+    paths: &Paths,
+    operation: Operation,
+    args: &WriteArgs,
+) -> Result<Exit, Failure> {
+    let kubeconfig = cluster::load_kubeconfig(&kubeconfig_source(global)).map_err(Failure::usage)?;
+    let path = config::resolve_path(global.config.as_deref(), paths);
+    let config = load_config(&path, global.config.is_some(), Ok(&kubeconfig))?;
+    let (env, app) = runner::find(&config, &args.target.env, &args.target.app).map_err(Failure::usage)?;
+    let readonly = global.readonly || env.readonly;
+    let session = runner::open_session(kubeconfig, env, readonly).await.map_err(|e| op_failure(&e))?;
+    let object =
+        ops::fetch(&session.read, &runner::deployment_target(env, app)).await.map_err(|e| op_failure(&e))?;
+    let plan = runner::plan_deployment(env, app, operation, &object).map_err(|e| match e {
+        PlanError::Refused(m) => Failure::new(Exit::Precondition, m),
+        PlanError::Invalid(m) => Failure::new(Exit::Failed, m),
+    })?;
+
+    if !args.target.json {
+        eprintln!("plan: {}", plan.sentence());
+        for line in plan.steps.iter().flat_map(|s| &s.diff) {
+            eprintln!("  {}: {} → {}", line.field, line.before, line.after);
+        }
+    }
+    runner::preflight(&session, &plan).await.map_err(|e| op_failure(&e))?;
+    confirm_non_interactively(&plan, args)?;
+
+    let audit = AuditLog::open(paths.data_dir()).map_err(|e| {
+        Failure::new(
+            Exit::Failed,
+            format!("cannot open the audit log in {}: {e}", paths.data_dir().display()),
+        )
+    })?;
+    let hook = webhook(&config);
+    let mut recorder = Recorder { audit: &audit, webhook: hook.as_ref(), pending: Vec::new() };
+    let quiet = args.target.json;
+    let report = runner::run(&session, &plan, args.reason.as_deref(), &mut recorder, |stage| {
+        if !quiet {
+            eprintln!("{stage}");
+        }
+    })
+    .await;
+    // Give notifications a moment, but never hold the operator's shell for long.
+    let _ = tokio::time::timeout(WEBHOOK_GRACE, futures::future::join_all(recorder.pending)).await;
+
+    let exit = match (&report.error, report.outcome) {
+        (Some(error), _) => error.exit(),
+        (None, Outcome::Done) => Exit::Ok,
+        (None, _) => Exit::Failed,
+    };
+    if args.target.json {
+        let out = json!({
+            "operation": plan.operation.name(),
+            "env": plan.env,
+            "app": plan.app,
+            "sentence": plan.sentence(),
+            "user": session.user,
+            "outcome": report.outcome.as_str(),
+            "message": report.message,
+            "exit": exit as u8,
+        });
+        println!("{out}");
+    } else {
+        println!("{}: {}", report.outcome.as_str(), report.message);
+    }
+    Ok(exit)
+}

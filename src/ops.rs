@@ -1,0 +1,11 @@
+//! Operations: every write opsdeck makes, as pure values. A [`Plan`] says exactly what will
+//! change, on which object, computed from which resourceVersion; the cluster layer authorizes,
+//! dry-runs, executes and verifies it, and the audit log records it. Nothing here does I/O.
+
+mod confirm;
+mod deployment;
+mod plan;
+
+pub use confirm::{ConfirmError, Confirmation, check_typed};
+pub use deployment::{Place, pause, restart, resume};
+pub use plan::{DiffLine, Kind, Operation, PatchBody, Plan, PlanError, Step, Target, Verify};

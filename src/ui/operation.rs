@@ -1,0 +1,181 @@
+//! The operation overlays: preparing, the confirmation screen, progress, and the result.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
+
+use super::theme;
+use crate::app::{ConfirmState, Field};
+use crate::ops::Confirmation;
+
+fn popup(frame: &mut Frame, area: Rect, width: u16, height: u16) -> Rect {
+    let [vertical] =
+        Layout::vertical([Constraint::Length(height.min(area.height))]).flex(Flex::Center).areas(area);
+    let [popup] =
+        Layout::horizontal([Constraint::Length(width.min(area.width))]).flex(Flex::Center).areas(vertical);
+    frame.render_widget(Clear, popup);
+    popup
+}
+
+fn boxed(title: String, style: Style) -> Block<'static> {
+    Block::bordered()
+        .border_type(BorderType::Thick)
+        .border_style(style)
+        .title(Line::styled(title, style.add_modifier(Modifier::BOLD)))
+}
+
+pub fn preparing(frame: &mut Frame, area: Rect, what: &str) {
+    let area = popup(frame, area, 70, 5);
+    let text = vec![
+        Line::raw(format!("Preparing {what}…")),
+        Line::styled("planning · checking access · dry run on the server", theme::DIM),
+    ];
+    frame.render_widget(Paragraph::new(text).block(boxed(" Operation ".into(), theme::WARN)), area);
+}
+
+pub fn running(frame: &mut Frame, area: Rect, sentence: &str, stage: &str) {
+    let area = popup(frame, area, 90, 6);
+    let text = vec![
+        Line::styled(sentence.to_owned(), Style::new().add_modifier(Modifier::BOLD)),
+        Line::raw(format!("… {stage}")),
+        Line::styled("Ctrl-c quits; the audit log keeps the intent", theme::DIM),
+    ];
+    frame.render_widget(
+        Paragraph::new(text).wrap(Wrap { trim: false }).block(boxed(" Running ".into(), theme::WARN)),
+        area,
+    );
+}
+
+pub fn finished(frame: &mut Frame, area: Rect, sentence: &str, outcome: &str, message: &str) {
+    let (style, symbol) = match outcome {
+        "done" => (theme::OK, "✔"),
+        "pending" => (theme::WARN, "…"),
+        _ => (theme::BAD, "✖"),
+    };
+    let area = popup(frame, area, 90, 8);
+    let text = vec![
+        Line::styled(sentence.to_owned(), Style::new().add_modifier(Modifier::BOLD)),
+        Line::from(vec![
+            Span::styled(format!("{symbol} {outcome}"), style),
+            Span::raw(format!(": {message}")),
+        ]),
+        Line::raw(""),
+        Line::styled("Enter or Esc closes", theme::DIM),
+    ];
+    frame.render_widget(
+        Paragraph::new(text).wrap(Wrap { trim: false }).block(boxed(" Result ".into(), style)),
+        area,
+    );
+}
+
+/// The confirmation screen: what will change, where, as whom — then the question the
+/// environment's protection level asks.
+pub fn confirm(frame: &mut Frame, area: Rect, state: &ConfirmState) {
+    let plan = &state.plan;
+    let typed = matches!(state.confirmation, Confirmation::Typed { .. });
+    let diff_lines: usize = plan.steps.iter().map(|s| s.diff.len() + 2).sum();
+    let height = (10 + diff_lines + if typed { 9 } else { 2 }) as u16;
+    let area = popup(frame, area, 100, height);
+    let style = if typed { theme::BAD } else { theme::WARN };
+    let title = format!(" Confirm {} · {} ", plan.operation.name(), plan.typed_name());
+    let block = boxed(title, style);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+
+    let mut lines = vec![
+        Line::styled(plan.sentence(), Style::new().add_modifier(Modifier::BOLD)),
+        Line::raw(""),
+        Line::from(vec![Span::styled("cluster  ", theme::DIM), Span::raw(state.cluster.clone())]),
+    ];
+    if let Some(step) = plan.steps.first() {
+        lines.push(Line::from(vec![
+            Span::styled("context  ", theme::DIM),
+            Span::raw(step.target.context.clone()),
+        ]));
+    }
+    lines.push(Line::from(vec![Span::styled("user     ", theme::DIM), Span::raw(state.user.clone())]));
+    for step in &plan.steps {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            format!(
+                "{} {}/{} (from resourceVersion {})",
+                step.target.kind.name(),
+                step.target.namespace,
+                step.target.name,
+                step.from_resource_version
+            ),
+            theme::DIM,
+        ));
+        for d in &step.diff {
+            lines.push(Line::from(vec![
+                Span::raw(format!("  {}: ", d.field)),
+                Span::styled(d.before.clone(), theme::BAD),
+                Span::raw(" → "),
+                Span::styled(d.after.clone(), theme::OK),
+            ]));
+        }
+        lines.push(Line::styled(format!("  done when {}", step.verify.describe()), theme::DIM));
+    }
+    let text_height = lines.len() as u16;
+    let [text_area, rest] =
+        Layout::vertical([Constraint::Length(text_height), Constraint::Fill(1)]).areas(inner);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), text_area);
+
+    if let Confirmation::Typed { expected } = &state.confirmation {
+        typed_fields(frame, rest, state, expected);
+    } else {
+        let question = Line::from(vec![
+            Span::styled(" y ", theme::KEY),
+            Span::raw(" go ahead   "),
+            Span::styled(" n ", theme::KEY),
+            Span::raw(" / "),
+            Span::styled(" Esc ", theme::KEY),
+            Span::raw(" cancel, nothing is written"),
+        ]);
+        frame.render_widget(Paragraph::new(vec![Line::raw(""), question]), rest);
+    }
+}
+
+fn typed_fields(frame: &mut Frame, area: Rect, state: &ConfirmState, expected: &str) {
+    let [gap, name_label, name, reason_label, reason, error] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(3),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let _ = gap;
+    let focus = |field: Field| if state.focus == field { theme::SELECTED } else { Style::new() };
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::raw("Type "),
+            Span::styled(expected.to_owned(), theme::BAD),
+            Span::raw(" to confirm (case matters):"),
+        ])),
+        name_label,
+    );
+    let mut name_box = state.name.clone();
+    name_box.set_cursor_line_style(focus(Field::Name));
+    frame.render_widget(&name_box, name);
+    frame.render_widget(
+        Paragraph::new("Reason (recorded in the audit log and on the object's Events):"),
+        reason_label,
+    );
+    let mut reason_box = state.reason.clone();
+    reason_box.set_cursor_line_style(focus(Field::Reason));
+    reason_box.set_block(Block::bordered().border_type(BorderType::Plain).border_style(theme::DIM));
+    let _ = reason;
+    let [reason_area] = Layout::vertical([Constraint::Length(3)]).areas(reason);
+    frame.render_widget(&reason_box, reason_area);
+    let footer = match &state.error {
+        Some(error) => Line::styled(format!("✖ {error}"), theme::BAD),
+        None => {
+            Line::styled("Enter confirms · Tab switches field · Esc cancels, nothing is written", theme::DIM)
+        }
+    };
+    frame.render_widget(Paragraph::new(footer), error);
+}

@@ -1,0 +1,381 @@
+//! The operation path end to end: the real binary against the demo fleet, and the runner
+//! directly where a race has to be arranged.
+
+// Test helpers fail by panicking, like the tests that call them.
+#![allow(clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Event;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use opsdeck::demo::{Fleet, FleetOptions, Timing};
+use serde_json::{Value, json};
+
+struct Demo {
+    _fleet: Fleet,
+    dir: tempfile::TempDir,
+    kubeconfig: PathBuf,
+}
+
+async fn start(options: FleetOptions) -> Demo {
+    let fleet = Fleet::start(FleetOptions { timing: Timing { speed: 20.0, ..Timing::default() }, ..options })
+        .await
+        .expect("fleet");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (kubeconfig, _) = fleet.write_files(dir.path()).expect("files");
+    Demo { _fleet: fleet, dir, kubeconfig }
+}
+
+impl Demo {
+    /// A config naming `context` for an environment called `env`, with `extra` appended.
+    fn config(&self, env: &str, context: &str, protection: &str, extra: &str) -> PathBuf {
+        let path = self.dir.path().join(format!("{env}-{context}.toml"));
+        let text = format!(
+            "[[environments]]\nname = \"{env}\"\ncontext = \"{context}\"\nnamespaces = [\"shop\"]\nprotection = \"{protection}\"\n\n[[apps]]\nname = \"web\"\ndeployment = \"web\"\n{extra}"
+        );
+        std::fs::write(&path, text).expect("config");
+        path
+    }
+
+    fn data_home(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn audit_file(&self) -> PathBuf {
+        self.data_home().join("opsdeck/audit.jsonl")
+    }
+
+    fn command(&self, config: &Path, args: &[&str]) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_opsdeck"));
+        command
+            .arg("--config")
+            .arg(config)
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .env("XDG_DATA_HOME", self.data_home())
+            .env("XDG_STATE_HOME", self.dir.path().join("state"))
+            .kill_on_drop(true);
+        command
+    }
+
+    async fn run(&self, config: &Path, args: &[&str]) -> Output {
+        self.command(config, args).output().await.expect("run opsdeck")
+    }
+
+    async fn client(&self, context: &str) -> Client {
+        let kubeconfig = Kubeconfig::read_from(&self.kubeconfig).expect("kubeconfig");
+        let options = KubeConfigOptions { context: Some(context.to_owned()), ..KubeConfigOptions::default() };
+        Client::try_from(Config::from_custom_kubeconfig(kubeconfig, &options).await.expect("config"))
+            .expect("client")
+    }
+
+    async fn requests(&self, context: &str) -> Value {
+        let request = http::Request::get("/demo/requests").body(Vec::new()).expect("request");
+        self.client(context).await.request(request).await.expect("counter")
+    }
+
+    fn audit(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.audit_file())
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("audit line"))
+            .collect()
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn writes(report: &Value) -> Vec<String> {
+    report["byVerbAndResource"]
+        .as_object()
+        .expect("counts")
+        .keys()
+        .filter(|k| {
+            let verb = k.split(' ').next().unwrap_or("");
+            let stored = !k.contains("(dry run)");
+            stored
+                && (matches!(verb, "patch" | "update" | "delete")
+                    || (verb == "create" && !k.contains("review")))
+        })
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn read_only_sends_no_write_at_all() {
+    let demo = start(FleetOptions::default()).await;
+    let config = demo.config("staging", "staging", "none", "");
+    let out = demo.run(&config, &["--readonly", "pause", "--env", "staging", "--app", "web", "--yes"]).await;
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(text(&out).contains("read-only"), "{}", text(&out));
+    let report = demo.requests("staging").await;
+    assert!(writes(&report).is_empty(), "no write reached the server: {report}");
+    assert!(demo.audit().is_empty(), "nothing was attempted, nothing recorded");
+}
+
+#[tokio::test]
+async fn a_forbidden_write_is_refused_before_confirmation() {
+    let demo = start(FleetOptions::default()).await;
+    let config = demo.config("production", "production-readonly", "typed", "");
+    // No --yes: a forbidden action must be refused for what it is, not for the missing --yes.
+    let out = demo.run(&config, &["pause", "--env", "production", "--app", "web"]).await;
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(text(&out).contains("not allowed to patch deployments"), "{}", text(&out));
+    assert!(writes(&demo.requests("production").await).is_empty());
+    assert!(demo.audit().is_empty());
+}
+
+#[tokio::test]
+async fn protected_environments_refuse_without_yes_and_reason() {
+    let demo = start(FleetOptions::default()).await;
+    let typed = demo.config("production", "production", "typed", "");
+    let out = demo.run(&typed, &["pause", "--env", "production", "--app", "web"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("typed confirmation of production/web"), "{}", text(&out));
+    let out = demo.run(&typed, &["pause", "--env", "production", "--app", "web", "--yes"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("--reason"), "{}", text(&out));
+    let confirm = demo.config("staging", "staging", "confirm", "");
+    let out = demo.run(&confirm, &["pause", "--env", "staging", "--app", "web"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        writes(&demo.requests("production").await).is_empty()
+            && writes(&demo.requests("staging").await).is_empty()
+    );
+    let deployments: Api<Deployment> = Api::namespaced(demo.client("production").await, "shop");
+    assert_ne!(deployments.get("web").await.expect("web").spec.and_then(|s| s.paused), Some(true));
+}
+
+#[tokio::test]
+async fn pause_resume_and_restart_are_recorded_everywhere() {
+    let demo = start(FleetOptions::default()).await;
+    let config = demo.config("production", "production", "typed", "");
+    let out = demo
+        .run(
+            &config,
+            &[
+                "pause",
+                "--env",
+                "production",
+                "--app",
+                "web",
+                "--yes",
+                "--reason",
+                "freeze for incident 42",
+                "--json",
+            ],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let result: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(result["outcome"], "done");
+    assert_eq!(result["user"], "demo-admin");
+
+    let deployments: Api<Deployment> = Api::namespaced(demo.client("production").await, "shop");
+    assert_eq!(deployments.get("web").await.expect("web").spec.and_then(|s| s.paused), Some(true));
+    let events: Api<Event> = Api::namespaced(demo.client("production").await, "shop");
+    let ours = events
+        .list(&ListParams::default().fields("involvedObject.name=web,reason=OpsdeckPause"))
+        .await
+        .expect("events");
+    let message = ours.items.first().and_then(|e| e.message.clone()).expect("an OpsdeckPause event on web");
+    assert!(message.contains("demo-admin") && message.contains("freeze for incident 42"), "{message}");
+
+    let out = demo
+        .run(&config, &["restart", "--env", "production", "--app", "web", "--yes", "--reason", "x"])
+        .await;
+    assert_eq!(out.status.code(), Some(3), "a paused Deployment does not restart: {}", text(&out));
+    let out = demo
+        .run(
+            &config,
+            &["resume", "--env", "production", "--app", "web", "--yes", "--reason", "incident over"],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = demo
+        .run(
+            &config,
+            &[
+                "restart",
+                "--env",
+                "production",
+                "--app",
+                "web",
+                "--yes",
+                "--reason",
+                "pick up rotated secret",
+            ],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("done"), "{}", text(&out));
+
+    let audit = demo.audit();
+    let phases: Vec<(String, String)> = audit
+        .iter()
+        .map(|r| {
+            (r["operation"].as_str().unwrap_or("").to_owned(), r["phase"].as_str().unwrap_or("").to_owned())
+        })
+        .collect();
+    let expected = [
+        ("pause", "intent"),
+        ("pause", "result"),
+        ("resume", "intent"),
+        ("resume", "result"),
+        ("restart", "intent"),
+        ("restart", "result"),
+    ];
+    assert_eq!(phases, expected.map(|(o, p)| (o.to_owned(), p.to_owned())));
+    assert!(audit.iter().filter(|r| r["phase"] == "result").all(|r| r["outcome"] == "done"), "{audit:#?}");
+
+    let out = demo.run(&config, &["audit", "--markdown"]).await;
+    let markdown = text(&out);
+    assert!(
+        markdown.contains("| Time (UTC) |")
+            && markdown.contains("freeze for incident 42")
+            && markdown.contains("pick up rotated secret"),
+        "{markdown}"
+    );
+}
+
+#[tokio::test]
+async fn a_stale_resource_version_writes_nothing_and_exits_3() {
+    let demo = start(FleetOptions::default()).await;
+    let kubeconfig = Kubeconfig::read_from(&demo.kubeconfig).expect("kubeconfig");
+    let config_path = demo.config("staging", "staging", "confirm", "");
+    let config = opsdeck::config::load(&config_path).expect("config");
+    let (env, app) = opsdeck::runner::find(&config, "staging", "web").expect("find");
+    let session = opsdeck::runner::open_session(kubeconfig, env, false).await.expect("session");
+    let object = opsdeck::cluster::ops::fetch(&session.read, &opsdeck::runner::deployment_target(env, app))
+        .await
+        .expect("fetch");
+    let plan =
+        opsdeck::runner::plan_deployment(env, app, opsdeck::ops::Operation::Pause, &object).expect("plan");
+
+    // Someone else changes the Deployment after the plan was made.
+    let deployments: Api<Deployment> = Api::namespaced(demo.client("staging").await, "shop");
+    let other = json!({"metadata": {"annotations": {"someone": "else"}}});
+    deployments.patch("web", &PatchParams::default(), &Patch::Merge(&other)).await.expect("other write");
+
+    let audit = opsdeck::audit::AuditLog::open(&demo.data_home()).expect("audit");
+    let mut recorder = opsdeck::runner::Recorder { audit: &audit, webhook: None, pending: Vec::new() };
+    let report = opsdeck::runner::run(&session, &plan, Some("test"), &mut recorder, |_| {}).await;
+    let error = report.error.expect("refused");
+    assert_eq!(error.exit() as u8, 3, "{error}");
+    assert!(error.to_string().contains("changed since the plan"), "{error}");
+    assert_ne!(
+        deployments.get("web").await.expect("web").spec.and_then(|s| s.paused),
+        Some(true),
+        "nothing was written"
+    );
+    let (records, _) = audit.read().expect("read");
+    assert_eq!(records.last().and_then(|r| r.outcome), Some(opsdeck::audit::Outcome::Conflict));
+}
+
+#[tokio::test]
+async fn the_intent_survives_a_kill_between_intent_and_result() {
+    let demo =
+        start(FleetOptions { write_delay: Some(Duration::from_secs(30)), ..FleetOptions::default() }).await;
+    let config = demo.config("local", "local", "none", "");
+    let mut child =
+        demo.command(&config, &["pause", "--env", "local", "--app", "web"]).spawn().expect("spawn");
+    for _ in 0..200 {
+        if demo.audit().iter().any(|r| r["phase"] == "intent") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.kill().await.expect("kill -9 while the write is in flight");
+    let audit = demo.audit();
+    assert_eq!(audit.len(), 1, "{audit:#?}");
+    assert_eq!(audit[0]["phase"], "intent");
+    assert_eq!(audit[0]["sentence"], "local · shop/web · paused false → true");
+    let out = demo.run(&config, &["audit"]).await;
+    assert!(text(&out).contains("no result recorded"), "{}", text(&out));
+}
+
+/// A loopback HTTP server that records request bodies; `answer` false accepts and never replies.
+async fn hook_server(answer: bool) -> (String, tokio::sync::mpsc::Receiver<String>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                let mut got = Vec::new();
+                while let Ok(n) = stream.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    got.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&got).into_owned();
+                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                        let length = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        if body.len() >= length {
+                            let _ = tx.send(body.to_owned()).await;
+                            if answer {
+                                let _ =
+                                    stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").await;
+                            } else {
+                                tokio::time::sleep(Duration::from_secs(3600)).await;
+                            }
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (url, rx)
+}
+
+#[tokio::test]
+async fn the_webhook_is_told_and_a_silent_one_delays_nothing() {
+    let demo = start(FleetOptions::default()).await;
+    let (url, mut bodies) = hook_server(true).await;
+    let config = demo.config("local", "local", "none", &format!("\n[notifications]\nwebhook = \"{url}\"\n"));
+    let out = demo.run(&config, &["pause", "--env", "local", "--app", "web", "--reason", "hook test"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let body = tokio::time::timeout(Duration::from_secs(5), bodies.recv())
+        .await
+        .expect("a notification")
+        .expect("body");
+    let payload: Value = serde_json::from_str(&body).expect("json");
+    assert!(
+        payload["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("paused false → true") && t.contains("hook test")),
+        "{payload}"
+    );
+
+    let (silent, mut seen) = hook_server(false).await;
+    let config =
+        demo.config("local", "local", "none", &format!("\n[notifications]\nwebhook = \"{silent}\"\n"));
+    let out = demo.run(&config, &["resume", "--env", "local", "--app", "web"]).await;
+    assert_eq!(out.status.code(), Some(0), "a silent webhook does not fail the operation: {}", text(&out));
+    assert!(seen.try_recv().is_ok(), "the webhook was called");
+    let audit = demo.audit();
+    assert_eq!(
+        audit.last().map(|r| r["outcome"].clone()),
+        Some(json!("done")),
+        "the result was recorded regardless"
+    );
+}
