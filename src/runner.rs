@@ -99,6 +99,32 @@ pub fn plan_deployment(
     }
 }
 
+/// After a conflict: what the object says now, as the plan it would make today, so the
+/// operator decides again on what is true rather than on what was.
+pub async fn describe_now(session: &Session, env: &Environment, app: &App, operation: Operation) -> String {
+    let object = match ops::fetch(&session.read, &deployment_target(env, app)).await {
+        Ok(object) => object,
+        Err(e) => return format!("could not read it again: {e}"),
+    };
+    let rv = object.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or("?");
+    match plan_deployment(env, app, operation, &object) {
+        Ok(plan) => {
+            let diff: Vec<String> = plan
+                .steps
+                .iter()
+                .flat_map(|s| &s.diff)
+                .map(|d| format!("{} is now {}", d.field, d.before))
+                .collect();
+            format!(
+                "now at resourceVersion {rv}: {}; planned again it would be: {}",
+                diff.join(", "),
+                plan.sentence()
+            )
+        }
+        Err(PlanError::Refused(m) | PlanError::Invalid(m)) => format!("now at resourceVersion {rv}: {m}"),
+    }
+}
+
 /// Before the confirmation screen: may the operator do this, and would the server accept it?
 /// Nothing is written; a read-only environment sends nothing at all.
 pub async fn preflight(session: &Session, plan: &Plan) -> Result<(), OpError> {

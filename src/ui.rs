@@ -34,6 +34,7 @@ pub fn render(frame: &mut Frame, state: &State) {
         Some(Overlay::Preparing { what }) => operation::preparing(frame, body, what),
         Some(Overlay::Confirm(confirm)) => operation::confirm(frame, frame.area(), confirm),
         Some(Overlay::Running { sentence, stage }) => operation::running(frame, body, sentence, stage),
+        Some(Overlay::Audit { records, scroll }) => operation::audit(frame, body, records.as_ref(), *scroll),
         Some(Overlay::Finished { sentence, outcome, message }) => {
             operation::finished(frame, body, sentence, outcome, message);
         }

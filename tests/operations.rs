@@ -271,6 +271,8 @@ async fn a_stale_resource_version_writes_nothing_and_exits_3() {
     let error = report.error.expect("refused");
     assert_eq!(error.exit() as u8, 3, "{error}");
     assert!(error.to_string().contains("changed since the plan"), "{error}");
+    let now = opsdeck::runner::describe_now(&session, env, app, opsdeck::ops::Operation::Pause).await;
+    assert!(now.contains("spec.paused is now false") && now.contains("paused false → true"), "{now}");
     assert_ne!(
         deployments.get("web").await.expect("web").spec.and_then(|s| s.paused),
         Some(true),

@@ -54,7 +54,7 @@ fn overview_is_readable_at_80x24() {
 fn help_overlay_lists_the_keymap() {
     let mut state = state();
     update(&mut state, Action::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('?'))));
-    insta::assert_snapshot!(draw(&state, 100, 24));
+    insta::assert_snapshot!(draw(&state, 120, 30));
 }
 
 #[test]

@@ -9,4 +9,6 @@ pub enum Effect {
     Prepare { env: String, app: String, operation: Operation },
     /// The operator confirmed: run the plan along the operation path.
     Execute { plan: Box<Plan>, reason: Option<String> },
+    /// Read the audit log for the audit screen.
+    LoadAudit,
 }

@@ -24,6 +24,8 @@ pub enum Command {
     Cancel,
     /// Move between the typed confirmation's fields.
     NextField,
+    /// Open the audit log screen.
+    ShowAudit,
 }
 
 /// Where the keys are read: some keys mean different things on different screens.
@@ -43,6 +45,8 @@ pub enum Mode {
     Busy,
     /// An operation's result is shown.
     Result,
+    /// The audit log screen.
+    Audit,
 }
 
 impl Mode {
@@ -138,6 +142,31 @@ pub const KEYMAP: &[Binding] = &[
         command: Command::Resume,
         help: "resume (unpause) the app's rollout",
     },
+    Binding {
+        mode: Mode::Overview,
+        keys: &[(KeyCode::Char('a'), NONE)],
+        command: Command::ShowAudit,
+        help: "audit log: who did what, when, why",
+    },
+    Binding {
+        mode: Mode::Audit,
+        keys: &[(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)],
+        command: Command::NextApp,
+        help: "scroll down",
+    },
+    Binding {
+        mode: Mode::Audit,
+        keys: &[(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)],
+        command: Command::PrevApp,
+        help: "scroll up",
+    },
+    Binding {
+        mode: Mode::Audit,
+        keys: &[(KeyCode::Esc, NONE)],
+        command: Command::Back,
+        help: "close the audit log",
+    },
+    Binding { mode: Mode::Audit, keys: &[(KeyCode::Char('q'), NONE)], command: Command::Quit, help: "quit" },
     Binding {
         mode: Mode::ConfirmYesNo,
         keys: &[(KeyCode::Char('y'), NONE)],

@@ -61,6 +61,11 @@ pub enum Overlay {
         outcome: String,
         message: String,
     },
+    /// The audit log, newest first; `None` while it loads.
+    Audit {
+        records: Option<Result<Vec<crate::audit::Record>, String>>,
+        scroll: usize,
+    },
 }
 
 /// A one-line message under the columns: why an action is unavailable, what just happened.
@@ -107,6 +112,7 @@ impl State {
             Some(Overlay::Confirm(_)) => Mode::ConfirmYesNo,
             Some(Overlay::Preparing { .. } | Overlay::Running { .. }) => Mode::Busy,
             Some(Overlay::Finished { .. }) => Mode::Result,
+            Some(Overlay::Audit { .. }) => Mode::Audit,
         }
     }
 

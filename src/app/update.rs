@@ -106,6 +106,15 @@ fn op_event(state: &mut State, event: OpEvent) -> Update {
             }
             Update::redraw()
         }
+        OpEvent::Audit(records) => {
+            if let Some(Overlay::Audit { records: shown, .. }) = &mut state.overlay {
+                *shown = Some(records.map(|mut r| {
+                    r.reverse();
+                    r
+                }));
+            }
+            Update::redraw()
+        }
         OpEvent::Finished { sentence, outcome, message } => {
             state.notice = Some(Notice { error: outcome != "done", text: format!("{outcome}: {sentence}") });
             state.overlay = Some(Overlay::Finished { sentence, outcome, message });
@@ -155,8 +164,21 @@ fn run(state: &mut State, command: Command) -> Update {
         }
         Command::NextEnv => state.selected_env = (state.selected_env + 1) % envs,
         Command::PrevEnv => state.selected_env = (state.selected_env + envs - 1) % envs,
+        Command::NextApp | Command::PrevApp if matches!(state.overlay, Some(Overlay::Audit { .. })) => {
+            if let Some(Overlay::Audit { scroll, .. }) = &mut state.overlay {
+                *scroll = if command == Command::NextApp {
+                    scroll.saturating_add(1)
+                } else {
+                    scroll.saturating_sub(1)
+                };
+            }
+        }
         Command::NextApp => state.selected_app = (state.selected_app + 1) % apps,
         Command::PrevApp => state.selected_app = (state.selected_app + apps - 1) % apps,
+        Command::ShowAudit => {
+            state.overlay = Some(Overlay::Audit { records: None, scroll: 0 });
+            return Update::effect(Effect::LoadAudit);
+        }
         Command::Restart => return prepare(state, Operation::Restart),
         Command::Pause => return prepare(state, Operation::Pause),
         Command::Resume => return prepare(state, Operation::Resume),

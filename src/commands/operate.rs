@@ -111,6 +111,11 @@ pub async fn deployment(
     // Give notifications a moment, but never hold the operator's shell for long.
     let _ = tokio::time::timeout(WEBHOOK_GRACE, futures::future::join_all(recorder.pending)).await;
 
+    let mut report = report;
+    if matches!(report.error, Some(OpError::Conflict(_))) {
+        report.message =
+            format!("{}. {}", report.message, runner::describe_now(&session, env, app, operation).await);
+    }
     let exit = match (&report.error, report.outcome) {
         (Some(error), _) => error.exit(),
         (None, Outcome::Done) => Exit::Ok,

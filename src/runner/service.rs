@@ -36,6 +36,8 @@ pub enum OpEvent {
         outcome: String,
         message: String,
     },
+    /// The audit log's latest records (oldest first), or why it could not be read.
+    Audit(Result<Vec<crate::audit::Record>, String>),
 }
 
 struct Service {
@@ -89,6 +91,13 @@ impl Service {
                 let _ = self.events.send(event).await;
             }
             Effect::Execute { plan, reason } => self.execute(&plan, reason.as_deref()).await,
+            Effect::LoadAudit => {
+                let records = match &self.audit {
+                    Ok(log) => log.read().map(|(records, _)| records).map_err(|e| e.to_string()),
+                    Err(e) => Err(e.clone()),
+                };
+                let _ = self.events.send(OpEvent::Audit(records)).await;
+            }
         }
     }
 
@@ -170,6 +179,12 @@ impl Service {
             let _ = events.try_send(OpEvent::Progress { stage: stage.to_owned() });
         })
         .await;
-        let _ = self.events.send(finished(report.outcome.as_str(), report.message)).await;
+        let mut message = report.message;
+        if matches!(report.error, Some(ops::OpError::Conflict(_)))
+            && let Ok((env, app)) = super::find(&self.config, &plan.env, &plan.app)
+        {
+            message = format!("{message}. {}", super::describe_now(&session, env, app, plan.operation).await);
+        }
+        let _ = self.events.send(finished(report.outcome.as_str(), message)).await;
     }
 }

@@ -179,3 +179,45 @@ fn typed_fields(frame: &mut Frame, area: Rect, state: &ConfirmState, expected: &
     };
     frame.render_widget(Paragraph::new(footer), error);
 }
+
+/// The audit log, newest first: when, where, who, what, why, and how it ended.
+pub fn audit(
+    frame: &mut Frame,
+    area: Rect,
+    records: Option<&Result<Vec<crate::audit::Record>, String>>,
+    scroll: usize,
+) {
+    let popup_area = popup(frame, area, area.width.saturating_sub(4), area.height.saturating_sub(2));
+    let block = boxed(" Audit log · newest first · Esc closes ".into(), theme::OK);
+    let lines: Vec<Line> = match records {
+        None => vec![Line::raw("reading the audit log…")],
+        Some(Err(e)) => vec![Line::styled(format!("cannot read the audit log: {e}"), theme::BAD)],
+        Some(Ok(records)) if records.is_empty() => vec![Line::raw("No operations recorded yet.")],
+        Some(Ok(records)) => records
+            .iter()
+            .skip(scroll)
+            .map(|r| {
+                let (label, style) = match (r.phase, r.outcome) {
+                    (crate::audit::Phase::Intent, _) => ("intent".to_owned(), theme::WARN),
+                    (_, Some(crate::audit::Outcome::Done)) => ("done".to_owned(), theme::OK),
+                    (_, Some(outcome)) => (outcome.as_str().to_owned(), theme::BAD),
+                    (_, None) => ("result".to_owned(), theme::DIM),
+                };
+                let mut spans = vec![
+                    Span::styled(r.time.strftime("%Y-%m-%d %H:%M:%S ").to_string(), theme::DIM),
+                    Span::styled(format!("{label:<11}"), style),
+                    Span::raw(format!("{:<14} ", r.user)),
+                    Span::raw(r.sentence.clone()),
+                ];
+                if let Some(reason) = &r.reason {
+                    spans.push(Span::styled(format!(" — {reason}"), theme::DIM));
+                }
+                if let Some(message) = r.message.as_ref().filter(|_| r.phase == crate::audit::Phase::Result) {
+                    spans.push(Span::styled(format!(" · {message}"), theme::DIM));
+                }
+                Line::from(spans)
+            })
+            .collect(),
+    };
+    frame.render_widget(Paragraph::new(lines).block(block), popup_area);
+}

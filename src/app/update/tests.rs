@@ -212,3 +212,18 @@ fn unavailable_and_finished_are_shown() {
     update(&mut s, code(KeyCode::Enter));
     assert!(s.overlay.is_none());
 }
+
+#[test]
+fn the_audit_screen_loads_off_the_ui_thread_and_scrolls() {
+    let mut s = state();
+    let opened = update(&mut s, key('a'));
+    assert_eq!(opened.effects, vec![Effect::LoadAudit]);
+    assert!(matches!(s.overlay, Some(Overlay::Audit { records: None, .. })));
+    update(&mut s, Action::Op(OpEvent::Audit(Ok(Vec::new()))));
+    assert!(matches!(&s.overlay, Some(Overlay::Audit { records: Some(Ok(r)), .. }) if r.is_empty()));
+    update(&mut s, key('j'));
+    assert!(matches!(s.overlay, Some(Overlay::Audit { scroll: 1, .. })));
+    assert_eq!(s.selected_app, 0, "scrolling the log does not move the selection");
+    update(&mut s, code(KeyCode::Esc));
+    assert!(s.overlay.is_none());
+}
