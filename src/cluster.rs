@@ -9,8 +9,9 @@ mod errors;
 mod kubeconfig;
 pub mod ops;
 mod task;
+pub mod watch;
 
 pub use connect::{ConnectError, ConnectTimeouts, EnvClients, connect};
 pub use errors::summarize;
 pub use kubeconfig::{KubeconfigSource, context_names, load_kubeconfig};
-pub use task::{EnvUpdate, ServerInfo, spawn_environment};
+pub use task::{EnvUpdate, EnvWatch, ServerInfo, Snapshot, WatchedApp, spawn_environment};

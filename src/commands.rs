@@ -4,6 +4,7 @@ mod audit;
 mod console;
 mod init;
 mod operate;
+mod status;
 
 use std::path::Path;
 
@@ -25,7 +26,7 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
             Ok(Exit::Ok)
         }
         Some(Command::Demo(args)) => console::demo(&cli.global, &paths, &args).await,
-        Some(Command::Status(_)) => not_yet("status", "environment health"),
+        Some(Command::Status(args)) => status::status(&cli.global, &paths, &args).await,
         Some(Command::History(_)) => not_yet("history", "rollback"),
         Some(Command::Canary(sub)) => {
             let name = match sub {

@@ -12,6 +12,7 @@ pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod exit;
+pub mod health;
 pub mod logging;
 pub mod ops;
 pub mod runner;

@@ -1,5 +1,6 @@
 //! Drawing: pure functions from `&State` to a frame. No I/O, no waiting, no state changes.
 
+mod drill;
 mod help;
 mod operation;
 mod overview;
@@ -34,6 +35,9 @@ pub fn render(frame: &mut Frame, state: &State) {
         Some(Overlay::Preparing { what }) => operation::preparing(frame, body, what),
         Some(Overlay::Confirm(confirm)) => operation::confirm(frame, frame.area(), confirm),
         Some(Overlay::Running { sentence, stage }) => operation::running(frame, body, sentence, stage),
+        Some(Overlay::Drill { env, scroll, filter, typing }) => {
+            drill::render(frame, body, state, *env, *scroll, filter, *typing);
+        }
         Some(Overlay::Audit { records, scroll }) => operation::audit(frame, body, records.as_ref(), *scroll),
         Some(Overlay::Finished { sentence, outcome, message }) => {
             operation::finished(frame, body, sentence, outcome, message);

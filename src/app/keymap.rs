@@ -26,6 +26,10 @@ pub enum Command {
     NextField,
     /// Open the audit log screen.
     ShowAudit,
+    /// Open the selected environment's detail.
+    Drill,
+    /// Start typing a filter.
+    Filter,
 }
 
 /// Where the keys are read: some keys mean different things on different screens.
@@ -47,18 +51,22 @@ pub enum Mode {
     Result,
     /// The audit log screen.
     Audit,
+    /// An environment's detail.
+    Drill,
+    /// Typing the detail's filter: keys are text.
+    DrillFilter,
 }
 
 impl Mode {
     /// In text-entry modes every key without a binding of the mode's own is typed.
     pub fn takes_text(self) -> bool {
-        matches!(self, Self::ConfirmTyped)
+        matches!(self, Self::ConfirmTyped | Self::DrillFilter)
     }
 
     /// Modal screens answer only their own keys, and Ctrl-c: a stray `?` must not open help
     /// over a confirmation.
     pub fn is_modal(self) -> bool {
-        matches!(self, Self::ConfirmYesNo | Self::ConfirmTyped | Self::Busy)
+        matches!(self, Self::ConfirmYesNo | Self::ConfirmTyped | Self::Busy | Self::DrillFilter)
     }
 }
 
@@ -167,6 +175,43 @@ pub const KEYMAP: &[Binding] = &[
         help: "close the audit log",
     },
     Binding { mode: Mode::Audit, keys: &[(KeyCode::Char('q'), NONE)], command: Command::Quit, help: "quit" },
+    Binding {
+        mode: Mode::Overview,
+        keys: &[(KeyCode::Enter, NONE)],
+        command: Command::Drill,
+        help: "detail: deployments, pods, events, history",
+    },
+    Binding {
+        mode: Mode::Drill,
+        keys: &[(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)],
+        command: Command::NextApp,
+        help: "scroll down",
+    },
+    Binding {
+        mode: Mode::Drill,
+        keys: &[(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)],
+        command: Command::PrevApp,
+        help: "scroll up",
+    },
+    Binding {
+        mode: Mode::Drill,
+        keys: &[(KeyCode::Char('/'), NONE)],
+        command: Command::Filter,
+        help: "filter by name",
+    },
+    Binding {
+        mode: Mode::Drill,
+        keys: &[(KeyCode::Esc, NONE)],
+        command: Command::Back,
+        help: "back (clears a filter first)",
+    },
+    Binding { mode: Mode::Drill, keys: &[(KeyCode::Char('q'), NONE)], command: Command::Quit, help: "quit" },
+    Binding {
+        mode: Mode::DrillFilter,
+        keys: &[(KeyCode::Enter, NONE), (KeyCode::Esc, NONE)],
+        command: Command::Back,
+        help: "stop typing the filter",
+    },
     Binding {
         mode: Mode::ConfirmYesNo,
         keys: &[(KeyCode::Char('y'), NONE)],

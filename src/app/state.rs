@@ -1,11 +1,15 @@
 //! What the console knows right now.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
 use ratatui::style::Color;
 
 use super::confirm::ConfirmState;
 use super::keymap::Mode;
-use crate::cluster::ServerInfo;
+use crate::cluster::{ServerInfo, Snapshot};
 use crate::config::{Config, Protection, parse_color};
+use crate::health::Drift;
 use crate::ops::Confirmation;
 
 /// An environment's connection as last reported by its cluster task.
@@ -39,6 +43,10 @@ pub struct EnvState {
     pub connection: Connection,
     /// The Kubernetes user this environment's context authenticates as, once known.
     pub user: Option<String>,
+    /// What the watchers see and the health model's verdicts, once the first sync is in.
+    pub snapshot: Option<Arc<Snapshot>>,
+    /// Per app, how this environment's version compares with its neighbours'.
+    pub drift: BTreeMap<String, Drift>,
 }
 
 /// A screen drawn over the others.
@@ -61,6 +69,13 @@ pub enum Overlay {
         outcome: String,
         message: String,
     },
+    /// One environment's detail, optionally filtered by a name substring.
+    Drill {
+        env: usize,
+        scroll: usize,
+        filter: String,
+        typing: bool,
+    },
     /// The audit log, newest first; `None` while it loads.
     Audit {
         records: Option<Result<Vec<crate::audit::Record>, String>>,
@@ -79,6 +94,8 @@ pub struct Notice {
 pub struct State {
     pub envs: Vec<EnvState>,
     pub apps: Vec<String>,
+    /// Each app's stable Deployment name, in the same order as `apps`.
+    pub deployments: Vec<String>,
     pub selected_env: usize,
     pub selected_app: usize,
     /// What covers the screen, if anything; it takes the keys first.
@@ -113,6 +130,8 @@ impl State {
             Some(Overlay::Preparing { .. } | Overlay::Running { .. }) => Mode::Busy,
             Some(Overlay::Finished { .. }) => Mode::Result,
             Some(Overlay::Audit { .. }) => Mode::Audit,
+            Some(Overlay::Drill { typing: true, .. }) => Mode::DrillFilter,
+            Some(Overlay::Drill { .. }) => Mode::Drill,
         }
     }
 
@@ -133,11 +152,14 @@ impl State {
                     .unwrap_or_else(|| default_color(e.protection)),
                 connection: Connection::Connecting,
                 user: None,
+                snapshot: None,
+                drift: BTreeMap::new(),
             })
             .collect();
         Self {
             envs,
             apps: config.apps.iter().map(|a| a.name().to_owned()).collect(),
+            deployments: config.apps.iter().map(|a| a.deployment.clone()).collect(),
             selected_env: 0,
             selected_app: 0,
             overlay: None,

@@ -1,6 +1,8 @@
 //! The reducer: `update(&mut State, Action) -> Update`: whether to redraw, and the effects to
 //! hand to the outside world.
 
+use std::collections::BTreeMap;
+
 use super::confirm::{ConfirmState, Field};
 use super::keymap::{Command, command_for};
 use super::{Action, Connection, Effect, Notice, Overlay, State};
@@ -33,8 +35,19 @@ pub fn update(state: &mut State, action: Action) -> Update {
             match command_for(mode, key) {
                 Some(command) => run(state, command),
                 None if mode.takes_text() => {
-                    if let Some(Overlay::Confirm(confirm)) = &mut state.overlay {
-                        confirm.input(key);
+                    match &mut state.overlay {
+                        Some(Overlay::Confirm(confirm)) => confirm.input(key),
+                        Some(Overlay::Drill { filter, scroll, .. }) => {
+                            match key.code {
+                                crossterm::event::KeyCode::Char(c) => filter.push(c),
+                                crossterm::event::KeyCode::Backspace => {
+                                    filter.pop();
+                                }
+                                _ => return Update::default(),
+                            }
+                            *scroll = 0;
+                        }
+                        _ => {}
                     }
                     Update::redraw()
                 }
@@ -55,6 +68,14 @@ fn env_update(state: &mut State, index: usize, update: EnvUpdate) -> bool {
             let changed = env.user.as_ref() != Some(&user);
             env.user = Some(user);
             return changed;
+        }
+        EnvUpdate::Health(snapshot) => {
+            if env.snapshot.as_ref() == Some(&snapshot) {
+                return false;
+            }
+            env.snapshot = Some(snapshot);
+            recompute_drift(state);
+            return true;
         }
         EnvUpdate::Connecting => match &env.connection {
             // A reconnect keeps showing what was last known, marked unreachable.
@@ -77,6 +98,23 @@ fn env_update(state: &mut State, index: usize, update: EnvUpdate) -> bool {
     }
     env.connection = next;
     true
+}
+
+/// Drift compares each environment's app versions with its neighbours' in promotion order.
+fn recompute_drift(state: &mut State) {
+    let versions: Vec<BTreeMap<String, Option<String>>> = state
+        .envs
+        .iter()
+        .map(|e| {
+            e.snapshot
+                .as_ref()
+                .map(|s| s.health.apps.iter().map(|a| (a.app.clone(), a.version.clone())).collect())
+                .unwrap_or_default()
+        })
+        .collect();
+    for (env, marks) in state.envs.iter_mut().zip(crate::health::drift(&versions)) {
+        env.drift = marks;
+    }
 }
 
 fn op_event(state: &mut State, event: OpEvent) -> Update {
@@ -156,6 +194,17 @@ fn run(state: &mut State, command: Command) -> Update {
             state.overlay =
                 if matches!(state.overlay, Some(Overlay::Help)) { None } else { Some(Overlay::Help) };
         }
+        Command::Back if matches!(state.overlay, Some(Overlay::Drill { typing: true, .. })) => {
+            if let Some(Overlay::Drill { typing, .. }) = &mut state.overlay {
+                *typing = false;
+            }
+        }
+        Command::Back if matches!(&state.overlay, Some(Overlay::Drill { filter, .. }) if !filter.is_empty()) => {
+            if let Some(Overlay::Drill { filter, scroll, .. }) = &mut state.overlay {
+                filter.clear();
+                *scroll = 0;
+            }
+        }
         Command::Back | Command::Cancel => {
             if matches!(state.overlay, Some(Overlay::Confirm(_))) {
                 state.notice = Some(Notice { error: false, text: "cancelled: nothing was written".into() });
@@ -164,13 +213,28 @@ fn run(state: &mut State, command: Command) -> Update {
         }
         Command::NextEnv => state.selected_env = (state.selected_env + 1) % envs,
         Command::PrevEnv => state.selected_env = (state.selected_env + envs - 1) % envs,
-        Command::NextApp | Command::PrevApp if matches!(state.overlay, Some(Overlay::Audit { .. })) => {
-            if let Some(Overlay::Audit { scroll, .. }) = &mut state.overlay {
+        Command::NextApp | Command::PrevApp
+            if matches!(state.overlay, Some(Overlay::Audit { .. } | Overlay::Drill { .. })) =>
+        {
+            if let Some(Overlay::Audit { scroll, .. } | Overlay::Drill { scroll, .. }) = &mut state.overlay {
                 *scroll = if command == Command::NextApp {
                     scroll.saturating_add(1)
                 } else {
                     scroll.saturating_sub(1)
                 };
+            }
+        }
+        Command::Drill => {
+            state.overlay = Some(Overlay::Drill {
+                env: state.selected_env,
+                scroll: 0,
+                filter: String::new(),
+                typing: false,
+            });
+        }
+        Command::Filter => {
+            if let Some(Overlay::Drill { typing, .. }) = &mut state.overlay {
+                *typing = true;
             }
         }
         Command::NextApp => state.selected_app = (state.selected_app + 1) % apps,

@@ -1,16 +1,20 @@
 //! One task per environment: connect, then keep the environment's state current.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kube::config::Kubeconfig;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::watch::{self, Tables, WatchSpec};
 use super::{ConnectError, ConnectTimeouts, connect, summarize};
+use crate::config::CanaryTarget;
+use crate::health::{AppSpec, EnvHealth, Inventory, assess};
 
 /// How often the API server is asked for its version, as a liveness probe; watches carry the
 /// data, this only notices a cluster that went silent.
-const PROBE_INTERVAL: Duration = Duration::from_secs(10);
+const PROBE_INTERVAL: Duration = Duration::from_secs(5);
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Reconnect backoff after a failed client setup, doubling up to the cap.
 const RETRY_MIN: Duration = Duration::from_secs(2);
@@ -46,6 +50,126 @@ pub enum EnvUpdate {
     Identity {
         user: String,
     },
+    /// What the watchers see now, and the health model's reading of it.
+    Health(Arc<Snapshot>),
+}
+
+/// One environment's state as of one moment, for the app to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub inventory: Inventory,
+    pub health: EnvHealth,
+    /// The last watch error, if the watchers are failing.
+    pub watch_error: Option<String>,
+}
+
+/// A configured app, as the environment task needs it for the health model.
+#[derive(Debug, Clone)]
+pub struct WatchedApp {
+    pub name: String,
+    pub namespace: String,
+    pub deployment: String,
+    pub canary: Option<CanaryTarget>,
+}
+
+/// What an environment task watches and assesses.
+#[derive(Debug, Clone, Default)]
+pub struct EnvWatch {
+    pub env: String,
+    pub spec: WatchSpec,
+    pub apps: Vec<WatchedApp>,
+}
+
+impl EnvWatch {
+    /// What to watch for `env`, from the config: its namespaces, the apps' pods by label, and
+    /// the canary objects its providers use.
+    pub fn from_config(config: &crate::config::Config, env: &crate::config::Environment) -> Self {
+        let first_ns = env.namespaces.first().cloned().unwrap_or_else(|| "default".into());
+        let apps: Vec<WatchedApp> = config
+            .apps
+            .iter()
+            .map(|a| WatchedApp {
+                name: a.name().to_owned(),
+                namespace: a.namespace.clone().unwrap_or_else(|| first_ns.clone()),
+                deployment: a.deployment.clone(),
+                canary: a.canary.as_ref().and_then(|c| {
+                    c.environments.iter().find(|(k, _)| k.get_ref() == env.name()).map(|(_, t)| t.clone())
+                }),
+            })
+            .collect();
+        let mut namespaces = env.namespaces.clone();
+        for app in &apps {
+            if !namespaces.contains(&app.namespace) {
+                namespaces.push(app.namespace.clone());
+            }
+        }
+        let spec = WatchSpec {
+            namespaces,
+            selector: pod_selector(config),
+            ingresses: apps.iter().any(|a| matches!(a.canary, Some(CanaryTarget::NginxIngress { .. }))),
+            routes: apps.iter().any(|a| matches!(a.canary, Some(CanaryTarget::GatewayApi { .. }))),
+        };
+        Self { env: env.name().to_owned(), spec, apps }
+    }
+}
+
+/// `key in (v1,v2)` when every app is selected by one label with the same key (by default
+/// `app = <name>`); otherwise no narrowing.
+fn pod_selector(config: &crate::config::Config) -> Option<String> {
+    let mut key = None;
+    let mut values = Vec::new();
+    for app in &config.apps {
+        let (k, v) = if app.labels.is_empty() {
+            ("app".to_owned(), app.name().to_owned())
+        } else if app.labels.len() == 1 {
+            app.labels.iter().next().map(|(k, v)| (k.clone(), v.clone()))?
+        } else {
+            return None;
+        };
+        if key.get_or_insert_with(|| k.clone()) != &k {
+            return None;
+        }
+        values.push(v);
+    }
+    key.map(|k| format!("{k} in ({})", values.join(",")))
+}
+
+/// Changes arriving within this long of each other make one snapshot.
+const COALESCE: Duration = Duration::from_millis(200);
+
+fn snapshot(watch: &EnvWatch, tables: &Tables) -> Snapshot {
+    let inventory = tables.inventory();
+    let apps: Vec<AppSpec<'_>> = watch
+        .apps
+        .iter()
+        .map(|a| AppSpec {
+            name: &a.name,
+            namespace: &a.namespace,
+            deployment: &a.deployment,
+            canary: a.canary.as_ref(),
+        })
+        .collect();
+    let health = assess(&watch.env, &apps, &inventory, jiff::Timestamp::now());
+    Snapshot { inventory, health, watch_error: tables.error.clone() }
+}
+
+/// Asks the API server for its version: the liveness probe.
+async fn probe(client: &kube::Client, context: &str) -> EnvUpdate {
+    let started = Instant::now();
+    match tokio::time::timeout(PROBE_TIMEOUT, client.apiserver_version()).await {
+        Ok(Ok(info)) => EnvUpdate::Reachable {
+            server: ServerInfo { version: info.git_version, latency: started.elapsed() },
+            at: jiff::Timestamp::now(),
+        },
+        Ok(Err(e)) => {
+            tracing::warn!(context, error = ?e, "probe failed");
+            EnvUpdate::Unreachable { reason: summarize(&e), at: jiff::Timestamp::now() }
+        }
+        Err(_) => EnvUpdate::Unreachable {
+            reason: format!("no answer within {}s", PROBE_TIMEOUT.as_secs()),
+            at: jiff::Timestamp::now(),
+        },
+    }
 }
 
 /// Starts the task for environment `index`. `kubeconfig` is `Err` when it could not be read;
@@ -53,6 +177,7 @@ pub enum EnvUpdate {
 pub fn spawn_environment(
     index: usize,
     context: String,
+    watch: EnvWatch,
     kubeconfig: Result<Kubeconfig, String>,
     timeouts: ConnectTimeouts,
     tx: mpsc::Sender<(usize, EnvUpdate)>,
@@ -97,25 +222,29 @@ pub fn spawn_environment(
         }
         let mut interval = tokio::time::interval(PROBE_INTERVAL);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut watchers = watch::start(&clients.read, &watch.spec);
+        let mut tables = Tables::default();
+        let mut flush: Option<tokio::time::Instant> = None;
         loop {
-            interval.tick().await;
-            let started = Instant::now();
-            let update = match tokio::time::timeout(PROBE_TIMEOUT, clients.read.apiserver_version()).await {
-                Ok(Ok(info)) => EnvUpdate::Reachable {
-                    server: ServerInfo { version: info.git_version, latency: started.elapsed() },
-                    at: jiff::Timestamp::now(),
-                },
-                Ok(Err(e)) => {
-                    tracing::warn!(context, error = ?e, "probe failed");
-                    EnvUpdate::Unreachable { reason: summarize(&e), at: jiff::Timestamp::now() }
+            let deadline = flush.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+            tokio::select! {
+                _ = interval.tick() => {
+                    if !send(probe(&clients.read, &context).await).await {
+                        return;
+                    }
                 }
-                Err(_) => EnvUpdate::Unreachable {
-                    reason: format!("no answer within {}s", PROBE_TIMEOUT.as_secs()),
-                    at: jiff::Timestamp::now(),
-                },
-            };
-            if !send(update).await {
-                return;
+                alive = watchers.next(&mut tables) => {
+                    if !alive {
+                        return;
+                    }
+                    flush.get_or_insert_with(|| tokio::time::Instant::now() + COALESCE);
+                }
+                () = tokio::time::sleep_until(deadline), if flush.is_some() => {
+                    flush = None;
+                    if !send(EnvUpdate::Health(Arc::new(snapshot(&watch, &tables)))).await {
+                        return;
+                    }
+                }
             }
         }
     })

@@ -92,6 +92,7 @@ pub async fn console(global: &GlobalArgs, paths: &Paths, demo: bool) -> Result<E
             cluster::spawn_environment(
                 index,
                 env.context().to_owned(),
+                cluster::EnvWatch::from_config(&config, env),
                 kubeconfig.clone(),
                 ConnectTimeouts::default(),
                 tx.clone(),

@@ -9,13 +9,15 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
 use super::theme;
 use crate::app::{KEYMAP, Mode, key_label};
 
-const SECTIONS: [(Mode, &str); 8] = [
+const SECTIONS: [(Mode, &str); 10] = [
     (Mode::Global, "Everywhere"),
     (Mode::Overview, "Overview"),
     (Mode::ConfirmYesNo, "Confirmation (y/n)"),
     (Mode::ConfirmTyped, "Typed confirmation"),
     (Mode::Result, "Result"),
     (Mode::Audit, "Audit log"),
+    (Mode::Drill, "Environment detail"),
+    (Mode::DrillFilter, "Typing a filter"),
     (Mode::Help, "This help"),
     (Mode::Busy, "While an operation runs"),
 ];

@@ -1,4 +1,5 @@
-//! The overview: one column per environment, side by side.
+//! The overview: one column per environment, side by side, and a merged feed of Warning
+//! events underneath. Colour always comes with a symbol or a word.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -9,16 +10,57 @@ use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
 use super::theme;
 use crate::app::{Connection, EnvState, State};
 use crate::config::Protection;
+use crate::health::verdict::{AppHealth, Rollout};
+use crate::health::{Drift, Verdict};
+
+/// The Warning feed's height when there is room for it.
+const FEED_LINES: u16 = 5;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     if state.envs.is_empty() {
         frame.render_widget(Paragraph::new("No environments configured."), area);
         return;
     }
-    let columns = Layout::horizontal(vec![Constraint::Fill(1); state.envs.len()]).split(area);
+    let warnings: usize =
+        state.envs.iter().filter_map(|e| e.snapshot.as_ref()).map(|s| s.health.warnings.len()).sum();
+    // The feed takes only the lines it needs, and gives way on short terminals.
+    let feed_height = if area.height >= 16 { 1 + (warnings as u16).clamp(1, FEED_LINES) } else { 0 };
+    let [columns_area, feed_area] =
+        Layout::vertical([Constraint::Min(6), Constraint::Length(feed_height)]).areas(area);
+    let columns = Layout::horizontal(vec![Constraint::Fill(1); state.envs.len()]).split(columns_area);
     for (index, (env, column)) in state.envs.iter().zip(columns.iter()).enumerate() {
         render_column(frame, *column, state, env, index == state.selected_env);
     }
+    if feed_height > 0 {
+        render_feed(frame, feed_area, state);
+    }
+}
+
+pub fn verdict_mark(verdict: Verdict) -> (&'static str, &'static str, Style) {
+    match verdict {
+        Verdict::Healthy => ("●", "healthy", theme::OK),
+        Verdict::Degraded => ("▲", "degraded", theme::WARN),
+        Verdict::Down => ("✖", "down", theme::BAD),
+        Verdict::Unknown => ("?", "unknown", theme::DIM),
+    }
+}
+
+fn drift_mark(drift: Option<&Drift>) -> Option<(&'static str, Style)> {
+    match drift? {
+        Drift::Same => None,
+        Drift::Promotable => Some(("⇡promotable", theme::OK)),
+        Drift::Behind => Some(("⇣behind", theme::WARN)),
+        Drift::Differs => Some(("≠differs", theme::WARN)),
+    }
+}
+
+/// `███░░` for available out of desired, at most `width` cells.
+fn bar(available: i32, desired: i32, width: usize) -> String {
+    if desired <= 0 || width == 0 {
+        return String::new();
+    }
+    let filled = ((available.clamp(0, desired) as usize * width) + desired as usize / 2) / desired as usize;
+    format!("{}{}", "█".repeat(filled), "░".repeat(width - filled))
 }
 
 fn render_column(frame: &mut Frame, area: Rect, state: &State, env: &EnvState, selected: bool) {
@@ -44,10 +86,10 @@ fn render_column(frame: &mut Frame, area: Rect, state: &State, env: &EnvState, s
         .border_type(border)
         .border_style(Style::new().fg(env.color))
         .title(Line::from(title));
+    let inner_width = area.width.saturating_sub(2) as usize;
 
     let mut lines = vec![
         Line::from(vec![Span::styled("context ", theme::DIM), Span::raw(env.context.clone())]),
-        Line::from(vec![Span::styled("ns      ", theme::DIM), Span::raw(env.namespaces.join(", "))]),
         Line::from(vec![
             Span::styled("user    ", theme::DIM),
             Span::raw(env.user.clone().unwrap_or_else(|| "…".into())),
@@ -57,16 +99,108 @@ fn render_column(frame: &mut Frame, area: Rect, state: &State, env: &EnvState, s
     if let Connection::Unreachable { last_ok: Some(at), .. } = &env.connection {
         lines.push(Line::styled(format!("last answered {}", clock(*at)), theme::DIM));
     }
-    lines.push(Line::raw(""));
-    lines.push(Line::styled("APP · no health data yet", theme::DIM));
-    for (i, app) in state.apps.iter().enumerate() {
-        let style = if selected && i == state.selected_app { theme::SELECTED } else { Style::new() };
-        lines.push(Line::styled(app.clone(), style));
-    }
-    if state.apps.is_empty() {
-        lines.push(Line::styled("no apps configured", theme::DIM));
+    match &env.snapshot {
+        None => {
+            if matches!(env.connection, Connection::Connecting | Connection::Reachable { .. }) {
+                lines.push(Line::styled("waiting for the first sync…", theme::DIM));
+            }
+            for app in &state.apps {
+                lines.push(Line::styled(format!("  {app}"), theme::DIM));
+            }
+        }
+        Some(snapshot) => {
+            let health = &snapshot.health;
+            let (symbol, word, style) = verdict_mark(health.verdict);
+            lines.push(Line::from(vec![
+                Span::styled(format!("{symbol} {word}"), style.add_modifier(Modifier::BOLD)),
+                Span::styled(format!(" · nodes {}/{}", health.nodes_ready, health.nodes_total), theme::DIM),
+            ]));
+            if let Some(error) = &snapshot.watch_error {
+                lines.push(Line::styled(format!("⚠ {error}"), theme::WARN));
+            }
+            lines.push(Line::styled("metrics: no metrics source yet", theme::DIM));
+            lines.push(Line::raw(""));
+            for (i, app) in health.apps.iter().enumerate() {
+                let selected_row = selected && i == state.selected_app;
+                app_lines(&mut lines, app, env.drift.get(&app.app), selected_row, inner_width);
+            }
+        }
     }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), area);
+}
+
+fn app_lines(
+    lines: &mut Vec<Line<'static>>,
+    app: &AppHealth,
+    drift: Option<&Drift>,
+    selected: bool,
+    width: usize,
+) {
+    let (symbol, _, style) = verdict_mark(app.verdict);
+    let name_style = if selected { theme::SELECTED } else { Style::new().add_modifier(Modifier::BOLD) };
+    let version = app.version.clone().unwrap_or_else(|| "—".into());
+    let r = &app.replicas;
+    let mut first = vec![
+        Span::styled(format!("{symbol} "), style),
+        Span::styled(format!("{:<7}", app.app), name_style),
+        Span::raw(format!(" {version}")),
+    ];
+    if let Some((mark, mark_style)) = drift_mark(drift) {
+        first.push(Span::styled(format!(" {mark}"), mark_style));
+    }
+    lines.push(Line::from(first));
+    let bar_width = width.saturating_sub(24).min(10);
+    let mut second = vec![
+        Span::raw(format!("  {}/{} ", r.available, r.desired)),
+        Span::styled(bar(r.available, r.desired, bar_width), style),
+        Span::raw(format!(" ↻{}", app.restarts_recent)),
+    ];
+    match &app.rollout {
+        Rollout::Paused => second.push(Span::styled(" ⏸ paused", theme::WARN)),
+        Rollout::Progressing => {
+            second.push(Span::styled(format!(" ⟳ {}/{}", r.updated, r.desired), theme::WARN));
+        }
+        _ => {}
+    }
+    lines.push(Line::from(second));
+    if let Some(canary) = &app.canary {
+        let weight = canary.weight.map_or_else(|| "?".to_owned(), |w| format!("{w}%"));
+        let approx = if canary.approximate { "≈" } else { "" };
+        let version = canary.version.clone().unwrap_or_else(|| "—".into());
+        lines.push(Line::styled(
+            format!("  canary {approx}{weight} {version}"),
+            theme::DIM.remove_modifier(Modifier::DIM),
+        ));
+    }
+    if let Some(reason) = app.reasons.first() {
+        let style = if app.verdict == Verdict::Healthy { theme::DIM } else { style };
+        lines.push(Line::styled(format!("  {reason}"), style));
+    }
+}
+
+fn render_feed(frame: &mut Frame, area: Rect, state: &State) {
+    let mut events: Vec<(&str, &crate::health::inventory::EventInfo)> = state
+        .envs
+        .iter()
+        .filter_map(|e| e.snapshot.as_ref().map(|s| (e.name.as_str(), s)))
+        .flat_map(|(name, s)| s.health.warnings.iter().map(move |w| (name, w)))
+        .collect();
+    events.sort_by_key(|e| std::cmp::Reverse(e.1.last_seen));
+    let mut lines = vec![Line::styled(format!("Warnings, last 15 minutes ({})", events.len()), theme::DIM)];
+    for (env, e) in events.iter().take(FEED_LINES as usize) {
+        let at = e.last_seen.map_or_else(|| "--:--:--".to_owned(), |t| t.strftime("%H:%M:%S").to_string());
+        lines.push(Line::from(vec![
+            Span::styled(format!("{at} "), theme::DIM),
+            Span::styled(format!("{env:<11} "), theme::WARN),
+            Span::raw(format!("{}/{} ", e.kind, e.name)),
+            Span::styled(format!("{} ", e.reason), Style::new().add_modifier(Modifier::BOLD)),
+            Span::raw(e.message.clone()),
+        ]));
+    }
+    if events.is_empty() {
+        lines.push(Line::styled("none", theme::DIM));
+    }
+    frame.render_widget(Paragraph::new(lines), area);
 }
 
 fn connection_line(connection: &Connection) -> Line<'static> {

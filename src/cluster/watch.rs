@@ -1,0 +1,382 @@
+//! One environment's watchers: a kube-runtime watcher per kind and namespace, turning objects
+//! into the inventory's compact records as they arrive. No periodic re-listing: a watcher
+//! lists once, then follows changes, and lists again only when the server says its
+//! resourceVersion expired.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Debug;
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::core::v1::{Event, Node, Pod};
+use k8s_openapi::api::networking::v1::Ingress;
+use kube::api::{Api, ApiResource, DynamicObject};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, Resource};
+use serde::de::DeserializeOwned;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::health::from_k8s;
+use crate::health::inventory::{
+    DeploymentInfo, EventInfo, IngressInfo, Inventory, NodeInfo, PodInfo, ReplicaSetInfo, RouteInfo,
+};
+
+/// Server-side watch timeout: short, so a connection that died silently is replaced soon
+/// (kube's default of 290 s would leave a dead watch unnoticed for five minutes).
+const WATCH_TIMEOUT_SECS: u32 = 30;
+
+/// What to watch in one environment.
+#[derive(Debug, Clone, Default)]
+pub struct WatchSpec {
+    pub namespaces: Vec<String>,
+    /// Narrows pods to the configured apps, e.g. `app in (web,api)`. Deployments and
+    /// ReplicaSets are few and may not carry the pods' labels, so they are not narrowed.
+    pub selector: Option<String>,
+    pub ingresses: bool,
+    pub routes: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    Deployment,
+    ReplicaSet,
+    Pod,
+    Node,
+    Event,
+    Ingress,
+    Route,
+}
+
+#[derive(Debug, Clone)]
+enum Item {
+    Deployment(DeploymentInfo),
+    ReplicaSet(ReplicaSetInfo),
+    Pod(PodInfo),
+    Node(NodeInfo),
+    Event(EventInfo),
+    Ingress(IngressInfo),
+    Route(RouteInfo),
+}
+
+impl Item {
+    fn kind(&self) -> Kind {
+        match self {
+            Self::Deployment(_) => Kind::Deployment,
+            Self::ReplicaSet(_) => Kind::ReplicaSet,
+            Self::Pod(_) => Kind::Pod,
+            Self::Node(_) => Kind::Node,
+            Self::Event(_) => Kind::Event,
+            Self::Ingress(_) => Kind::Ingress,
+            Self::Route(_) => Kind::Route,
+        }
+    }
+
+    fn key(&self) -> (String, String) {
+        match self {
+            Self::Deployment(i) => (i.namespace.clone(), i.name.clone()),
+            Self::ReplicaSet(i) => (i.namespace.clone(), i.name.clone()),
+            Self::Pod(i) => (i.namespace.clone(), i.name.clone()),
+            Self::Node(i) => (String::new(), i.name.clone()),
+            // Events are keyed by what they are about and why, so a repeating event updates.
+            Self::Event(i) => (i.namespace.clone(), format!("{}/{}/{}", i.kind, i.name, i.reason)),
+            Self::Ingress(i) => (i.namespace.clone(), i.name.clone()),
+            Self::Route(i) => (i.namespace.clone(), i.name.clone()),
+        }
+    }
+}
+
+/// Where a watcher's objects live: a kind in one namespace, or cluster-wide.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Source {
+    kind: Kind,
+    namespace: Option<String>,
+}
+
+#[derive(Debug)]
+enum Delta {
+    /// A (re)list starts: what it does not list again is gone.
+    Init(Source),
+    Upsert {
+        item: Item,
+        listing: Option<Source>,
+    },
+    Delete(Item),
+    InitDone(Source),
+    Failed(String),
+}
+
+/// The live tables behind an environment's inventory.
+#[derive(Debug, Default)]
+pub struct Tables {
+    items: HashMap<Kind, BTreeMap<(String, String), Item>>,
+    relisting: HashMap<Source, HashSet<(String, String)>>,
+    /// Sources that have finished their first list.
+    synced: HashSet<Source>,
+    /// The last watch error, until a watcher delivers again.
+    pub error: Option<String>,
+}
+
+impl Tables {
+    fn apply(&mut self, delta: Delta) {
+        match delta {
+            Delta::Init(source) => {
+                self.relisting.insert(source, HashSet::new());
+            }
+            Delta::Upsert { item, listing } => {
+                self.error = None;
+                let key = item.key();
+                if let Some(seen) = listing.and_then(|s| self.relisting.get_mut(&s)) {
+                    seen.insert(key.clone());
+                }
+                self.items.entry(item.kind()).or_default().insert(key, item);
+            }
+            Delta::Delete(item) => {
+                if let Some(table) = self.items.get_mut(&item.kind()) {
+                    table.remove(&item.key());
+                }
+            }
+            Delta::InitDone(source) => {
+                self.synced.insert(source.clone());
+                let seen = self.relisting.remove(&source).unwrap_or_default();
+                if let Some(table) = self.items.get_mut(&source.kind) {
+                    table.retain(|key, _| {
+                        source.namespace.as_ref().is_some_and(|ns| *ns != key.0) || seen.contains(key)
+                    });
+                }
+            }
+            Delta::Failed(error) => self.error = Some(error),
+        }
+    }
+
+    /// A copy of everything, for the health model.
+    pub fn inventory(&self) -> Inventory {
+        let mut inventory = Inventory::default();
+        for item in self.items.values().flat_map(BTreeMap::values) {
+            match item.clone() {
+                Item::Deployment(i) => inventory.deployments.push(i),
+                Item::ReplicaSet(i) => inventory.replica_sets.push(i),
+                Item::Pod(i) => inventory.pods.push(i),
+                Item::Node(i) => inventory.nodes.push(i),
+                Item::Event(i) => inventory.events.push(i),
+                Item::Ingress(i) => inventory.ingresses.push(i),
+                Item::Route(i) => inventory.routes.push(i),
+            }
+        }
+        inventory
+    }
+}
+
+/// The changes from every watcher of one environment, on one channel.
+pub struct Watchers {
+    deltas: mpsc::Receiver<Delta>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Tables {
+    /// Whether every one of `watchers`' sources has listed once.
+    pub fn synced(&self, watchers: &Watchers) -> bool {
+        self.synced.len() >= watchers.tasks.len()
+    }
+}
+
+/// Lists everything once through the watchers and returns the tables, or what is missing at
+/// the deadline: for `opsdeck status`, which reads like the console does.
+pub async fn sync_once(
+    client: &Client,
+    spec: &WatchSpec,
+    deadline: std::time::Duration,
+) -> Result<Tables, String> {
+    let mut watchers = start(client, spec);
+    let mut tables = Tables::default();
+    let result = tokio::time::timeout(deadline, async {
+        while !tables.synced(&watchers) {
+            if !watchers.next(&mut tables).await {
+                break;
+            }
+        }
+    })
+    .await;
+    match result {
+        Ok(()) if tables.synced(&watchers) => Ok(tables),
+        _ => {
+            Err(tables.error.clone().unwrap_or_else(|| format!("not synced within {}s", deadline.as_secs())))
+        }
+    }
+}
+
+impl Drop for Watchers {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl Watchers {
+    /// Waits for the next change and applies it; `false` when every watcher has ended.
+    pub async fn next(&mut self, tables: &mut Tables) -> bool {
+        match self.deltas.recv().await {
+            Some(delta) => {
+                tables.apply(delta);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+fn spawn<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    source: Source,
+    to_item: fn(&K) -> Item,
+    tx: mpsc::Sender<Delta>,
+) -> JoinHandle<()>
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
+{
+    tokio::spawn(async move {
+        let mut stream = watcher(api, config).default_backoff().boxed();
+        while let Some(event) = stream.next().await {
+            let delta = match event {
+                Ok(watcher::Event::Init) => Delta::Init(source.clone()),
+                Ok(watcher::Event::InitApply(o)) => {
+                    Delta::Upsert { item: to_item(&o), listing: Some(source.clone()) }
+                }
+                Ok(watcher::Event::InitDone) => Delta::InitDone(source.clone()),
+                Ok(watcher::Event::Apply(o)) => Delta::Upsert { item: to_item(&o), listing: None },
+                Ok(watcher::Event::Delete(o)) => Delta::Delete(to_item(&o)),
+                Err(e) => {
+                    tracing::warn!(?source, error = %e, "watch failed; backing off");
+                    Delta::Failed(format!("watch {:?}: {e}", source.kind))
+                }
+            };
+            if tx.send(delta).await.is_err() {
+                return;
+            }
+        }
+    })
+}
+
+fn route_resource() -> ApiResource {
+    ApiResource {
+        group: "gateway.networking.k8s.io".into(),
+        version: "v1".into(),
+        api_version: "gateway.networking.k8s.io/v1".into(),
+        kind: "HTTPRoute".into(),
+        plural: "httproutes".into(),
+    }
+}
+
+fn route_watch(
+    api: Api<DynamicObject>,
+    config: watcher::Config,
+    source: Source,
+    tx: mpsc::Sender<Delta>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut stream = watcher(api, config).default_backoff().boxed();
+        while let Some(event) = stream.next().await {
+            let item = |o: &DynamicObject| Item::Route(from_k8s::route(o));
+            let delta = match event {
+                Ok(watcher::Event::Init) => Delta::Init(source.clone()),
+                Ok(watcher::Event::InitApply(o)) => {
+                    Delta::Upsert { item: item(&o), listing: Some(source.clone()) }
+                }
+                Ok(watcher::Event::InitDone) => Delta::InitDone(source.clone()),
+                Ok(watcher::Event::Apply(o)) => Delta::Upsert { item: item(&o), listing: None },
+                Ok(watcher::Event::Delete(o)) => Delta::Delete(item(&o)),
+                Err(e) => Delta::Failed(format!("watch HTTPRoute: {e}")),
+            };
+            if tx.send(delta).await.is_err() {
+                return;
+            }
+        }
+    })
+}
+
+/// Starts every watcher the spec asks for.
+pub fn start(client: &Client, spec: &WatchSpec) -> Watchers {
+    let (tx, deltas) = mpsc::channel(1024);
+    let base = watcher::Config::default().timeout(WATCH_TIMEOUT_SECS);
+    let selected = spec.selector.as_ref().map_or_else(|| base.clone(), |s| base.clone().labels(s));
+    let mut tasks = Vec::new();
+    for ns in &spec.namespaces {
+        let source = |kind| Source { kind, namespace: Some(ns.clone()) };
+        let c = client.clone();
+        tasks.push(spawn(
+            Api::<Deployment>::namespaced(c.clone(), ns),
+            base.clone(),
+            source(Kind::Deployment),
+            |o| Item::Deployment(from_k8s::deployment(o)),
+            tx.clone(),
+        ));
+        tasks.push(spawn(
+            Api::<ReplicaSet>::namespaced(c.clone(), ns),
+            base.clone(),
+            source(Kind::ReplicaSet),
+            |o| Item::ReplicaSet(from_k8s::replica_set(o)),
+            tx.clone(),
+        ));
+        tasks.push(spawn(
+            Api::<Pod>::namespaced(c.clone(), ns),
+            selected.clone(),
+            source(Kind::Pod),
+            |o| Item::Pod(from_k8s::pod(o)),
+            tx.clone(),
+        ));
+        let warnings = base.clone().fields("type=Warning");
+        tasks.push(spawn(
+            Api::<Event>::namespaced(c.clone(), ns),
+            warnings,
+            source(Kind::Event),
+            |o| Item::Event(from_k8s::event(o)),
+            tx.clone(),
+        ));
+        if spec.ingresses {
+            tasks.push(spawn(
+                Api::<Ingress>::namespaced(c.clone(), ns),
+                base.clone(),
+                source(Kind::Ingress),
+                |o| Item::Ingress(from_k8s::ingress(o)),
+                tx.clone(),
+            ));
+        }
+        if spec.routes {
+            let api = Api::<DynamicObject>::namespaced_with(c.clone(), ns, &route_resource());
+            tasks.push(route_watch(api, base.clone(), source(Kind::Route), tx.clone()));
+        }
+    }
+    let nodes = Source { kind: Kind::Node, namespace: None };
+    tasks.push(spawn(Api::<Node>::all(client.clone()), base, nodes, |o| Item::Node(from_k8s::node(o)), tx));
+    Watchers { deltas, tasks }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(name: &str) -> Item {
+        Item::Node(NodeInfo { name: name.into(), ready: true })
+    }
+
+    #[test]
+    fn a_relist_forgets_what_it_no_longer_lists() {
+        let mut tables = Tables::default();
+        let source = Source { kind: Kind::Node, namespace: None };
+        tables.apply(Delta::Init(source.clone()));
+        for n in ["a", "b"] {
+            tables.apply(Delta::Upsert { item: node(n), listing: Some(source.clone()) });
+        }
+        tables.apply(Delta::InitDone(source.clone()));
+        assert_eq!(tables.inventory().nodes.len(), 2);
+        // After a 410, the watcher lists again: "a" is gone now.
+        tables.apply(Delta::Init(source.clone()));
+        tables.apply(Delta::Upsert { item: node("b"), listing: Some(source.clone()) });
+        tables.apply(Delta::InitDone(source));
+        let names: Vec<String> = tables.inventory().nodes.into_iter().map(|n| n.name).collect();
+        assert_eq!(names, ["b"]);
+    }
+}

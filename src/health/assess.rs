@@ -1,0 +1,501 @@
+//! From one environment's inventory to verdicts with reasons, per app and for the environment.
+//! Pure: the clock comes in as `now`, so the same inventory always reads the same way.
+
+use std::cmp::Reverse;
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::inventory::{DeploymentInfo, EventInfo, Inventory, PodInfo};
+use super::verdict::{AppHealth, CanaryHealth, EnvHealth, Replicas, Rollout, Verdict};
+use crate::config::CanaryTarget;
+
+/// What the model needs to know about one configured app in this environment.
+pub struct AppSpec<'a> {
+    pub name: &'a str,
+    pub namespace: &'a str,
+    pub deployment: &'a str,
+    /// This environment's canary provider for the app, if any.
+    pub canary: Option<&'a CanaryTarget>,
+}
+
+/// The recent window for restarts and warnings (15 minutes).
+pub const RECENT: SignedDuration = SignedDuration::from_mins(15);
+
+/// A pod may sit in Pending this long while it is scheduled and its image pulled; longer is a
+/// problem worth waking someone for (no node fits, a volume never binds).
+const PENDING_GRACE: SignedDuration = SignedDuration::from_mins(2);
+
+/// The reason an unsynced environment and its apps give instead of guessing.
+const NO_DATA: &str = "no data from the cluster yet";
+
+/// Assesses every configured app of one environment and the environment itself.
+pub fn assess(env: &str, apps: &[AppSpec<'_>], inventory: &Inventory, now: Timestamp) -> EnvHealth {
+    let nodes_total = count(inventory.nodes.len());
+    let nodes_ready = count(inventory.nodes.iter().filter(|n| n.ready).count());
+    let synced = is_synced(inventory);
+    let apps: Vec<AppHealth> = apps
+        .iter()
+        .map(|spec| {
+            let mut app = assess_app(spec, inventory, now);
+            if !synced {
+                // Nothing has been seen yet: "deployment not found" would be a false alarm.
+                app.verdict = Verdict::Unknown;
+                app.reasons = vec![NO_DATA.to_owned()];
+            }
+            app
+        })
+        .collect();
+    let (verdict, reasons) = env_verdict(synced, nodes_ready, nodes_total, &apps);
+    EnvHealth {
+        env: env.to_owned(),
+        nodes_ready,
+        nodes_total,
+        apps,
+        warnings: recent_warnings(&inventory.events, now),
+        verdict,
+        reasons,
+    }
+}
+
+/// The tag (after the last ':' of the last path segment) or the digest (after '@') of an image;
+/// "latest" when there is no tag. A pinned `name:tag@digest` reads as its tag, which is what
+/// people recognise and what drift compares.
+pub fn image_tag(image: &str) -> String {
+    let (name, digest) = match image.split_once('@') {
+        Some((name, digest)) => (name, Some(digest)),
+        None => (image, None),
+    };
+    // The registry host may carry a port ("registry:5000/web"), so only the last segment counts.
+    let last = name.rsplit('/').next().unwrap_or(name);
+    match (last.rsplit_once(':'), digest) {
+        (Some((_, tag)), _) if !tag.is_empty() => tag.to_owned(),
+        (_, Some(digest)) if !digest.is_empty() => digest.to_owned(),
+        _ => "latest".to_owned(),
+    }
+}
+
+/// The inventory has seen something: before the first sync everything is empty, and that says
+/// nothing about the cluster.
+fn is_synced(inventory: &Inventory) -> bool {
+    !(inventory.deployments.is_empty() && inventory.nodes.is_empty() && inventory.pods.is_empty())
+}
+
+/// Lengths into the verdict's counters; no environment has four billion of anything.
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// "1 pod", "2 pods".
+fn plural(n: u32, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Within RECENT of now. A timestamp in the future (clock skew between nodes) counts as recent.
+fn is_recent(at: Option<Timestamp>, now: Timestamp) -> bool {
+    at.is_some_and(|at| now.duration_since(at) <= RECENT)
+}
+
+/// `part` as a rounded percentage of `whole`; None when there is no whole to divide.
+fn percent(part: u64, whole: u64) -> Option<u32> {
+    if whole == 0 {
+        return None;
+    }
+    u32::try_from((part * 100 + whole / 2) / whole).ok()
+}
+
+/// How much an observation weighs on the verdict; reasons are listed heaviest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Level {
+    /// Worth showing, not worth a verdict (paused, rolling out).
+    Note,
+    Degraded,
+    Down,
+}
+
+struct Finding {
+    level: Level,
+    text: String,
+}
+
+fn finding(level: Level, text: impl Into<String>) -> Finding {
+    Finding { level, text: text.into() }
+}
+
+/// The heaviest finding decides; reasons come out heaviest first, otherwise in the order found.
+fn verdict_of(mut findings: Vec<Finding>) -> (Verdict, Vec<String>) {
+    findings.sort_by_key(|f| Reverse(f.level));
+    let verdict = match findings.first().map(|f| f.level) {
+        Some(Level::Down) => Verdict::Down,
+        Some(Level::Degraded) => Verdict::Degraded,
+        Some(Level::Note) | None => Verdict::Healthy,
+    };
+    (verdict, findings.into_iter().map(|f| f.text).collect())
+}
+
+fn find_deployment<'i>(inventory: &'i Inventory, namespace: &str, name: &str) -> Option<&'i DeploymentInfo> {
+    inventory.deployments.iter().find(|d| d.namespace == namespace && d.name == name)
+}
+
+/// The canary Deployment's name, whatever the provider.
+fn canary_deployment_name(target: &CanaryTarget) -> &str {
+    match target {
+        CanaryTarget::NginxIngress { canary_deployment, .. }
+        | CanaryTarget::GatewayApi { canary_deployment, .. }
+        | CanaryTarget::Replicas { canary_deployment } => canary_deployment,
+    }
+}
+
+fn replicas(deployment: Option<&DeploymentInfo>) -> Replicas {
+    let Some(d) = deployment else { return Replicas { desired: 0, updated: 0, ready: 0, available: 0 } };
+    Replicas { desired: d.desired, updated: d.updated, ready: d.ready, available: d.available }
+}
+
+/// The image tag of the Deployment's first container: the app's version.
+fn version(deployment: Option<&DeploymentInfo>) -> Option<String> {
+    deployment.and_then(|d| d.images.first()).map(|image| image_tag(image))
+}
+
+/// Where the rollout stands: missing, paused, stalled past its deadline, complete, or under way.
+fn rollout_state(deployment: Option<&DeploymentInfo>) -> Rollout {
+    let Some(d) = deployment else { return Rollout::Missing };
+    if d.paused {
+        return Rollout::Paused;
+    }
+    let stalled =
+        d.conditions.iter().find(|c| c.kind == "Progressing" && c.reason == "ProgressDeadlineExceeded");
+    if let Some(c) = stalled {
+        let reason = if c.message.is_empty() { "progress deadline exceeded" } else { &c.message };
+        return Rollout::Stalled { reason: reason.to_owned() };
+    }
+    let settled = d.updated == d.desired && d.available == d.desired && d.current == d.desired;
+    if d.observed_generation >= d.generation && settled { Rollout::Complete } else { Rollout::Progressing }
+}
+
+/// Every selector pair is among the pod's labels. An empty selector selects nothing here: the
+/// compact record keeps only matchLabels, and "every pod in the namespace" would be wrong.
+fn selects(deployment: &DeploymentInfo, pod: &PodInfo) -> bool {
+    pod.namespace == deployment.namespace
+        && !deployment.selector.is_empty()
+        && deployment.selector.iter().all(|(k, v)| pod.labels.get(k) == Some(v))
+}
+
+/// The pod's ReplicaSet belongs to the Deployment.
+fn owned_by(inventory: &Inventory, pod: &PodInfo, deployment: &DeploymentInfo) -> bool {
+    let Some(rs_name) = &pod.owner else { return false };
+    inventory.replica_sets.iter().any(|rs| {
+        rs.namespace == pod.namespace && &rs.name == rs_name && rs.owner.as_ref() == Some(&deployment.name)
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Stable,
+    Canary,
+}
+
+/// Which of the app's Deployments the pod belongs to, by selector. Canaries often share the
+/// stable selector plus a `track` label, so a pod both select goes to its owner, and failing
+/// that to the more specific selector.
+fn side_of(
+    inventory: &Inventory,
+    pod: &PodInfo,
+    stable: Option<&DeploymentInfo>,
+    canary: Option<&DeploymentInfo>,
+) -> Option<Side> {
+    match (stable.filter(|d| selects(d, pod)), canary.filter(|d| selects(d, pod))) {
+        (None, None) => None,
+        (Some(_), None) => Some(Side::Stable),
+        (None, Some(_)) => Some(Side::Canary),
+        (Some(s), Some(c)) => {
+            let canary_wins = owned_by(inventory, pod, c)
+                || (!owned_by(inventory, pod, s) && c.selector.len() > s.selector.len());
+            Some(if canary_wins { Side::Canary } else { Side::Stable })
+        }
+    }
+}
+
+/// The app's Deployments, present or not, and its pods split by side.
+struct AppObjects<'i> {
+    stable: Option<&'i DeploymentInfo>,
+    canary: Option<&'i DeploymentInfo>,
+    /// Every pod either Deployment selects, terminating ones included (their events still count).
+    pods: Vec<(Side, &'i PodInfo)>,
+}
+
+impl<'i> AppObjects<'i> {
+    fn collect(spec: &AppSpec<'_>, inventory: &'i Inventory) -> Self {
+        let stable = find_deployment(inventory, spec.namespace, spec.deployment);
+        let canary =
+            spec.canary.and_then(|t| find_deployment(inventory, spec.namespace, canary_deployment_name(t)));
+        let pods = inventory
+            .pods
+            .iter()
+            .filter_map(|pod| side_of(inventory, pod, stable, canary).map(|side| (side, pod)))
+            .collect();
+        AppObjects { stable, canary, pods }
+    }
+
+    /// The pods that count: a terminating pod is already on its way out.
+    fn live(&self) -> impl Iterator<Item = (Side, &'i PodInfo)> + '_ {
+        self.pods.iter().copied().filter(|(_, pod)| !pod.terminating)
+    }
+
+    fn ready_on(&self, side: Side) -> u64 {
+        self.live().filter(|(s, pod)| *s == side && pod.ready).count() as u64
+    }
+}
+
+fn is_crash_looping(pod: &PodInfo) -> bool {
+    pod.waiting_reason.as_deref() == Some("CrashLoopBackOff")
+}
+
+fn is_image_pull_failing(pod: &PodInfo) -> bool {
+    matches!(pod.waiting_reason.as_deref(), Some("ImagePullBackOff" | "ErrImagePull"))
+}
+
+/// Pending for a reason other than its image, which is reported on its own.
+fn is_pending(pod: &PodInfo) -> bool {
+    pod.phase == "Pending" && !is_image_pull_failing(pod)
+}
+
+/// Pending past the grace period. A pod without a creation time cannot be said to be late.
+fn is_pending_too_long(pod: &PodInfo, now: Timestamp) -> bool {
+    is_pending(pod) && pod.created.is_some_and(|created| now.duration_since(created) > PENDING_GRACE)
+}
+
+/// Restarts of pods whose last restart falls in the recent window: old restarts are history.
+fn recent_restarts(pod: &PodInfo, now: Timestamp) -> u32 {
+    if is_recent(pod.last_restart, now) { pod.restarts } else { 0 }
+}
+
+/// What the app's live pods, stable and canary, are doing.
+#[derive(Default)]
+struct PodCounts {
+    restarts_recent: u32,
+    crash_looping: u32,
+    image_pull_failing: u32,
+    pending: u32,
+    pending_too_long: u32,
+}
+
+fn pod_counts<'i>(pods: impl Iterator<Item = &'i PodInfo>, now: Timestamp) -> PodCounts {
+    let mut counts = PodCounts::default();
+    for pod in pods {
+        counts.restarts_recent = counts.restarts_recent.saturating_add(recent_restarts(pod, now));
+        counts.crash_looping += u32::from(is_crash_looping(pod));
+        counts.image_pull_failing += u32::from(is_image_pull_failing(pod));
+        counts.pending += u32::from(is_pending(pod));
+        counts.pending_too_long += u32::from(is_pending_too_long(pod, now));
+    }
+    counts
+}
+
+/// An event about one of the app's objects: its Deployments, their ReplicaSets, or its pods.
+fn is_about_app(event: &EventInfo, objects: &AppObjects<'_>, inventory: &Inventory, names: &[&str]) -> bool {
+    match event.kind.as_str() {
+        "Deployment" => names.contains(&event.name.as_str()),
+        "ReplicaSet" => inventory.replica_sets.iter().any(|rs| {
+            rs.namespace == event.namespace
+                && rs.name == event.name
+                && rs.owner.as_deref().is_some_and(|owner| names.contains(&owner))
+        }),
+        "Pod" => {
+            objects.pods.iter().any(|(_, pod)| pod.namespace == event.namespace && pod.name == event.name)
+        }
+        _ => false,
+    }
+}
+
+/// The app's Warning events in the recent window, newest first.
+fn app_warnings<'i>(
+    spec: &AppSpec<'_>,
+    objects: &AppObjects<'_>,
+    inventory: &'i Inventory,
+    now: Timestamp,
+) -> Vec<&'i EventInfo> {
+    let mut names = vec![spec.deployment];
+    names.extend(spec.canary.map(canary_deployment_name));
+    let mut events: Vec<&EventInfo> = inventory
+        .events
+        .iter()
+        .filter(|e| e.namespace == spec.namespace && is_recent(e.last_seen, now))
+        .filter(|e| is_about_app(e, objects, inventory, &names))
+        .collect();
+    events.sort_by_key(|e| Reverse(e.last_seen));
+    events
+}
+
+/// Nginx: the canary Ingress's weight; an Ingress not (or no longer) marked canary sends nothing.
+fn nginx_weight(inventory: &Inventory, namespace: &str, ingress: &str) -> Option<u32> {
+    let ing = inventory.ingresses.iter().find(|i| i.namespace == namespace && i.name == ingress)?;
+    if ing.canary { ing.canary_weight } else { Some(0) }
+}
+
+/// Gateway API: the canary backend's share of the route's stable + canary weights.
+fn gateway_weight(inv: &Inventory, ns: &str, route: &str, stable: &str, canary: &str) -> Option<u32> {
+    let route = inv.routes.iter().find(|r| r.namespace == ns && r.name == route)?;
+    let weight_of = |service: &str| {
+        route.backends.iter().filter(|(s, _)| s == service).map(|(_, w)| u64::from(*w)).sum::<u64>()
+    };
+    let canary = weight_of(canary);
+    percent(canary, weight_of(stable) + canary)
+}
+
+/// Replica ratio: the canary's share of ready pods, an approximation of its traffic.
+fn replica_weight(objects: &AppObjects<'_>) -> Option<u32> {
+    let canary = objects.ready_on(Side::Canary);
+    percent(canary, objects.ready_on(Side::Stable) + canary)
+}
+
+fn canary_health(
+    target: &CanaryTarget,
+    spec: &AppSpec<'_>,
+    objects: &AppObjects<'_>,
+    inv: &Inventory,
+) -> CanaryHealth {
+    let (weight, approximate) = match target {
+        CanaryTarget::NginxIngress { ingress, .. } => (nginx_weight(inv, spec.namespace, ingress), false),
+        CanaryTarget::GatewayApi { route, stable_service, canary_service, .. } => {
+            (gateway_weight(inv, spec.namespace, route, stable_service, canary_service), false)
+        }
+        CanaryTarget::Replicas { .. } => (replica_weight(objects), true),
+    };
+    CanaryHealth { weight, approximate, version: version(objects.canary), replicas: replicas(objects.canary) }
+}
+
+/// A new template is still replacing the old pods, as opposed to replicas merely missing: only
+/// then is "rolling out" news; otherwise the shortfall speaks for itself.
+fn is_replacing_pods(d: &DeploymentInfo) -> bool {
+    d.observed_generation < d.generation || d.updated < d.desired || d.current != d.desired
+}
+
+/// The stable Deployment: missing or serving nothing is Down; stalled or short is Degraded.
+fn deployment_findings(
+    spec: &AppSpec<'_>,
+    deployment: Option<&DeploymentInfo>,
+    rollout: &Rollout,
+    out: &mut Vec<Finding>,
+) {
+    let Some(d) = deployment else {
+        let text =
+            format!("deployment \"{}\" not found in namespace \"{}\"", spec.deployment, spec.namespace);
+        out.push(finding(Level::Down, text));
+        return;
+    };
+    let rollout = match rollout {
+        Rollout::Stalled { reason } => Some(finding(Level::Degraded, format!("rollout stalled: {reason}"))),
+        Rollout::Paused => Some(finding(Level::Note, "rollout paused")),
+        Rollout::Progressing if is_replacing_pods(d) => {
+            Some(finding(Level::Note, format!("rolling out: {}/{} updated", d.updated, d.desired)))
+        }
+        Rollout::Progressing | Rollout::Complete | Rollout::Missing => None,
+    };
+    out.extend(rollout);
+    if d.desired > 0 && d.available == 0 {
+        out.push(finding(Level::Down, format!("0/{} replicas available", d.desired)));
+    } else if d.available < d.desired {
+        out.push(finding(Level::Degraded, format!("{}/{} replicas available", d.available, d.desired)));
+    }
+}
+
+/// A canary that is missing or serves nothing takes its share of traffic into the void.
+fn canary_findings(target: &CanaryTarget, canary: Option<&DeploymentInfo>, out: &mut Vec<Finding>) {
+    match canary {
+        None => {
+            let text = format!("canary deployment \"{}\" not found", canary_deployment_name(target));
+            out.push(finding(Level::Degraded, text));
+        }
+        Some(d) if d.desired > 0 && d.available == 0 => {
+            out.push(finding(Level::Degraded, format!("canary: 0/{} replicas available", d.desired)));
+        }
+        Some(_) => {}
+    }
+}
+
+/// Pods that fail to start or keep restarting, and recent Warning events.
+fn pod_findings(counts: &PodCounts, warnings: &[&EventInfo], out: &mut Vec<Finding>) {
+    let rows = [
+        (counts.image_pull_failing, ["pod", "pods"], "failing to pull the image"),
+        (counts.crash_looping, ["pod", "pods"], "in CrashLoopBackOff"),
+        (counts.pending_too_long, ["pod", "pods"], "pending for over 2 minutes"),
+        (counts.restarts_recent, ["restart", "restarts"], "in the last 15 minutes"),
+    ];
+    for (n, [one, many], what) in rows {
+        if n > 0 {
+            out.push(finding(Level::Degraded, format!("{} {what}", plural(n, one, many))));
+        }
+    }
+    if let Some(latest) = warnings.first() {
+        let events = plural(count(warnings.len()), "warning event", "warning events");
+        let text = format!("{events} in the last 15 minutes (latest: {})", latest.reason);
+        out.push(finding(Level::Degraded, text));
+    }
+}
+
+/// One app: its Deployments, pods, events and canary, into a verdict with reasons.
+fn assess_app(spec: &AppSpec<'_>, inventory: &Inventory, now: Timestamp) -> AppHealth {
+    let objects = AppObjects::collect(spec, inventory);
+    let rollout = rollout_state(objects.stable);
+    let replicas = replicas(objects.stable);
+    let counts = pod_counts(objects.live().map(|(_, pod)| pod), now);
+    let warnings = app_warnings(spec, &objects, inventory, now);
+    let canary = spec.canary.map(|target| canary_health(target, spec, &objects, inventory));
+
+    let mut findings = Vec::new();
+    deployment_findings(spec, objects.stable, &rollout, &mut findings);
+    if let Some(target) = spec.canary {
+        canary_findings(target, objects.canary, &mut findings);
+    }
+    pod_findings(&counts, &warnings, &mut findings);
+    let (verdict, reasons) = verdict_of(findings);
+
+    AppHealth {
+        app: spec.name.to_owned(),
+        version: version(objects.stable),
+        replicas,
+        rollout,
+        restarts_recent: counts.restarts_recent,
+        crash_looping: counts.crash_looping,
+        image_pull_failing: counts.image_pull_failing,
+        pending: counts.pending,
+        warnings_recent: count(warnings.len()),
+        canary,
+        verdict,
+        reasons,
+    }
+}
+
+/// The environment: its nodes, then each app that is not healthy, worst first.
+fn env_verdict(synced: bool, ready: u32, total: u32, apps: &[AppHealth]) -> (Verdict, Vec<String>) {
+    if !synced {
+        return (Verdict::Unknown, vec![NO_DATA.to_owned()]);
+    }
+    let mut findings = Vec::new();
+    if ready < total {
+        let level = if ready == 0 { Level::Down } else { Level::Degraded };
+        findings.push(finding(level, format!("{ready}/{total} nodes ready")));
+    }
+    for app in apps {
+        let level = match app.verdict {
+            Verdict::Healthy => continue,
+            Verdict::Degraded | Verdict::Unknown => Level::Degraded,
+            Verdict::Down => Level::Down,
+        };
+        let first = app.reasons.first().map_or("", String::as_str);
+        findings.push(finding(level, format!("{}: {first}", app.app)));
+    }
+    verdict_of(findings)
+}
+
+/// Every Warning event in the recent window, newest first. An event without a time cannot be
+/// placed in the window but may still explain something, so it is kept, last.
+fn recent_warnings(events: &[EventInfo], now: Timestamp) -> Vec<EventInfo> {
+    let mut recent: Vec<EventInfo> =
+        events.iter().filter(|e| e.last_seen.is_none() || is_recent(e.last_seen, now)).cloned().collect();
+    // None sorts before Some, so reversing puts undated events last.
+    recent.sort_by_key(|e| Reverse(e.last_seen));
+    recent
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,235 @@
+//! Kubernetes objects into the inventory's compact records: everything else (managedFields,
+//! specs the model does not read) is dropped here, before anything is stored.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::core::v1::{Event, Node, Pod, PodTemplateSpec};
+use k8s_openapi::api::networking::v1::Ingress;
+use kube::api::DynamicObject;
+use serde_json::Value;
+
+use super::inventory::{
+    ConditionInfo, DeploymentInfo, EventInfo, IngressInfo, NodeInfo, PodInfo, ReplicaSetInfo, RouteInfo,
+};
+
+fn labels(map: Option<&BTreeMap<String, String>>) -> BTreeMap<String, String> {
+    map.cloned().unwrap_or_default()
+}
+
+fn annotation(annotations: Option<&BTreeMap<String, String>>, key: &str) -> Option<String> {
+    annotations.and_then(|a| a.get(key)).cloned()
+}
+
+fn images(template: Option<&PodTemplateSpec>) -> Vec<String> {
+    template
+        .and_then(|t| t.spec.as_ref())
+        .map(|s| s.containers.iter().filter_map(|c| c.image.clone()).collect())
+        .unwrap_or_default()
+}
+
+fn revision(annotations: Option<&BTreeMap<String, String>>) -> Option<u64> {
+    annotation(annotations, "deployment.kubernetes.io/revision").and_then(|r| r.parse().ok())
+}
+
+pub fn deployment(d: &Deployment) -> DeploymentInfo {
+    let spec = d.spec.as_ref();
+    let status = d.status.as_ref();
+    DeploymentInfo {
+        namespace: d.metadata.namespace.clone().unwrap_or_default(),
+        name: d.metadata.name.clone().unwrap_or_default(),
+        labels: labels(d.metadata.labels.as_ref()),
+        selector: spec.and_then(|s| s.selector.match_labels.clone()).unwrap_or_default(),
+        desired: spec.and_then(|s| s.replicas).unwrap_or(1),
+        updated: status.and_then(|s| s.updated_replicas).unwrap_or(0),
+        ready: status.and_then(|s| s.ready_replicas).unwrap_or(0),
+        available: status.and_then(|s| s.available_replicas).unwrap_or(0),
+        current: status.and_then(|s| s.replicas).unwrap_or(0),
+        generation: d.metadata.generation.unwrap_or(0),
+        observed_generation: status.and_then(|s| s.observed_generation).unwrap_or(0),
+        paused: spec.and_then(|s| s.paused).unwrap_or(false),
+        progress_deadline_seconds: spec.and_then(|s| s.progress_deadline_seconds).unwrap_or(600),
+        conditions: status
+            .and_then(|s| s.conditions.as_ref())
+            .map(|c| {
+                c.iter()
+                    .map(|c| ConditionInfo {
+                        kind: c.type_.clone(),
+                        status: c.status.clone(),
+                        reason: c.reason.clone().unwrap_or_default(),
+                        message: c.message.clone().unwrap_or_default(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        images: images(spec.map(|s| &s.template)),
+        revision: revision(d.metadata.annotations.as_ref()),
+        created: d.metadata.creation_timestamp.as_ref().map(|t| t.0),
+    }
+}
+
+pub fn replica_set(rs: &ReplicaSet) -> ReplicaSetInfo {
+    let owner =
+        rs.metadata.owner_references.as_ref().and_then(|o| o.iter().find(|r| r.controller == Some(true)));
+    ReplicaSetInfo {
+        namespace: rs.metadata.namespace.clone().unwrap_or_default(),
+        name: rs.metadata.name.clone().unwrap_or_default(),
+        owner: owner.filter(|o| o.kind == "Deployment").map(|o| o.name.clone()),
+        revision: revision(rs.metadata.annotations.as_ref()),
+        desired: rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
+        ready: rs.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0),
+        available: rs.status.as_ref().and_then(|s| s.available_replicas).unwrap_or(0),
+        images: images(rs.spec.as_ref().and_then(|s| s.template.as_ref())),
+        change_cause: annotation(rs.metadata.annotations.as_ref(), "kubernetes.io/change-cause"),
+        created: rs.metadata.creation_timestamp.as_ref().map(|t| t.0),
+    }
+}
+
+pub fn pod(p: &Pod) -> PodInfo {
+    let status = p.status.as_ref();
+    let containers = status.and_then(|s| s.container_statuses.as_deref()).unwrap_or_default();
+    let owner =
+        p.metadata.owner_references.as_ref().and_then(|o| o.iter().find(|r| r.controller == Some(true)));
+    PodInfo {
+        namespace: p.metadata.namespace.clone().unwrap_or_default(),
+        name: p.metadata.name.clone().unwrap_or_default(),
+        labels: labels(p.metadata.labels.as_ref()),
+        owner: owner.filter(|o| o.kind == "ReplicaSet").map(|o| o.name.clone()),
+        phase: status.and_then(|s| s.phase.clone()).unwrap_or_else(|| "Unknown".into()),
+        ready: status
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True")),
+        restarts: containers.iter().map(|c| u32::try_from(c.restart_count).unwrap_or(0)).sum(),
+        last_restart: containers
+            .iter()
+            .filter_map(|c| c.last_state.as_ref()?.terminated.as_ref()?.finished_at.as_ref().map(|t| t.0))
+            .max(),
+        waiting_reason: containers.iter().find_map(|c| c.state.as_ref()?.waiting.as_ref()?.reason.clone()),
+        node: p.spec.as_ref().and_then(|s| s.node_name.clone()),
+        created: p.metadata.creation_timestamp.as_ref().map(|t| t.0),
+        images: p
+            .spec
+            .as_ref()
+            .map(|s| s.containers.iter().filter_map(|c| c.image.clone()).collect())
+            .unwrap_or_default(),
+        terminating: p.metadata.deletion_timestamp.is_some(),
+    }
+}
+
+pub fn node(n: &Node) -> NodeInfo {
+    NodeInfo {
+        name: n.metadata.name.clone().unwrap_or_default(),
+        ready: n
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True")),
+    }
+}
+
+pub fn event(e: &Event) -> EventInfo {
+    let last_seen = e
+        .last_timestamp
+        .as_ref()
+        .map(|t| t.0)
+        .or_else(|| e.event_time.as_ref().map(|t| t.0))
+        .or_else(|| e.series.as_ref().and_then(|s| s.last_observed_time.as_ref()).map(|t| t.0))
+        .or_else(|| e.first_timestamp.as_ref().map(|t| t.0))
+        .or_else(|| e.metadata.creation_timestamp.as_ref().map(|t| t.0));
+    EventInfo {
+        namespace: e.metadata.namespace.clone().unwrap_or_default(),
+        kind: e.involved_object.kind.clone().unwrap_or_default(),
+        name: e.involved_object.name.clone().unwrap_or_default(),
+        reason: e.reason.clone().unwrap_or_default(),
+        message: e.message.clone().unwrap_or_default(),
+        count: e.count.and_then(|c| u32::try_from(c).ok()).unwrap_or(1),
+        last_seen,
+    }
+}
+
+pub fn ingress(i: &Ingress) -> IngressInfo {
+    let annotations = i.metadata.annotations.as_ref();
+    IngressInfo {
+        namespace: i.metadata.namespace.clone().unwrap_or_default(),
+        name: i.metadata.name.clone().unwrap_or_default(),
+        canary: annotation(annotations, "nginx.ingress.kubernetes.io/canary").as_deref() == Some("true"),
+        canary_weight: annotation(annotations, "nginx.ingress.kubernetes.io/canary-weight")
+            .and_then(|w| w.trim().parse::<u32>().ok())
+            .filter(|w| *w <= 100),
+    }
+}
+
+/// An HTTPRoute, read without generated types (Gateway API is not in k8s-openapi).
+pub fn route(r: &DynamicObject) -> RouteInfo {
+    let backends = r
+        .data
+        .pointer("/spec/rules/0/backendRefs")
+        .and_then(Value::as_array)
+        .map(|refs| {
+            refs.iter()
+                .filter_map(|b| {
+                    let name = b.get("name")?.as_str()?.to_owned();
+                    let weight = b
+                        .get("weight")
+                        .and_then(Value::as_u64)
+                        .map_or(1, |w| u32::try_from(w).unwrap_or(u32::MAX));
+                    Some((name, weight))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    RouteInfo {
+        namespace: r.metadata.namespace.clone().unwrap_or_default(),
+        name: r.metadata.name.clone().unwrap_or_default(),
+        backends,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_json<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
+        serde_json::from_value(value).expect("valid object")
+    }
+
+    #[test]
+    fn a_crash_looping_pod_keeps_what_the_model_reads() {
+        let p: Pod = from_json(serde_json::json!({
+            "metadata": {"name": "web-1", "namespace": "shop", "labels": {"app": "web"},
+                "managedFields": [{"manager": "kubelet"}],
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-abc", "uid": "1", "controller": true}]},
+            "spec": {"nodeName": "n1", "containers": [{"name": "web", "image": "r/web:v1"}]},
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}],
+                "containerStatuses": [{"name": "web", "image": "r/web:v1", "imageID": "", "ready": false, "restartCount": 4,
+                    "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                    "lastState": {"terminated": {"exitCode": 1, "finishedAt": "2026-11-21T10:00:00Z"}}}]},
+        }));
+        let info = pod(&p);
+        assert_eq!(info.owner.as_deref(), Some("web-abc"));
+        assert_eq!((info.restarts, info.ready), (4, false));
+        assert_eq!(info.waiting_reason.as_deref(), Some("CrashLoopBackOff"));
+        assert_eq!(info.last_restart.map(|t| t.to_string()).as_deref(), Some("2026-11-21T10:00:00Z"));
+    }
+
+    #[test]
+    fn a_canary_ingress_weight_is_read_from_its_annotations() {
+        let i: Ingress = from_json(
+            serde_json::json!({"metadata": {"name": "web-canary", "namespace": "shop",
+            "annotations": {"nginx.ingress.kubernetes.io/canary": "true", "nginx.ingress.kubernetes.io/canary-weight": "25"}}}),
+        );
+        assert_eq!(
+            ingress(&i),
+            IngressInfo {
+                namespace: "shop".into(),
+                name: "web-canary".into(),
+                canary: true,
+                canary_weight: Some(25)
+            }
+        );
+        let odd: Ingress = from_json(
+            serde_json::json!({"metadata": {"name": "x", "annotations": {"nginx.ingress.kubernetes.io/canary-weight": "250"}}}),
+        );
+        assert_eq!(ingress(&odd).canary_weight, None, "an out-of-range weight is not a weight");
+    }
+}

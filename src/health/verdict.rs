@@ -1,0 +1,82 @@
+//! The health model's output: per app and per environment, a verdict with its reasons.
+
+use serde::Serialize;
+
+use super::inventory::EventInfo;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Healthy,
+    /// Running, but something needs attention.
+    Degraded,
+    /// Not serving: no available replicas, or the cluster's nodes are all down.
+    Down,
+    /// Not enough is known to say (no data yet, unreachable).
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum Rollout {
+    /// The Deployment observed its generation and every replica is updated and available.
+    Complete,
+    Progressing,
+    /// Progressing=False with ProgressDeadlineExceeded.
+    Stalled {
+        reason: String,
+    },
+    Paused,
+    /// The configured Deployment does not exist in the environment.
+    Missing,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Replicas {
+    pub desired: i32,
+    pub updated: i32,
+    pub ready: i32,
+    pub available: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CanaryHealth {
+    /// Percent of traffic to the canary, when the provider says.
+    pub weight: Option<u32>,
+    /// True for the replica-ratio provider: the weight is the pod ratio, not routed traffic.
+    pub approximate: bool,
+    /// The canary's image tag.
+    pub version: Option<String>,
+    pub replicas: Replicas,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AppHealth {
+    pub app: String,
+    /// The stable Deployment's first container image tag (or digest).
+    pub version: Option<String>,
+    pub replicas: Replicas,
+    pub rollout: Rollout,
+    /// Container restarts in the recent window (pods whose last restart falls in it).
+    pub restarts_recent: u32,
+    pub crash_looping: u32,
+    pub image_pull_failing: u32,
+    pub pending: u32,
+    /// Warning events about this app's objects in the recent window.
+    pub warnings_recent: u32,
+    pub canary: Option<CanaryHealth>,
+    pub verdict: Verdict,
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnvHealth {
+    pub env: String,
+    pub nodes_ready: u32,
+    pub nodes_total: u32,
+    pub apps: Vec<AppHealth>,
+    /// Warning events in the recent window, newest first.
+    pub warnings: Vec<EventInfo>,
+    pub verdict: Verdict,
+    pub reasons: Vec<String>,
+}
