@@ -18,3 +18,4 @@ pub mod ops;
 pub mod runner;
 pub mod tui;
 pub mod ui;
+pub mod windows;

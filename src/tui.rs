@@ -46,9 +46,22 @@ pub async fn run(mut state: State, channels: Channels) -> std::io::Result<()> {
     let _restore = Restore;
     let mut events = EventStream::new();
     let mut dirty = true;
+    // For BENCHMARKS.md: when every column first has data.
+    let started = std::time::Instant::now();
+    let mut populated = false;
+    // Deployment windows open and close with the clock, not with any event: look every 30 s,
+    // and draw only when a window's status actually changed.
+    let window_statuses = |state: &State| -> Vec<crate::windows::WindowStatus> {
+        let now = jiff::Timestamp::now();
+        state.envs.iter().map(|e| crate::windows::status(&e.windows, &e.blackouts, now)).collect()
+    };
+    let mut windows_shown = window_statuses(&state);
+    let mut window_check = tokio::time::interval(Duration::from_secs(30));
+    window_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         if dirty {
             terminal.draw(|frame| ui::render(frame, &state))?;
+            tracing::trace!("frame drawn");
             dirty = false;
         }
         tokio::select! {
@@ -67,8 +80,19 @@ pub async fn run(mut state: State, channels: Channels) -> std::io::Result<()> {
                 while let Ok((index, env_update)) = updates.try_recv() {
                     dirty |= apply(&mut state, Action::Env { index, update: env_update });
                 }
+                if !populated && state.envs.iter().all(|e| e.snapshot.is_some()) {
+                    populated = true;
+                    tracing::info!(elapsed_ms = started.elapsed().as_millis(), "every environment populated");
+                }
             }
             Some(event) = op_events.recv() => dirty |= apply(&mut state, Action::Op(event)),
+            _ = window_check.tick() => {
+                let now_shown = window_statuses(&state);
+                if now_shown != windows_shown {
+                    windows_shown = now_shown;
+                    dirty = true;
+                }
+            }
             _ = sigterm.recv() => break,
             _ = sighup.recv() => break,
             // Raw mode turns Ctrl-c into a key event; this catches a SIGINT sent by `kill`.

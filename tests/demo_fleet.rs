@@ -416,3 +416,16 @@ async fn pod_metrics_are_served_through_the_proxy_and_the_request_counter_counts
     assert!(report["byVerbAndResource"]["list pods"].as_u64() >= Some(1), "{report}");
     assert!(report["byVerbAndResource"]["get pods/proxy"].as_u64() >= Some(1), "{report}");
 }
+
+#[tokio::test]
+async fn large_lists_come_in_chunks_as_the_api_server_serves_them() {
+    let demo = start(FleetOptions { pods: Some(600), ..fast() }).await;
+    let pods: Api<Pod> = demo.api("staging").await;
+    let first = pods.list(&ListParams::default().limit(250)).await.expect("first page");
+    assert_eq!(first.items.len(), 250);
+    let token = first.metadata.continue_.clone().expect("a continue token");
+    let rest = pods.list(&ListParams::default().limit(1000).continue_token(&token)).await.expect("rest");
+    assert!(rest.metadata.continue_.is_none_or(|c| c.is_empty()), "the last page has no token");
+    assert_eq!(first.items.len() + rest.items.len(), 600, "every pod once");
+    assert_eq!(first.metadata.resource_version, rest.metadata.resource_version, "one list, one version");
+}

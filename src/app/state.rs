@@ -47,6 +47,8 @@ pub struct EnvState {
     pub snapshot: Option<Arc<Snapshot>>,
     /// Per app, how this environment's version compares with its neighbours'.
     pub drift: BTreeMap<String, Drift>,
+    pub windows: Vec<crate::config::Window>,
+    pub blackouts: Vec<crate::config::Blackout>,
 }
 
 /// A screen drawn over the others.
@@ -154,6 +156,8 @@ impl State {
                 user: None,
                 snapshot: None,
                 drift: BTreeMap::new(),
+                windows: e.windows.clone(),
+                blackouts: e.blackouts.clone(),
             })
             .collect();
         Self {

@@ -82,7 +82,19 @@ fn env_update(state: &mut State, index: usize, update: EnvUpdate) -> bool {
             Connection::Unreachable { .. } => return false,
             _ => Connection::Connecting,
         },
-        EnvUpdate::Reachable { server, at } => Connection::Reachable { server, at },
+        EnvUpdate::Reachable { server, at } => {
+            // A probe that says what the screen already says is kept without a redraw: at
+            // idle the console draws nothing.
+            if let Connection::Reachable { server: shown, at: shown_at } = &mut env.connection
+                && shown.version == server.version
+                && latency_bucket(shown.latency) == latency_bucket(server.latency)
+            {
+                *shown_at = at;
+                shown.latency = server.latency;
+                return false;
+            }
+            Connection::Reachable { server, at }
+        }
         EnvUpdate::Unreachable { reason, at } => {
             let last_ok = match &env.connection {
                 Connection::Reachable { at, .. } => Some(*at),
@@ -98,6 +110,16 @@ fn env_update(state: &mut State, index: usize, update: EnvUpdate) -> bool {
     }
     env.connection = next;
     true
+}
+
+/// Latency as the screen should care about it: a change within a bucket is noise.
+pub fn latency_bucket(latency: std::time::Duration) -> u8 {
+    match latency.as_millis() {
+        0..50 => 0,
+        50..200 => 1,
+        200..1000 => 2,
+        _ => 3,
+    }
 }
 
 /// Drift compares each environment's app versions with its neighbours' in promotion order.

@@ -77,7 +77,7 @@ pub enum Weekday {
 }
 
 /// A recurring deployment window, e.g. Monday to Thursday 10:00-16:00.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Window {
     pub days: Vec<Weekday>,
@@ -95,7 +95,7 @@ fn default_offset() -> Spanned<String> {
 }
 
 /// A run of days with no deployments (holidays, campaigns, quarter end).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Blackout {
     /// First day, `YYYY-MM-DD`.

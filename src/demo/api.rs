@@ -266,7 +266,28 @@ fn list(
     }
     let selectors = Selectors::from_query(query)?;
     let (items, rv) = cluster.store.list(resources::index_of(resource), namespace, |o| selectors.matches(o));
-    Ok(respond(resource, items, accept, query, Some(rv)))
+    // Chunked lists, as the API server serves them: kube lists 500 at a time, and a client
+    // must never have to hold a whole large list in one response.
+    let (list_rv, offset) = match query.get("continue").filter(|c| !c.is_empty()) {
+        Some(token) => {
+            let (rv, offset) = token
+                .split_once(':')
+                .and_then(|(rv, offset)| Some((rv.parse::<u64>().ok()?, offset.parse::<usize>().ok()?)))
+                .ok_or_else(|| ApiError::bad_request(format!("invalid continue token {token:?}")))?;
+            (rv, offset)
+        }
+        None => (rv, 0),
+    };
+    let limit = query.get("limit").and_then(|l| l.parse::<usize>().ok()).filter(|l| *l > 0);
+    let total = items.len();
+    let page: Vec<Value> = items.into_iter().skip(offset).take(limit.unwrap_or(usize::MAX)).collect();
+    let next = offset + page.len();
+    let mut metadata = json!({"resourceVersion": list_rv.to_string()});
+    if next < total {
+        metadata["continue"] = json!(format!("{list_rv}:{next}"));
+        metadata["remainingItemCount"] = json!(total - next);
+    }
+    Ok(respond(resource, page, accept, query, Some(metadata)))
 }
 
 /// A list (when `list_rv` is given) or a single object, as JSON or as a Table for kubectl.
@@ -275,21 +296,23 @@ fn respond(
     items: Vec<Value>,
     accept: &str,
     query: &Query,
-    list_rv: Option<u64>,
+    list_metadata: Option<Value>,
 ) -> Response<Body> {
-    let metadata = list_rv.map_or_else(|| json!({}), |rv| json!({"resourceVersion": rv.to_string()}));
+    let is_list = list_metadata.is_some();
+    let metadata = list_metadata.unwrap_or_else(|| json!({}));
     if table::wants_table(accept) {
         let include = query.get("includeObject").unwrap_or("Metadata");
         return ok(&table::table(resource.plural, &items, metadata, jiff::Timestamp::now(), include));
     }
-    match list_rv {
-        Some(_) => ok(&json!({
+    if is_list {
+        ok(&json!({
             "apiVersion": resource.api_version(),
             "kind": format!("{}List", resource.kind),
             "metadata": metadata,
             "items": items,
-        })),
-        None => items.into_iter().next().map_or_else(|| ok(&json!({})), |item| ok(&item)),
+        }))
+    } else {
+        items.into_iter().next().map_or_else(|| ok(&json!({})), |item| ok(&item))
     }
 }
 

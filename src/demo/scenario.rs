@@ -395,35 +395,21 @@ fn add_event(store: &Store, ns: &str, spec: &EventSpec) {
     let _ = store.create(EVENTS, ns, event, false);
 }
 
-/// Deployments in a `bulk` namespace, no more than 500 pods each, up to `total` pods.
+/// Scales the cluster's stable Deployments up so the cluster holds at least `total` pods: the
+/// extra replicas are shared out across the apps, so a console watching them holds them all.
 fn add_filler(store: &Store, cluster: &ClusterSpec, total: usize) {
     let existing: i64 =
         cluster.apps.iter().map(|a| a.replicas + a.canary.as_ref().map_or(0, |c| c.replicas)).sum();
-    let mut missing = i64::try_from(total).unwrap_or(i64::MAX) - existing;
+    let missing = i64::try_from(total).unwrap_or(i64::MAX) - existing;
+    let count = i64::try_from(cluster.apps.len()).unwrap_or(1).max(1);
     if missing <= 0 {
         return;
     }
-    let _ = store.create(
-        NAMESPACES,
-        "",
-        json!({"metadata": {"name": "bulk"}, "spec": {}, "status": {"phase": "Active"}}),
-        false,
-    );
-    let mut i = 0;
-    while missing > 0 {
-        let replicas = missing.min(500);
-        let name = format!("filler-{i}");
-        let template = json!({
-            "metadata": {"labels": {"app": name, "track": "stable"}},
-            "spec": {"containers": [{"name": "filler", "image": "registry.example.com/bulk/filler:v1.0.0", "ports": [{"containerPort": 8080}]}]},
+    for (i, app) in cluster.apps.iter().enumerate() {
+        let share = missing / count + i64::from(i64::try_from(i).unwrap_or(0) < missing % count);
+        let replicas = app.replicas + share;
+        store.mutate(DEPLOYMENTS, "shop", &app.name, |d| {
+            d["spec"]["replicas"] = json!(replicas);
         });
-        let _ = store.create(
-            DEPLOYMENTS,
-            "bulk",
-            deployment(&name, &name, "stable", replicas, &template, "bulk load for benchmarks", 1),
-            false,
-        );
-        missing -= replicas;
-        i += 1;
     }
 }

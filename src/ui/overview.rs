@@ -95,6 +95,7 @@ fn render_column(frame: &mut Frame, area: Rect, state: &State, env: &EnvState, s
             Span::raw(env.user.clone().unwrap_or_else(|| "…".into())),
         ]),
         connection_line(&env.connection),
+        window_line(env),
     ];
     if let Connection::Unreachable { last_ok: Some(at), .. } = &env.connection {
         lines.push(Line::styled(format!("last answered {}", clock(*at)), theme::DIM));
@@ -201,6 +202,16 @@ fn render_feed(frame: &mut Frame, area: Rect, state: &State) {
         lines.push(Line::styled("none", theme::DIM));
     }
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+fn window_line(env: &EnvState) -> Line<'static> {
+    let status = crate::windows::status(&env.windows, &env.blackouts, jiff::Timestamp::now());
+    let style = match status {
+        crate::windows::WindowStatus::Always | crate::windows::WindowStatus::Open { .. } => theme::DIM,
+        crate::windows::WindowStatus::Closed => theme::WARN,
+        crate::windows::WindowStatus::Blackout { .. } => theme::BAD,
+    };
+    Line::styled(format!("⏱ {}", status.describe()), style)
 }
 
 fn connection_line(connection: &Connection) -> Line<'static> {

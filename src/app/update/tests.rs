@@ -227,3 +227,24 @@ fn the_audit_screen_loads_off_the_ui_thread_and_scrolls() {
     update(&mut s, code(KeyCode::Esc));
     assert!(s.overlay.is_none());
 }
+
+#[test]
+fn a_probe_that_changes_nothing_visible_does_not_redraw() {
+    let mut s = state();
+    let at = jiff::Timestamp::from_second(1_800_000_000).expect("ts");
+    let probe = |ms: u64, at| Action::Env {
+        index: 0,
+        update: EnvUpdate::Reachable {
+            server: ServerInfo { version: "v1.33.1".into(), latency: Duration::from_millis(ms) },
+            at,
+        },
+    };
+    assert!(update(&mut s, probe(12, at)).redraw, "first contact shows");
+    let later = jiff::Timestamp::from_second(1_800_000_005).expect("ts");
+    assert!(!update(&mut s, probe(14, later)).redraw, "same version, same latency bucket: nothing to draw");
+    assert!(
+        matches!(&s.envs[0].connection, Connection::Reachable { at, .. } if *at == later),
+        "but the state is current"
+    );
+    assert!(update(&mut s, probe(400, later)).redraw, "a slow API server shows");
+}
