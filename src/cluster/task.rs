@@ -81,6 +81,21 @@ pub struct EnvWatch {
 }
 
 impl EnvWatch {
+    /// The health model over what this environment's watchers saw.
+    pub fn assess(&self, inventory: &Inventory, now: jiff::Timestamp) -> EnvHealth {
+        let apps: Vec<AppSpec<'_>> = self
+            .apps
+            .iter()
+            .map(|a| AppSpec {
+                name: &a.name,
+                namespace: &a.namespace,
+                deployment: &a.deployment,
+                canary: a.canary.as_ref(),
+            })
+            .collect();
+        assess(&self.env, &apps, inventory, now)
+    }
+
     /// What to watch for `env`, from the config: its namespaces, the apps' pods by label, and
     /// the canary objects its providers use.
     pub fn from_config(config: &crate::config::Config, env: &crate::config::Environment) -> Self {
@@ -139,17 +154,7 @@ const COALESCE: Duration = Duration::from_millis(200);
 
 fn snapshot(watch: &EnvWatch, tables: &Tables) -> Snapshot {
     let inventory = tables.inventory();
-    let apps: Vec<AppSpec<'_>> = watch
-        .apps
-        .iter()
-        .map(|a| AppSpec {
-            name: &a.name,
-            namespace: &a.namespace,
-            deployment: &a.deployment,
-            canary: a.canary.as_ref(),
-        })
-        .collect();
-    let health = assess(&watch.env, &apps, &inventory, jiff::Timestamp::now());
+    let health = watch.assess(&inventory, jiff::Timestamp::now());
     Snapshot { inventory, health, watch_error: tables.error.clone() }
 }
 

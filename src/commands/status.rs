@@ -10,7 +10,7 @@ use crate::cluster::watch::sync_once;
 use crate::cluster::{self, ConnectTimeouts, EnvWatch};
 use crate::config::{self, Environment, Paths};
 use crate::exit::{Exit, Failure};
-use crate::health::{AppSpec, EnvHealth, Verdict, assess};
+use crate::health::{EnvHealth, Verdict};
 
 /// Each environment gets this long to connect and list everything.
 const DEADLINE: Duration = Duration::from_secs(15);
@@ -78,17 +78,7 @@ async fn read_env(
     let watch = EnvWatch::from_config(config, env);
     match sync_once(&clients.read, &watch.spec, DEADLINE).await {
         Ok(tables) => {
-            let apps: Vec<AppSpec<'_>> = watch
-                .apps
-                .iter()
-                .map(|a| AppSpec {
-                    name: &a.name,
-                    namespace: &a.namespace,
-                    deployment: &a.deployment,
-                    canary: a.canary.as_ref(),
-                })
-                .collect();
-            let health = assess(env.name(), &apps, &tables.inventory(), jiff::Timestamp::now());
+            let health = watch.assess(&tables.inventory(), jiff::Timestamp::now());
             status.verdict = health.verdict;
             status.health = Some(health);
         }
