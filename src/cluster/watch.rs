@@ -235,7 +235,7 @@ fn spawn<K>(
 ) -> JoinHandle<()>
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
-    K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
+    K::DynamicType: Eq + std::hash::Hash + Clone + Send + Sync,
 {
     tokio::spawn(async move {
         let mut stream = watcher(api, config).default_backoff().boxed();
@@ -268,33 +268,6 @@ fn route_resource() -> ApiResource {
         kind: "HTTPRoute".into(),
         plural: "httproutes".into(),
     }
-}
-
-fn route_watch(
-    api: Api<DynamicObject>,
-    config: watcher::Config,
-    source: Source,
-    tx: mpsc::Sender<Delta>,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut stream = watcher(api, config).default_backoff().boxed();
-        while let Some(event) = stream.next().await {
-            let item = |o: &DynamicObject| Item::Route(from_k8s::route(o));
-            let delta = match event {
-                Ok(watcher::Event::Init) => Delta::Init(source.clone()),
-                Ok(watcher::Event::InitApply(o)) => {
-                    Delta::Upsert { item: item(&o), listing: Some(source.clone()) }
-                }
-                Ok(watcher::Event::InitDone) => Delta::InitDone(source.clone()),
-                Ok(watcher::Event::Apply(o)) => Delta::Upsert { item: item(&o), listing: None },
-                Ok(watcher::Event::Delete(o)) => Delta::Delete(item(&o)),
-                Err(e) => Delta::Failed(format!("watch HTTPRoute: {e}")),
-            };
-            if tx.send(delta).await.is_err() {
-                return;
-            }
-        }
-    })
 }
 
 /// Starts every watcher the spec asks for.
@@ -346,7 +319,13 @@ pub fn start(client: &Client, spec: &WatchSpec) -> Watchers {
         }
         if spec.routes {
             let api = Api::<DynamicObject>::namespaced_with(c.clone(), ns, &route_resource());
-            tasks.push(route_watch(api, base.clone(), source(Kind::Route), tx.clone()));
+            tasks.push(spawn(
+                api,
+                base.clone(),
+                source(Kind::Route),
+                |o| Item::Route(from_k8s::route(o)),
+                tx.clone(),
+            ));
         }
     }
     let nodes = Source { kind: Kind::Node, namespace: None };
