@@ -55,10 +55,10 @@ pub fn inventory(pods: usize, now: jiff::Timestamp) -> Inventory {
     }
     for n in 0..pods {
         let name = &names[n % names.len()];
-        inventory.pods.push(PodInfo {
+        inventory.pods.push(std::sync::Arc::new(PodInfo {
             namespace: "shop".into(),
             name: format!("{name}-abc-{n:05}"),
-            labels: labels(name),
+            labels: labels(name).into(),
             owner: Some(format!("{name}-abc")),
             phase: "Running".into(),
             ready: true,
@@ -69,7 +69,7 @@ pub fn inventory(pods: usize, now: jiff::Timestamp) -> Inventory {
             created: Some(now),
             images: vec![format!("registry.example.com/shop/{name}:v1.2.0")],
             terminating: false,
-        });
+        }));
     }
     inventory.nodes = (0..20).map(|i| NodeInfo { name: format!("node-{i}"), ready: true }).collect();
     inventory.events = (0..50)

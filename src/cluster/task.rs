@@ -151,6 +151,8 @@ fn pod_selector(config: &crate::config::Config) -> Option<String> {
 
 /// Changes arriving within this long of each other make one snapshot.
 const COALESCE: Duration = Duration::from_millis(200);
+/// How long an environment may spend on its first lists before it is shown as partial.
+const SYNC_GRACE: Duration = Duration::from_secs(10);
 
 fn snapshot(watch: &EnvWatch, tables: &Tables) -> Snapshot {
     let inventory = tables.inventory();
@@ -230,12 +232,20 @@ pub fn spawn_environment(
         let mut watchers = watch::start(&clients.read, &watch.spec);
         let mut tables = Tables::default();
         let mut flush: Option<tokio::time::Instant> = None;
+        // Until every watcher has finished its first list, a snapshot would show a partial
+        // environment (3 of 5,000 pods) as if it were the truth: hold it back, unless listing
+        // takes so long that saying so is better than showing nothing.
+        let listing_since = tokio::time::Instant::now();
+        let mut shown = false;
         loop {
             let deadline = flush.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
             tokio::select! {
                 _ = interval.tick() => {
                     if !send(probe(&clients.read, &context).await).await {
                         return;
+                    }
+                    if !shown && listing_since.elapsed() >= SYNC_GRACE {
+                        flush.get_or_insert_with(tokio::time::Instant::now);
                     }
                 }
                 alive = watchers.next(&mut tables) => {
@@ -246,7 +256,17 @@ pub fn spawn_environment(
                 }
                 () = tokio::time::sleep_until(deadline), if flush.is_some() => {
                     flush = None;
-                    if !send(EnvUpdate::Health(Arc::new(snapshot(&watch, &tables)))).await {
+                    let synced = tables.synced(&watchers);
+                    if !synced && tables.error.is_none() && listing_since.elapsed() < SYNC_GRACE {
+                        continue;
+                    }
+                    shown = true;
+                    let mut snapshot = snapshot(&watch, &tables);
+                    if !synced && snapshot.watch_error.is_none() {
+                        snapshot.watch_error =
+                            Some(format!("still listing after {}s: figures are partial", SYNC_GRACE.as_secs()));
+                    }
+                    if !send(EnvUpdate::Health(Arc::new(snapshot))).await {
                         return;
                     }
                 }

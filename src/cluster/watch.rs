@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Debug;
+use std::sync::Arc;
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
@@ -52,7 +53,7 @@ enum Kind {
 enum Item {
     Deployment(DeploymentInfo),
     ReplicaSet(ReplicaSetInfo),
-    Pod(PodInfo),
+    Pod(Arc<PodInfo>),
     Node(NodeInfo),
     Event(EventInfo),
     Ingress(IngressInfo),
@@ -137,6 +138,7 @@ impl Tables {
                 }
             }
             Delta::InitDone(source) => {
+                tracing::debug!(?source, "listed");
                 self.synced.insert(source.clone());
                 let seen = self.relisting.remove(&source).unwrap_or_default();
                 if let Some(table) = self.items.get_mut(&source.kind) {
@@ -273,7 +275,7 @@ fn route_resource() -> ApiResource {
 /// Starts every watcher the spec asks for.
 pub fn start(client: &Client, spec: &WatchSpec) -> Watchers {
     let (tx, deltas) = mpsc::channel(1024);
-    let base = watcher::Config::default().timeout(WATCH_TIMEOUT_SECS);
+    let base = watcher::Config::default().timeout(WATCH_TIMEOUT_SECS).page_size(100);
     let selected = spec.selector.as_ref().map_or_else(|| base.clone(), |s| base.clone().labels(s));
     let mut tasks = Vec::new();
     for ns in &spec.namespaces {
@@ -297,7 +299,7 @@ pub fn start(client: &Client, spec: &WatchSpec) -> Watchers {
             Api::<Pod>::namespaced(c.clone(), ns),
             selected.clone(),
             source(Kind::Pod),
-            |o| Item::Pod(from_k8s::pod(o)),
+            |o| Item::Pod(Arc::new(from_k8s::pod(o))),
             tx.clone(),
         ));
         let warnings = base.clone().fields("type=Warning");

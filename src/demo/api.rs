@@ -265,27 +265,34 @@ fn list(
         return Err(ApiError::method_not_allowed("list"));
     }
     let selectors = Selectors::from_query(query)?;
-    let (items, rv) = cluster.store.list(resources::index_of(resource), namespace, |o| selectors.matches(o));
-    // Chunked lists, as the API server serves them: kube lists 500 at a time, and a client
-    // must never have to hold a whole large list in one response.
-    let (list_rv, offset) = match query.get("continue").filter(|c| !c.is_empty()) {
+    // Chunked lists, as the API server serves them: kube lists in pages, and a client must
+    // never have to hold a whole large list in one response.
+    let (list_rv, after) = match query.get("continue").filter(|c| !c.is_empty()) {
         Some(token) => {
-            let (rv, offset) = token
+            let (rv, after) = token
                 .split_once(':')
-                .and_then(|(rv, offset)| Some((rv.parse::<u64>().ok()?, offset.parse::<usize>().ok()?)))
+                .and_then(|(rv, key)| {
+                    let (ns, name) = key.split_once('/')?;
+                    Some((rv.parse::<u64>().ok()?, (ns.to_owned(), name.to_owned())))
+                })
                 .ok_or_else(|| ApiError::bad_request(format!("invalid continue token {token:?}")))?;
-            (rv, offset)
+            (Some(rv), Some(after))
         }
-        None => (rv, 0),
+        None => (None, None),
     };
     let limit = query.get("limit").and_then(|l| l.parse::<usize>().ok()).filter(|l| *l > 0);
-    let total = items.len();
-    let page: Vec<Value> = items.into_iter().skip(offset).take(limit.unwrap_or(usize::MAX)).collect();
-    let next = offset + page.len();
+    let (page, rv, last) = cluster.store.list_page(
+        resources::index_of(resource),
+        namespace,
+        |o| selectors.matches(o),
+        after,
+        limit.unwrap_or(usize::MAX),
+    );
+    // A continued list keeps the resourceVersion of its first page.
+    let list_rv = list_rv.unwrap_or(rv);
     let mut metadata = json!({"resourceVersion": list_rv.to_string()});
-    if next < total {
-        metadata["continue"] = json!(format!("{list_rv}:{next}"));
-        metadata["remainingItemCount"] = json!(total - next);
+    if let Some((ns, name)) = last {
+        metadata["continue"] = json!(format!("{list_rv}:{ns}/{name}"));
     }
     Ok(respond(resource, page, accept, query, Some(metadata)))
 }

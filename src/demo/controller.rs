@@ -56,6 +56,10 @@ pub struct Controller {
     /// last changed, for the progress deadline.
     progress: HashMap<String, (String, Instant)>,
     seq: u64,
+    /// The resourceVersion after a pass that changed nothing while every pod was Ready: until
+    /// something else changes the store, the next pass would do nothing either. Passes over
+    /// thousands of pods are what makes a large fleet slow to answer.
+    settled_at: Option<u64>,
     /// While true, new pods start already Ready: the fleet opens in a steady state.
     pub warm: bool,
     /// Nodes pods are spread over, round-robin.
@@ -78,9 +82,18 @@ impl Controller {
                 .map(str::to_owned)
                 .collect();
         }
+        let before = store.resource_version();
+        if self.settled_at == Some(before) {
+            return;
+        }
         rollout::reconcile_deployments(self, store);
         pods::reconcile_replica_sets(self, store);
         pods::advance_pods(self, store);
+        // Non-ready pods move with the clock (start-up, crash loops, progress deadlines), not
+        // only with changes: those keep the controllers running.
+        let all_ready = self.pods.values().all(|p| p.phase == pods::Phase::Ready);
+        let after = store.resource_version();
+        self.settled_at = (all_ready && after == before).then_some(after);
     }
 
     fn next_seq(&mut self) -> u64 {

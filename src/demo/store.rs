@@ -103,6 +103,11 @@ impl Store {
         })
     }
 
+    /// The store's resourceVersion: it moves on every change to any object.
+    pub fn resource_version(&self) -> u64 {
+        self.lock().rv
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock leaves consistent data (every write is one insert), so
         // a poisoned lock is still usable.
@@ -116,19 +121,46 @@ impl Store {
         namespace: Option<&str>,
         filter: impl Fn(&Value) -> bool,
     ) -> (Vec<Value>, u64) {
+        let (items, rv, _) = self.list_page(resource, namespace, filter, None, usize::MAX);
+        (items, rv)
+    }
+
+    /// Up to `limit` matching objects whose key comes after `after`, the store's
+    /// resourceVersion, and the key of the last one when more may follow. Like the API server's
+    /// continue token, the position is a key, not an offset: a page costs what it holds, not
+    /// what precedes it.
+    pub fn list_page(
+        &self,
+        resource: usize,
+        namespace: Option<&str>,
+        filter: impl Fn(&Value) -> bool,
+        after: Option<(String, String)>,
+        limit: usize,
+    ) -> (Vec<Value>, u64, Option<(String, String)>) {
+        use std::ops::Bound;
         let inner = self.lock();
         let table = &inner.tables[resource];
-        let items = match namespace {
-            Some(ns) => table
-                .range((ns.to_owned(), String::new())..)
-                .take_while(|((n, _), _)| n == ns)
-                .map(|(_, o)| o)
-                .filter(|o| filter(o))
-                .cloned()
-                .collect(),
-            None => table.values().filter(|o| filter(o)).cloned().collect(),
+        let start = match (after, namespace) {
+            (Some(key), _) => Bound::Excluded(key),
+            (None, Some(ns)) => Bound::Included((ns.to_owned(), String::new())),
+            (None, None) => Bound::Unbounded,
         };
-        (items, inner.rv)
+        let mut items = Vec::new();
+        let mut last = None;
+        for ((ns, name), object) in table.range((start, Bound::Unbounded)) {
+            if namespace.is_some_and(|wanted| wanted != ns) {
+                break;
+            }
+            if !filter(object) {
+                continue;
+            }
+            if items.len() == limit {
+                return (items, inner.rv, last);
+            }
+            items.push(object.clone());
+            last = Some((ns.clone(), name.clone()));
+        }
+        (items, inner.rv, None)
     }
 
     /// The (namespace, name) of every object of `resource`, without copying the objects.

@@ -176,7 +176,7 @@ fn rollout_state(deployment: Option<&DeploymentInfo>) -> Rollout {
 fn selects(deployment: &DeploymentInfo, pod: &PodInfo) -> bool {
     pod.namespace == deployment.namespace
         && !deployment.selector.is_empty()
-        && deployment.selector.iter().all(|(k, v)| pod.labels.get(k) == Some(v))
+        && deployment.selector.iter().all(|(k, v)| pod.labels.get(k) == Some(v.as_str()))
 }
 
 /// The pod's ReplicaSet belongs to the Deployment.
@@ -230,7 +230,7 @@ impl<'i> AppObjects<'i> {
         let pods = inventory
             .pods
             .iter()
-            .filter_map(|pod| side_of(inventory, pod, stable, canary).map(|side| (side, pod)))
+            .filter_map(|pod| side_of(inventory, pod, stable, canary).map(|side| (side, &**pod)))
             .collect();
         AppObjects { stable, canary, pods }
     }

@@ -10,7 +10,8 @@ use kube::api::DynamicObject;
 use serde_json::Value;
 
 use super::inventory::{
-    ConditionInfo, DeploymentInfo, EventInfo, IngressInfo, NodeInfo, PodInfo, ReplicaSetInfo, RouteInfo,
+    ConditionInfo, DeploymentInfo, EventInfo, IngressInfo, Labels, NodeInfo, PodInfo, ReplicaSetInfo,
+    RouteInfo,
 };
 
 fn labels(map: Option<&BTreeMap<String, String>>) -> BTreeMap<String, String> {
@@ -93,7 +94,7 @@ pub fn pod(p: &Pod) -> PodInfo {
     PodInfo {
         namespace: p.metadata.namespace.clone().unwrap_or_default(),
         name: p.metadata.name.clone().unwrap_or_default(),
-        labels: labels(p.metadata.labels.as_ref()),
+        labels: p.metadata.labels.as_ref().map(Labels::from).unwrap_or_default(),
         owner: owner.filter(|o| o.kind == "ReplicaSet").map(|o| o.name.clone()),
         phase: status.and_then(|s| s.phase.clone()).unwrap_or_else(|| "Unknown".into()),
         ready: status
@@ -196,7 +197,8 @@ mod tests {
     #[test]
     fn a_crash_looping_pod_keeps_what_the_model_reads() {
         let p: Pod = from_json(serde_json::json!({
-            "metadata": {"name": "web-1", "namespace": "shop", "labels": {"app": "web"},
+            "metadata": {"name": "web-1", "namespace": "shop",
+                "labels": {"track": "stable", "app": "web", "pod-template-hash": "abc"},
                 "managedFields": [{"manager": "kubelet"}],
                 "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-abc", "uid": "1", "controller": true}]},
             "spec": {"nodeName": "n1", "containers": [{"name": "web", "image": "r/web:v1"}]},
@@ -207,6 +209,8 @@ mod tests {
         }));
         let info = pod(&p);
         assert_eq!(info.owner.as_deref(), Some("web-abc"));
+        assert_eq!((info.labels.get("app"), info.labels.get("track")), (Some("web"), Some("stable")));
+        assert_eq!(info.labels.get("pod-template-hash"), None, "no Deployment selects on it");
         assert_eq!((info.restarts, info.ready), (4, false));
         assert_eq!(info.waiting_reason.as_deref(), Some("CrashLoopBackOff"));
         assert_eq!(info.last_restart.map(|t| t.to_string()).as_deref(), Some("2026-11-21T10:00:00Z"));

@@ -2,8 +2,53 @@
 //! cost tens of kilobytes each; these cost a few hundred bytes.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
+
+/// A pod's labels, without `pod-template-hash` (no Deployment selects on it): a short sorted
+/// list rather than a map, because a map's node costs half a kilobyte per pod, and an
+/// environment holds thousands of pods.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(into = "BTreeMap<String, String>")]
+pub struct Labels(Vec<(String, String)>);
+
+impl Labels {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key)).ok().map(|i| self.0[i].1.as_str())
+    }
+
+    pub fn insert(&mut self, key: String, value: String) {
+        match self.0.binary_search_by(|(k, _)| k.cmp(&key)) {
+            Ok(i) => self.0[i].1 = value,
+            Err(i) => self.0.insert(i, (key, value)),
+        }
+    }
+}
+
+impl From<&BTreeMap<String, String>> for Labels {
+    fn from(map: &BTreeMap<String, String>) -> Self {
+        let mut pairs: Vec<(String, String)> = map
+            .iter()
+            .filter(|(k, _)| k.as_str() != "pod-template-hash")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        pairs.shrink_to_fit();
+        Self(pairs)
+    }
+}
+
+impl From<BTreeMap<String, String>> for Labels {
+    fn from(map: BTreeMap<String, String>) -> Self {
+        Self::from(&map)
+    }
+}
+
+impl From<Labels> for BTreeMap<String, String> {
+    fn from(labels: Labels) -> Self {
+        labels.0.into_iter().collect()
+    }
+}
 
 /// A condition as the health model needs it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -60,7 +105,7 @@ pub struct ReplicaSetInfo {
 pub struct PodInfo {
     pub namespace: String,
     pub name: String,
-    pub labels: BTreeMap<String, String>,
+    pub labels: Labels,
     /// The owning ReplicaSet's name.
     pub owner: Option<String>,
     /// status.phase
@@ -123,7 +168,8 @@ pub struct RouteInfo {
 pub struct Inventory {
     pub deployments: Vec<DeploymentInfo>,
     pub replica_sets: Vec<ReplicaSetInfo>,
-    pub pods: Vec<PodInfo>,
+    /// Shared with the watch tables: the bulk of an environment, so never copied per snapshot.
+    pub pods: Vec<Arc<PodInfo>>,
     pub nodes: Vec<NodeInfo>,
     pub events: Vec<EventInfo>,
     pub ingresses: Vec<IngressInfo>,

@@ -1,6 +1,7 @@
 //! One test per verdict and per reason; fixtures state only what each test is about.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::*;
 use crate::health::inventory::{ConditionInfo, IngressInfo, NodeInfo, ReplicaSetInfo, RouteInfo};
@@ -51,7 +52,7 @@ fn pod(name: &str, app: &str) -> PodInfo {
     PodInfo {
         namespace: NS.to_owned(),
         name: name.to_owned(),
-        labels: labels(&[("app", app)]),
+        labels: labels(&[("app", app)]).into(),
         owner: None,
         phase: "Running".to_owned(),
         ready: true,
@@ -91,6 +92,7 @@ fn node(name: &str, ready: bool) -> NodeInfo {
 
 /// Three ready nodes and the given objects.
 fn inventory(deployments: Vec<DeploymentInfo>, pods: Vec<PodInfo>) -> Inventory {
+    let pods = pods.into_iter().map(Arc::new).collect();
     let nodes = vec![node("node-1", true), node("node-2", true), node("node-3", true)];
     Inventory { deployments, pods, nodes, ..Inventory::default() }
 }
@@ -167,8 +169,8 @@ fn stalled_rollout_is_degraded() {
 #[test]
 fn crash_loop_is_degraded() {
     let mut inv = healthy_web();
-    inv.pods[0].waiting_reason = Some("CrashLoopBackOff".to_owned());
-    inv.pods[1].waiting_reason = Some("CrashLoopBackOff".to_owned());
+    Arc::make_mut(&mut inv.pods[0]).waiting_reason = Some("CrashLoopBackOff".to_owned());
+    Arc::make_mut(&mut inv.pods[1]).waiting_reason = Some("CrashLoopBackOff".to_owned());
     let app = assess_one(&spec("web"), &inv);
     assert_eq!(app.crash_looping, 2);
     assert_degraded_by(&app, "2 pods in CrashLoopBackOff");
@@ -177,9 +179,14 @@ fn crash_loop_is_degraded() {
 #[test]
 fn image_pull_failure_is_degraded_and_not_pending() {
     let mut inv = healthy_web();
-    inv.pods
-        .push(PodInfo { waiting_reason: Some("ImagePullBackOff".into()), ..pending("web-4", "web", 600) });
-    inv.pods.push(PodInfo { waiting_reason: Some("ErrImagePull".into()), ..pending("web-5", "web", 600) });
+    inv.pods.push(Arc::new(PodInfo {
+        waiting_reason: Some("ImagePullBackOff".into()),
+        ..pending("web-4", "web", 600)
+    }));
+    inv.pods.push(Arc::new(PodInfo {
+        waiting_reason: Some("ErrImagePull".into()),
+        ..pending("web-5", "web", 600)
+    }));
     let app = assess_one(&spec("web"), &inv);
     assert_eq!((app.image_pull_failing, app.pending), (2, 0));
     assert_degraded_by(&app, "2 pods failing to pull the image");
@@ -188,7 +195,7 @@ fn image_pull_failure_is_degraded_and_not_pending() {
 #[test]
 fn pending_over_two_minutes_is_degraded() {
     let mut inv = healthy_web();
-    inv.pods.push(pending("web-4", "web", 180));
+    inv.pods.push(Arc::new(pending("web-4", "web", 180)));
     let app = assess_one(&spec("web"), &inv);
     assert_eq!(app.pending, 1);
     assert_degraded_by(&app, "1 pod pending for over 2 minutes");
@@ -197,7 +204,7 @@ fn pending_over_two_minutes_is_degraded() {
 #[test]
 fn pending_for_thirty_seconds_is_not_degraded() {
     let mut inv = healthy_web();
-    inv.pods.push(pending("web-4", "web", 30));
+    inv.pods.push(Arc::new(pending("web-4", "web", 30)));
     let app = assess_one(&spec("web"), &inv);
     assert_eq!(app.pending, 1);
     assert_eq!(app.verdict, Verdict::Healthy, "{:?}", app.reasons);
@@ -206,8 +213,8 @@ fn pending_for_thirty_seconds_is_not_degraded() {
 #[test]
 fn recent_restarts_are_degraded() {
     let mut inv = healthy_web();
-    inv.pods[0].restarts = 3;
-    inv.pods[0].last_restart = Some(mins_ago(5));
+    Arc::make_mut(&mut inv.pods[0]).restarts = 3;
+    Arc::make_mut(&mut inv.pods[0]).last_restart = Some(mins_ago(5));
     let app = assess_one(&spec("web"), &inv);
     assert_eq!(app.restarts_recent, 3);
     assert_degraded_by(&app, "3 restarts in the last 15 minutes");
@@ -216,8 +223,8 @@ fn recent_restarts_are_degraded() {
 #[test]
 fn old_restarts_are_history() {
     let mut inv = healthy_web();
-    inv.pods[0].restarts = 3;
-    inv.pods[0].last_restart = Some(mins_ago(16));
+    Arc::make_mut(&mut inv.pods[0]).restarts = 3;
+    Arc::make_mut(&mut inv.pods[0]).last_restart = Some(mins_ago(16));
     let app = assess_one(&spec("web"), &inv);
     assert_eq!(app.restarts_recent, 0);
     assert_eq!(app.verdict, Verdict::Healthy, "{:?}", app.reasons);
@@ -226,7 +233,7 @@ fn old_restarts_are_history() {
 #[test]
 fn terminating_pods_are_not_counted() {
     let mut inv = healthy_web();
-    inv.pods.push(PodInfo { terminating: true, ..waiting("web-old", "web", "CrashLoopBackOff") });
+    inv.pods.push(Arc::new(PodInfo { terminating: true, ..waiting("web-old", "web", "CrashLoopBackOff") }));
     let app = assess_one(&spec("web"), &inv);
     assert_eq!(app.crash_looping, 0);
     assert_eq!(app.verdict, Verdict::Healthy, "{:?}", app.reasons);
@@ -267,7 +274,7 @@ fn warning_on_own_deployment_and_replica_set_counts() {
 fn warning_on_another_apps_pod_does_not_count() {
     let mut inv = healthy_web();
     inv.deployments.push(deployment("api", 1, 1));
-    inv.pods.push(pod("api-1", "api"));
+    inv.pods.push(Arc::new(pod("api-1", "api")));
     inv.events.push(event("Pod", "api-1", "BackOff", Some(mins_ago(3))));
     let app = assess_one(&spec("web"), &inv);
     assert_eq!(app.warnings_recent, 0);
@@ -318,7 +325,10 @@ fn with_canary() -> Inventory {
     canary.selector = labels(&[("app", "web"), ("track", "canary")]);
     canary.images = vec!["registry.example.com/shop/web:v1.4.0".to_owned()];
     inv.deployments.push(canary);
-    inv.pods.push(PodInfo { labels: labels(&[("app", "web"), ("track", "canary")]), ..pod("web-c1", "web") });
+    inv.pods.push(Arc::new(PodInfo {
+        labels: labels(&[("app", "web"), ("track", "canary")]).into(),
+        ..pod("web-c1", "web")
+    }));
     inv
 }
 
@@ -389,14 +399,14 @@ fn replica_ratio_weight_is_approximate() {
     let canary = canary_of(&target, &inv);
     assert_eq!((canary.weight, canary.approximate), (Some(33), true));
     // 2 of 3 rounds up, not down.
-    inv.pods[1].labels.insert("track".to_owned(), "canary".to_owned());
+    Arc::make_mut(&mut inv.pods[1]).labels.insert("track".to_owned(), "canary".to_owned());
     assert_eq!(canary_of(&target, &inv).weight, Some(67));
 }
 
 #[test]
 fn canary_pods_count_towards_the_app() {
     let mut inv = with_canary();
-    inv.pods[3].waiting_reason = Some("CrashLoopBackOff".to_owned());
+    Arc::make_mut(&mut inv.pods[3]).waiting_reason = Some("CrashLoopBackOff".to_owned());
     let app = assess_one(&with_target(&nginx()), &inv);
     assert_degraded_by(&app, "1 pod in CrashLoopBackOff");
 }
@@ -444,7 +454,7 @@ fn env_with_a_node_not_ready_is_degraded() {
 #[test]
 fn env_lists_unhealthy_apps_worst_first() {
     let mut inv = healthy_web();
-    inv.pods[0].waiting_reason = Some("CrashLoopBackOff".to_owned());
+    Arc::make_mut(&mut inv.pods[0]).waiting_reason = Some("CrashLoopBackOff".to_owned());
     let env = assess("production", &[spec("web"), spec("api")], &inv, now());
     assert_eq!(env.verdict, Verdict::Down);
     let api_missing = "api: deployment \"api\" not found in namespace \"shop\"";
