@@ -2,7 +2,8 @@
 # Whole-process figures for BENCHMARKS.md: the console against the demo fleet at 3 x N pods.
 # Measures time to populated, resident memory, CPU and redraws at idle, and the requests the
 # console sends at steady state (from the fleet's /demo/requests counter).
-# Usage: bash benches/whole-process.sh [PODS] [IDLE_SECONDS]   (needs tmux and kubectl)
+# Usage: [METRICS=off] [METRICS_INTERVAL=15s] bash benches/whole-process.sh [PODS] [IDLE_SECONDS]
+# (needs tmux and kubectl)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PODS=${1:-5000}
@@ -15,6 +16,13 @@ trap 'tmux kill-session -t opsdeck-bench 2>/dev/null || true; kill "$FLEET" 2>/d
 "$BIN" demo --serve-only --dir "$WORK/fleet" --pods "$PODS" > "$WORK/fleet.out" &
 FLEET=$!
 until grep -q ready "$WORK/fleet.out" 2>/dev/null; do sleep 0.2; done
+# METRICS=off measures health alone; otherwise request metrics run at METRICS_INTERVAL (the
+# product's default 15s unless given), instead of the demo config's 5s.
+if [ "${METRICS:-on}" = off ]; then
+  sed -i 's/^interval = "5s"$/source = "none"/' "$WORK/fleet/opsdeck.toml"
+else
+  sed -i "s/^interval = \"5s\"$/interval = \"${METRICS_INTERVAL:-15s}\"/" "$WORK/fleet/opsdeck.toml"
+fi
 
 counter() {
   for ctx in local staging production; do

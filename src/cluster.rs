@@ -7,6 +7,7 @@
 mod connect;
 mod errors;
 mod kubeconfig;
+pub mod metrics;
 pub mod ops;
 mod task;
 pub mod watch;

@@ -1,6 +1,7 @@
 //! Wires the command line to config, cluster, operations and console.
 
 mod audit;
+mod canary;
 mod console;
 mod init;
 mod operate;
@@ -28,17 +29,14 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
         Some(Command::Demo(args)) => console::demo(&cli.global, &paths, &args).await,
         Some(Command::Status(args)) => status::status(&cli.global, &paths, &args).await,
         Some(Command::History(_)) => not_yet("history", "rollback"),
-        Some(Command::Canary(sub)) => {
-            let name = match sub {
-                CanaryCommand::Status(_) => "canary status",
-                CanaryCommand::Step(_) => "canary step",
-                CanaryCommand::Back(_) => "canary back",
-                CanaryCommand::Set(_) => "canary set",
-                CanaryCommand::Abort(_) => "canary abort",
-                CanaryCommand::Promote(_) => "canary promote",
-            };
-            not_yet(name, "canary control")
-        }
+        Some(Command::Canary(sub)) => match sub {
+            CanaryCommand::Status(args) => canary::status(&cli.global, &paths, &args).await,
+            CanaryCommand::Step(_) => not_yet("canary step", "canary control"),
+            CanaryCommand::Back(_) => not_yet("canary back", "canary control"),
+            CanaryCommand::Set(_) => not_yet("canary set", "canary control"),
+            CanaryCommand::Abort(_) => not_yet("canary abort", "canary control"),
+            CanaryCommand::Promote(_) => not_yet("canary promote", "canary control"),
+        },
         Some(Command::Restart(args)) => {
             operate::deployment(&cli.global, &paths, Operation::Restart, &args).await
         }

@@ -170,7 +170,9 @@ async fn run_cluster(
         controller.reconcile(&cluster.store);
         ticks += 1;
         if ticks.is_multiple_of(TRAFFIC_EVERY_TICKS) {
-            let seconds = last_traffic.elapsed().as_secs_f64();
+            // Traffic runs on the simulated clock too: a fast fleet gives a canary analysis
+            // its minimum of requests in seconds, not minutes.
+            let seconds = last_traffic.elapsed().as_secs_f64() * controller.timing.speed.max(0.0);
             last_traffic = std::time::Instant::now();
             simulation::tick(&cluster, &controller, &scenario, &spec, seconds);
         }

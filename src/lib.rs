@@ -14,6 +14,7 @@ pub mod demo;
 pub mod exit;
 pub mod health;
 pub mod logging;
+pub mod metrics;
 pub mod ops;
 pub mod runner;
 pub mod tui;

@@ -1,6 +1,7 @@
 //! Drawing: pure functions from `&State` to a frame. No I/O, no waiting, no state changes.
 
 mod drill;
+pub mod figures;
 mod help;
 mod operation;
 mod overview;

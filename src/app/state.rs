@@ -10,6 +10,7 @@ use super::keymap::Mode;
 use crate::cluster::{ServerInfo, Snapshot};
 use crate::config::{Config, Protection, parse_color};
 use crate::health::Drift;
+use crate::metrics::MetricsSnapshot;
 use crate::ops::Confirmation;
 
 /// An environment's connection as last reported by its cluster task.
@@ -31,7 +32,7 @@ pub enum Connection {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EnvState {
     pub name: String,
     pub context: String,
@@ -49,6 +50,8 @@ pub struct EnvState {
     pub drift: BTreeMap<String, Drift>,
     pub windows: Vec<crate::config::Window>,
     pub blackouts: Vec<crate::config::Blackout>,
+    /// The latest metrics round, or why there are no metrics.
+    pub metrics: Option<Result<Arc<MetricsSnapshot>, String>>,
 }
 
 /// A screen drawn over the others.
@@ -155,6 +158,7 @@ impl State {
                 connection: Connection::Connecting,
                 user: None,
                 snapshot: None,
+                metrics: None,
                 drift: BTreeMap::new(),
                 windows: e.windows.clone(),
                 blackouts: e.blackouts.clone(),

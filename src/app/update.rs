@@ -77,6 +77,15 @@ fn env_update(state: &mut State, index: usize, update: EnvUpdate) -> bool {
             recompute_drift(state);
             return true;
         }
+        EnvUpdate::Metrics(round) => {
+            env.metrics = Some(Ok(round));
+            return true;
+        }
+        EnvUpdate::MetricsUnavailable { reason } => {
+            let changed = env.metrics.as_ref().is_none_or(|m| m.as_ref().err() != Some(&reason));
+            env.metrics = Some(Err(reason));
+            return changed;
+        }
         EnvUpdate::Connecting => match &env.connection {
             // A reconnect keeps showing what was last known, marked unreachable.
             Connection::Unreachable { .. } => return false,

@@ -40,7 +40,7 @@ pub enum ConnectError {
     Transient(String),
 }
 
-/// The two clients of one environment.
+/// The clients of one environment.
 #[derive(Clone)]
 pub struct EnvClients {
     /// Reads and watches; kube's default retry on 429/503/504 is welcome here.
@@ -50,6 +50,9 @@ pub struct EnvClients {
     /// `None` for a read-only environment: with no client to send them, writes are impossible
     /// below the UI.
     pub write: Option<Client>,
+    /// Metrics scrapes through the pod proxy, without retries: a pod's refused port comes back
+    /// as a 503, which is an answer to report, not a hiccup to retry until the deadline.
+    pub scrape: Client,
     pub default_namespace: String,
 }
 
@@ -74,8 +77,9 @@ pub async fn connect(
 
     let build = tokio::task::spawn_blocking(move || {
         let read = Client::try_from(config)?;
+        let scrape = Client::try_from(write_config.clone())?;
         let write = if readonly { None } else { Some(Client::try_from(write_config)?) };
-        Ok::<_, kube::Error>((read, write))
+        Ok::<_, kube::Error>((read, write, scrape))
     });
     match tokio::time::timeout(timeouts.credentials, build).await {
         Err(_) => Err(ConnectError::Transient(format!(
@@ -87,6 +91,6 @@ pub async fn connect(
             tracing::warn!(context, error = ?e, "client setup failed");
             Err(ConnectError::Transient(super::summarize(&e)))
         }
-        Ok(Ok(Ok((read, write)))) => Ok(EnvClients { read, write, default_namespace }),
+        Ok(Ok(Ok((read, write, scrape)))) => Ok(EnvClients { read, write, scrape, default_namespace }),
     }
 }

@@ -11,6 +11,7 @@ use super::watch::{self, Tables, WatchSpec};
 use super::{ConnectError, ConnectTimeouts, connect, summarize};
 use crate::config::CanaryTarget;
 use crate::health::{AppSpec, EnvHealth, Inventory, assess};
+use crate::metrics::{self, MetricsSnapshot};
 
 /// How often the API server is asked for its version, as a liveness probe; watches carry the
 /// data, this only notices a cluster that went silent.
@@ -28,7 +29,7 @@ pub struct ServerInfo {
 }
 
 /// A change in an environment's connection, sent to the app.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum EnvUpdate {
     Connecting,
     /// The API server answered at `at`.
@@ -52,6 +53,12 @@ pub enum EnvUpdate {
     },
     /// What the watchers see now, and the health model's reading of it.
     Health(Arc<Snapshot>),
+    /// The latest metrics round: figures per app and track, and canary verdicts.
+    Metrics(Arc<MetricsSnapshot>),
+    /// The environment's metric settings cannot be used (say why once, instead of figures).
+    MetricsUnavailable {
+        reason: String,
+    },
 }
 
 /// One environment's state as of one moment, for the app to show.
@@ -78,6 +85,8 @@ pub struct EnvWatch {
     pub env: String,
     pub spec: WatchSpec,
     pub apps: Vec<WatchedApp>,
+    /// Where the apps' request metrics come from; `None` when nothing asks for them.
+    pub metrics: Option<Result<metrics::Settings, String>>,
 }
 
 impl EnvWatch {
@@ -124,7 +133,8 @@ impl EnvWatch {
             ingresses: apps.iter().any(|a| matches!(a.canary, Some(CanaryTarget::NginxIngress { .. }))),
             routes: apps.iter().any(|a| matches!(a.canary, Some(CanaryTarget::GatewayApi { .. }))),
         };
-        Self { env: env.name().to_owned(), spec, apps }
+        let metrics = (!apps.is_empty()).then(|| metrics::Settings::from_config(config, env));
+        Self { env: env.name().to_owned(), spec, apps, metrics }
     }
 }
 
@@ -229,6 +239,9 @@ pub fn spawn_environment(
         }
         let mut interval = tokio::time::interval(PROBE_INTERVAL);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let (snapshots, latest) = tokio::sync::watch::channel(None);
+        // Aborted with this task: a metrics loop must not outlive its environment.
+        let _metrics = AbortOnDrop(spawn_metrics(index, &watch, clients.scrape.clone(), latest, tx.clone()));
         let mut watchers = watch::start(&clients.read, &watch.spec);
         let mut tables = Tables::default();
         let mut flush: Option<tokio::time::Instant> = None;
@@ -266,11 +279,65 @@ pub fn spawn_environment(
                         snapshot.watch_error =
                             Some(format!("still listing after {}s: figures are partial", SYNC_GRACE.as_secs()));
                     }
-                    if !send(EnvUpdate::Health(Arc::new(snapshot))).await {
+                    let snapshot = Arc::new(snapshot);
+                    snapshots.send_replace(Some(Arc::clone(&snapshot)));
+                    if !send(EnvUpdate::Health(snapshot)).await {
                         return;
                     }
                 }
             }
         }
     })
+}
+
+struct AbortOnDrop(Option<JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(task) = &self.0 {
+            task.abort();
+        }
+    }
+}
+
+/// The metrics loop of one environment, beside its watchers: every interval, one round over
+/// the latest snapshot's pods (scrape) or the Prometheus server. Scrapes take time; running
+/// them here keeps them off both the watch loop and the UI.
+fn spawn_metrics(
+    index: usize,
+    watch: &EnvWatch,
+    client: kube::Client,
+    mut latest: tokio::sync::watch::Receiver<Option<Arc<Snapshot>>>,
+    tx: mpsc::Sender<(usize, EnvUpdate)>,
+) -> Option<JoinHandle<()>> {
+    let settings = match watch.metrics.clone()? {
+        Ok(settings) => settings,
+        Err(reason) => {
+            let _ = tx.try_send((index, EnvUpdate::MetricsUnavailable { reason }));
+            return None;
+        }
+    };
+    Some(tokio::spawn(async move {
+        let mut collector = match super::metrics::Collector::new(settings) {
+            Ok(c) => c,
+            Err(reason) => {
+                let _ = tx.send((index, EnvUpdate::MetricsUnavailable { reason })).await;
+                return;
+            }
+        };
+        let mut interval = tokio::time::interval(collector.settings().interval);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The first round waits for the first snapshot: the scrape needs to know the pods.
+        if latest.wait_for(Option::is_some).await.is_err() {
+            return;
+        }
+        loop {
+            interval.tick().await;
+            let Some(snapshot) = latest.borrow().clone() else { continue };
+            let round = collector.round(&client, &snapshot.inventory).await;
+            if tx.send((index, EnvUpdate::Metrics(Arc::new(round)))).await.is_err() {
+                return;
+            }
+        }
+    }))
 }

@@ -156,6 +156,8 @@ pub enum MetricsBackend {
     Scrape,
     /// `PromQL` instant queries against a Prometheus server.
     Prometheus,
+    /// No request metrics for this environment.
+    None,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -216,6 +218,17 @@ pub enum CanaryTarget {
     GatewayApi { route: String, stable_service: String, canary_service: String, canary_deployment: String },
     /// Replica ratio between the stable and canary Deployments (approximate weight).
     Replicas { canary_deployment: String },
+}
+
+impl CanaryTarget {
+    /// The canary Deployment's name, whatever the provider.
+    pub fn canary_deployment(&self) -> &str {
+        match self {
+            Self::NginxIngress { canary_deployment, .. }
+            | Self::GatewayApi { canary_deployment, .. }
+            | Self::Replicas { canary_deployment } => canary_deployment,
+        }
+    }
 }
 
 /// Canary-versus-stable thresholds; the defaults are the seeds' rollback decision tree.

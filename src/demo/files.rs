@@ -50,6 +50,10 @@ namespaces = ["shop"]
 protection = "none"
 color = "cyan"
 
+[environments.metrics]
+# The simulated traffic is steady: a short interval shows canary verdicts within a minute.
+interval = "5s"
+
 [[environments]]
 name = "staging"
 context = "staging"
@@ -57,12 +61,18 @@ namespaces = ["shop"]
 protection = "confirm"
 color = "yellow"
 
+[environments.metrics]
+interval = "5s"
+
 [[environments]]
 name = "production"
 context = "production"
 namespaces = ["shop"]
 protection = "typed"
 color = "red"
+
+[environments.metrics]
+interval = "5s"
 
 [[environments.windows]]
 days = ["mon", "tue", "wed", "thu"]
@@ -74,6 +84,9 @@ utc_offset = "+01:00"
 name = "web"
 deployment = "web"
 labels = { app = "web" }
+
+[apps.analysis]
+window = "1m"
 
 [apps.canary.environments.production]
 provider = "nginx-ingress"
@@ -88,6 +101,9 @@ canary_deployment = "web-canary"
 name = "api"
 deployment = "api"
 labels = { app = "api" }
+
+[apps.analysis]
+window = "1m"
 
 [apps.canary.environments.production]
 provider = "gateway-api"

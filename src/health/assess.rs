@@ -28,6 +28,12 @@ const PENDING_GRACE: SignedDuration = SignedDuration::from_mins(2);
 /// The reason an unsynced environment and its apps give instead of guessing.
 const NO_DATA: &str = "no data from the cluster yet";
 
+/// The app's live pods, each with whether it belongs to the canary Deployment (by selector and
+/// owner, as the health model decides it): what the metrics scrape reads.
+pub fn app_pods<'i>(spec: &AppSpec<'_>, inventory: &'i Inventory) -> Vec<(bool, &'i PodInfo)> {
+    AppObjects::collect(spec, inventory).live().map(|(side, pod)| (side == Side::Canary, pod)).collect()
+}
+
 /// Assesses every configured app of one environment and the environment itself.
 pub fn assess(env: &str, apps: &[AppSpec<'_>], inventory: &Inventory, now: Timestamp) -> EnvHealth {
     let nodes_total = count(inventory.nodes.len());
@@ -136,13 +142,8 @@ fn find_deployment<'i>(inventory: &'i Inventory, namespace: &str, name: &str) ->
     inventory.deployments.iter().find(|d| d.namespace == namespace && d.name == name)
 }
 
-/// The canary Deployment's name, whatever the provider.
 fn canary_deployment_name(target: &CanaryTarget) -> &str {
-    match target {
-        CanaryTarget::NginxIngress { canary_deployment, .. }
-        | CanaryTarget::GatewayApi { canary_deployment, .. }
-        | CanaryTarget::Replicas { canary_deployment } => canary_deployment,
-    }
+    target.canary_deployment()
 }
 
 fn replicas(deployment: Option<&DeploymentInfo>) -> Replicas {

@@ -7,11 +7,13 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
 
+use super::figures;
 use super::theme;
 use crate::app::{Connection, EnvState, State};
 use crate::config::Protection;
 use crate::health::verdict::{AppHealth, Rollout};
 use crate::health::{Drift, Verdict};
+use crate::metrics::AppMetrics;
 
 /// The Warning feed's height when there is room for it.
 const FEED_LINES: u16 = 5;
@@ -119,11 +121,31 @@ fn render_column(frame: &mut Frame, area: Rect, state: &State, env: &EnvState, s
             if let Some(error) = &snapshot.watch_error {
                 lines.push(Line::styled(format!("⚠ {error}"), theme::WARN));
             }
-            lines.push(Line::styled("metrics: no metrics source yet", theme::DIM));
+            let round = match &env.metrics {
+                None => {
+                    lines.push(Line::styled("metrics: waiting for the first round…", theme::DIM));
+                    None
+                }
+                Some(Err(reason)) => {
+                    lines.push(Line::styled(format!("metrics: {reason}"), theme::WARN));
+                    None
+                }
+                Some(Ok(round)) => {
+                    match &round.error {
+                        Some(error) => lines.push(Line::styled(format!("metrics: ⚠ {error}"), theme::WARN)),
+                        None => lines.push(Line::styled(
+                            format!("metrics: {} at {}", round.source, clock(round.at)),
+                            theme::DIM,
+                        )),
+                    }
+                    Some(round)
+                }
+            };
             lines.push(Line::raw(""));
             for (i, app) in health.apps.iter().enumerate() {
                 let selected_row = selected && i == state.selected_app;
-                app_lines(&mut lines, app, env.drift.get(&app.app), selected_row, inner_width);
+                let figures = round.and_then(|r| r.app(&app.app));
+                app_lines(&mut lines, app, env.drift.get(&app.app), figures, selected_row, inner_width);
             }
         }
     }
@@ -134,6 +156,7 @@ fn app_lines(
     lines: &mut Vec<Line<'static>>,
     app: &AppHealth,
     drift: Option<&Drift>,
+    metrics: Option<&AppMetrics>,
     selected: bool,
     width: usize,
 ) {
@@ -164,14 +187,29 @@ fn app_lines(
         _ => {}
     }
     lines.push(Line::from(second));
+    if let Some(m) = metrics {
+        let spark_width = width.saturating_sub(30).min(12);
+        lines.push(Line::from(vec![
+            Span::raw(format!("  5xx {} p95 {} ", figures::error_rate(&m.stable), figures::p95(&m.stable))),
+            Span::styled(figures::error_spark(&m.stable_history, spark_width), theme::DIM),
+        ]));
+    }
     if let Some(canary) = &app.canary {
         let weight = canary.weight.map_or_else(|| "?".to_owned(), |w| format!("{w}%"));
         let approx = if canary.approximate { "≈" } else { "" };
         let version = canary.version.clone().unwrap_or_else(|| "—".into());
-        lines.push(Line::styled(
+        let mut line = vec![Span::styled(
             format!("  canary {approx}{weight} {version}"),
             theme::DIM.remove_modifier(Modifier::DIM),
-        ));
+        )];
+        if let Some((figures, verdict)) =
+            metrics.and_then(|m| Some((m.canary.as_ref()?, m.verdict.as_ref()?)))
+        {
+            let (symbol, word, style) = figures::verdict_mark(verdict);
+            line.push(Span::styled(format!(" {symbol} {word}"), style));
+            line.push(Span::raw(format!(" {} {}", figures::error_rate(figures), figures::p95(figures))));
+        }
+        lines.push(Line::from(line));
     }
     if let Some(reason) = app.reasons.first() {
         let style = if app.verdict == Verdict::Healthy { theme::DIM } else { style };
