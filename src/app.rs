@@ -4,6 +4,8 @@
 //! folds them into [`State`], and the UI draws the result.
 
 mod action;
+pub mod auto;
+pub mod canary;
 mod confirm;
 mod effect;
 mod keymap;
@@ -14,5 +16,5 @@ pub use action::Action;
 pub use confirm::{ConfirmState, Field};
 pub use effect::Effect;
 pub use keymap::{Binding, Command, KEYMAP, Mode, command_for, key_label};
-pub use state::{Connection, EnvState, Notice, Overlay, State};
+pub use state::{Connection, EnvState, Notice, Overlay, Screen, State};
 pub use update::update;

@@ -122,7 +122,7 @@ pub enum CanaryCommand {
     /// Weight, both tracks' figures and the analysis verdict (exit 1 when it fails).
     Status(TargetArgs),
     /// Move to the next step of the plan.
-    Step(WriteArgs),
+    Step(RaiseArgs),
     /// Move back to the previous step.
     Back(WriteArgs),
     /// Set an exact weight (0-100).
@@ -130,7 +130,18 @@ pub enum CanaryCommand {
     /// Abort: weight 0 (with --all: every active canary in every environment).
     Abort(AbortArgs),
     /// Promote: stable takes the canary's template, then weight 0, then the canary scales down.
-    Promote(WriteArgs),
+    Promote(RaiseArgs),
+}
+
+/// A canary change that sends the canary more traffic: gated on the analysis verdict.
+#[derive(Debug, Clone, Args)]
+pub struct RaiseArgs {
+    #[command(flatten)]
+    pub write: WriteArgs,
+    /// Go ahead although the analysis verdict is not pass; R is recorded with the verdict it
+    /// overrides.
+    #[arg(long = "override", value_name = "R")]
+    pub override_reason: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -139,7 +150,7 @@ pub struct SetArgs {
     #[arg(value_name = "W", value_parser = clap::value_parser!(u8).range(0..=100))]
     pub weight: u8,
     #[command(flatten)]
-    pub write: WriteArgs,
+    pub raise: RaiseArgs,
 }
 
 #[derive(Debug, Args)]

@@ -11,11 +11,12 @@ use std::path::Path;
 
 use clap::CommandFactory;
 
-use crate::cli::{CanaryCommand, Cli, Command, GlobalArgs};
+use crate::cli::{CanaryCommand, Cli, Command, GlobalArgs, TargetArgs, WriteArgs};
 use crate::cluster::{self, KubeconfigSource};
 use crate::config::{self, Config, Paths};
 use crate::exit::{Exit, Failure};
 use crate::ops::Operation;
+use crate::runner::CanaryRequest;
 
 pub async fn run(cli: Cli) -> Result<Exit, Failure> {
     let paths = Paths::discover();
@@ -31,11 +32,35 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
         Some(Command::History(_)) => not_yet("history", "rollback"),
         Some(Command::Canary(sub)) => match sub {
             CanaryCommand::Status(args) => canary::status(&cli.global, &paths, &args).await,
-            CanaryCommand::Step(_) => not_yet("canary step", "canary control"),
-            CanaryCommand::Back(_) => not_yet("canary back", "canary control"),
-            CanaryCommand::Set(_) => not_yet("canary set", "canary control"),
-            CanaryCommand::Abort(_) => not_yet("canary abort", "canary control"),
-            CanaryCommand::Promote(_) => not_yet("canary promote", "canary control"),
+            CanaryCommand::Step(args) => {
+                let overridden = args.override_reason.as_deref();
+                canary::change(&cli.global, &paths, CanaryRequest::Step, &args.write, overridden).await
+            }
+            CanaryCommand::Back(args) => {
+                canary::change(&cli.global, &paths, CanaryRequest::Back, &args, None).await
+            }
+            CanaryCommand::Set(args) => {
+                let request = CanaryRequest::Set(u32::from(args.weight));
+                let overridden = args.raise.override_reason.as_deref();
+                canary::change(&cli.global, &paths, request, &args.raise.write, overridden).await
+            }
+            CanaryCommand::Abort(args) if args.all => canary::abort_all(&cli.global, &paths, &args).await,
+            CanaryCommand::Abort(args) => {
+                let write = WriteArgs {
+                    target: TargetArgs {
+                        env: args.env.clone().unwrap_or_default(),
+                        app: args.app.clone().unwrap_or_default(),
+                        json: args.json,
+                    },
+                    yes: args.yes,
+                    reason: args.reason.clone(),
+                };
+                canary::change(&cli.global, &paths, CanaryRequest::Abort, &write, None).await
+            }
+            CanaryCommand::Promote(args) => {
+                let overridden = args.override_reason.as_deref();
+                canary::change(&cli.global, &paths, CanaryRequest::Promote, &args.write, overridden).await
+            }
         },
         Some(Command::Restart(args)) => {
             operate::deployment(&cli.global, &paths, Operation::Restart, &args).await

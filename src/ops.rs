@@ -2,10 +2,16 @@
 //! change, on which object, computed from which resourceVersion; the cluster layer authorizes,
 //! dry-runs, executes and verifies it, and the audit log records it. Nothing here does I/O.
 
+pub mod canary;
 mod confirm;
 mod deployment;
 mod plan;
+mod request;
 
 pub use confirm::{ConfirmError, Confirmation, check_typed};
 pub use deployment::{Place, pause, restart, resume};
-pub use plan::{DiffLine, Kind, Operation, PatchBody, Plan, PlanError, Step, Target, Verify};
+pub use plan::{
+    DiffLine, FLEET_TYPED_NAME, Guard, Kind, Operation, PatchBody, Plan, PlanError, Scope, Step, Target,
+    Verify,
+};
+pub use request::{CanaryRequest, Request};

@@ -1,15 +1,13 @@
-//! The terminal loop: owns the terminal, turns events into actions, draws on change.
+//! The terminal loop: owns the terminal, turns key events into actions, draws on change.
 
 use std::time::Duration;
 
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::StreamExt;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::mpsc;
 
-use crate::app::{Action, Effect, State, update};
-use crate::cluster::EnvUpdate;
-use crate::runner::OpEvent;
+use crate::app::{Action, State};
+use crate::console::{Console, apply};
 use crate::ui;
 
 /// Restores the terminal however the loop ends: return, error or unwinding panic.
@@ -21,24 +19,8 @@ impl Drop for Restore {
     }
 }
 
-/// Where the console's inputs come from and its effects go.
-pub struct Channels {
-    pub env_updates: mpsc::Receiver<(usize, EnvUpdate)>,
-    pub op_events: mpsc::Receiver<OpEvent>,
-    pub effects: mpsc::UnboundedSender<Effect>,
-}
-
 /// Runs the console until the operator quits or a signal arrives.
-pub async fn run(mut state: State, channels: Channels) -> std::io::Result<()> {
-    let Channels { env_updates: mut updates, mut op_events, effects } = channels;
-    let apply = |state: &mut State, action: Action| {
-        let result = update(state, action);
-        for effect in result.effects {
-            // The service lives as long as the console; a send can only fail at shutdown.
-            let _ = effects.send(effect);
-        }
-        result.redraw
-    };
+pub async fn run(mut console: Console) -> std::io::Result<()> {
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
     // ratatui::init installs a panic hook that restores the terminal before the report.
@@ -55,39 +37,38 @@ pub async fn run(mut state: State, channels: Channels) -> std::io::Result<()> {
         let now = jiff::Timestamp::now();
         state.envs.iter().map(|e| crate::windows::status(&e.windows, &e.blackouts, now)).collect()
     };
-    let mut windows_shown = window_statuses(&state);
+    let mut windows_shown = window_statuses(&console.state);
     let mut window_check = tokio::time::interval(Duration::from_secs(30));
     window_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let effects = console.effects().clone();
     loop {
         if dirty {
-            terminal.draw(|frame| ui::render(frame, &state))?;
+            terminal.draw(|frame| ui::render(frame, &console.state))?;
             tracing::trace!("frame drawn");
             dirty = false;
         }
+        let ticking = console.state.ticking();
         tokio::select! {
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => {
-                    dirty |= apply(&mut state, Action::Key(key));
+                    dirty |= apply(&mut console.state, &effects, Action::Key(key));
                 }
-                Some(Ok(Event::Resize(..))) => dirty |= apply(&mut state, Action::Resize),
+                Some(Ok(Event::Resize(..))) => dirty |= apply(&mut console.state, &effects, Action::Resize),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e),
                 None => break,
             },
-            Some((index, env_update)) = updates.recv() => {
-                dirty |= apply(&mut state, Action::Env { index, update: env_update });
-                // Fold everything already queued into one frame.
-                while let Ok((index, env_update)) = updates.try_recv() {
-                    dirty |= apply(&mut state, Action::Env { index, update: env_update });
+            Some(batch) = console.inputs.next(ticking) => {
+                for action in batch {
+                    dirty |= apply(&mut console.state, &effects, action);
                 }
-                if !populated && state.envs.iter().all(|e| e.snapshot.is_some()) {
+                if !populated && console.state.envs.iter().all(|e| e.snapshot.is_some()) {
                     populated = true;
                     tracing::info!(elapsed_ms = started.elapsed().as_millis(), "every environment populated");
                 }
             }
-            Some(event) = op_events.recv() => dirty |= apply(&mut state, Action::Op(event)),
             _ = window_check.tick() => {
-                let now_shown = window_statuses(&state);
+                let now_shown = window_statuses(&console.state);
                 if now_shown != windows_shown {
                     windows_shown = now_shown;
                     dirty = true;
@@ -98,7 +79,7 @@ pub async fn run(mut state: State, channels: Channels) -> std::io::Result<()> {
             // Raw mode turns Ctrl-c into a key event; this catches a SIGINT sent by `kill`.
             _ = tokio::signal::ctrl_c() => break,
         }
-        if state.quit {
+        if console.state.quit {
             break;
         }
     }

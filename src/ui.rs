@@ -1,5 +1,6 @@
 //! Drawing: pure functions from `&State` to a frame. No I/O, no waiting, no state changes.
 
+mod canary;
 mod drill;
 pub mod figures;
 mod help;
@@ -13,7 +14,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::app::{KEYMAP, Mode, Overlay, State, key_label};
+use crate::app::{KEYMAP, Mode, Overlay, Screen, State, key_label};
 
 pub fn render(frame: &mut Frame, state: &State) {
     let [header, body, notice, footer] = Layout::vertical([
@@ -24,7 +25,12 @@ pub fn render(frame: &mut Frame, state: &State) {
     ])
     .areas(frame.area());
     render_header(frame, header, state);
-    overview::render(frame, body, state);
+    match &state.screen {
+        Screen::Overview => overview::render(frame, body, state),
+        Screen::Canary { env, app, input } => {
+            canary::render(frame, body, state, *env, *app, input.as_deref());
+        }
+    }
     if let Some(n) = &state.notice {
         let style = if n.error { theme::BAD } else { theme::OK };
         frame.render_widget(Paragraph::new(Line::styled(format!(" {}", n.text), style)), notice);
@@ -32,8 +38,8 @@ pub fn render(frame: &mut Frame, state: &State) {
     render_footer(frame, footer, state);
     match &state.overlay {
         None => {}
-        Some(Overlay::Help) => help::render(frame, body),
-        Some(Overlay::Preparing { what }) => operation::preparing(frame, body, what),
+        Some(Overlay::Help) => help::render(frame, body, &state.screen),
+        Some(Overlay::Preparing { what, .. }) => operation::preparing(frame, body, what),
         Some(Overlay::Confirm(confirm)) => operation::confirm(frame, frame.area(), confirm),
         Some(Overlay::Running { sentence, stage }) => operation::running(frame, body, sentence, stage),
         Some(Overlay::Drill { env, scroll, filter, typing }) => {
@@ -53,6 +59,9 @@ fn render_header(frame: &mut Frame, area: Rect, state: &State) {
     ];
     if state.readonly {
         spans.push(Span::styled(" READ-ONLY ", theme::READONLY));
+    }
+    if !state.autos.is_empty() {
+        spans.push(Span::styled(format!(" AUTO ×{} ", state.autos.len()), theme::READONLY));
     }
     if state.demo {
         spans.push(Span::raw(" "));

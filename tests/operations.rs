@@ -267,7 +267,8 @@ async fn a_stale_resource_version_writes_nothing_and_exits_3() {
 
     let audit = opsdeck::audit::AuditLog::open(&demo.data_home()).expect("audit");
     let mut recorder = opsdeck::runner::Recorder { audit: &audit, webhook: None, pending: Vec::new() };
-    let report = opsdeck::runner::run(&session, &plan, Some("test"), &mut recorder, |_| {}).await;
+    let report =
+        opsdeck::runner::run(&session.clone().into(), &plan, Some("test"), &mut recorder, |_| {}).await;
     let error = report.error.expect("refused");
     assert_eq!(error.exit() as u8, 3, "{error}");
     assert!(error.to_string().contains("changed since the plan"), "{error}");

@@ -91,6 +91,7 @@ fn confirming(env: usize, protection: opsdeck::config::Protection) -> State {
         plan,
         "demo-admin".into(),
         format!("{name} (https://127.0.0.1:6443)"),
+        None,
     );
     state.overlay = Some(opsdeck::app::Overlay::Confirm(Box::new(confirm)));
     state

@@ -15,4 +15,6 @@ pub enum Action {
     Env { index: usize, update: EnvUpdate },
     /// The operations service reported on an operation the operator asked for.
     Op(OpEvent),
+    /// The clock, once a second while something on screen counts (see `State::ticking`).
+    Tick { now: jiff::Timestamp },
 }

@@ -24,16 +24,23 @@ pub struct ConfirmState {
     pub focus: Field,
     /// Why the last Enter was refused.
     pub error: Option<String>,
+    /// The analysis gate this plan overrides (more traffic to a canary whose verdict does not
+    /// pass): the confirmation then always needs a reason, and the record says what it overrode.
+    pub overrides: Option<String>,
 }
 
 impl ConfirmState {
-    pub fn new(plan: Plan, user: String, cluster: String) -> Self {
-        let confirmation = Confirmation::for_plan(&plan);
+    pub fn new(plan: Plan, user: String, cluster: String, overrides: Option<String>) -> Self {
+        let mut confirmation = Confirmation::for_plan(&plan);
+        if overrides.is_some() {
+            confirmation = confirmation.with_override();
+        }
         let mut name = TextArea::default();
         name.set_placeholder_text(plan.typed_name());
         let mut reason = TextArea::default();
         reason.set_placeholder_text("why, for the audit log and the incident ticket");
-        Self { plan, user, cluster, confirmation, name, reason, focus: Field::Name, error: None }
+        let focus = if confirmation == Confirmation::Reason { Field::Reason } else { Field::Name };
+        Self { plan, user, cluster, confirmation, name, reason, focus, error: None, overrides }
     }
 
     pub fn typed_name(&self) -> String {
@@ -44,15 +51,29 @@ impl ConfirmState {
         self.reason.lines().join(" ").trim().to_owned()
     }
 
-    /// The reason to record, when the operator gave one.
+    /// The reason to record, when the operator gave one: with what it overrode, if anything.
     pub fn reason_given(&self) -> Option<String> {
         let reason = self.typed_reason();
-        (!reason.is_empty()).then_some(reason)
+        if reason.is_empty() {
+            return None;
+        }
+        Some(match &self.overrides {
+            Some(gate) => crate::ops::canary::override_reason(gate, &reason),
+            None => reason,
+        })
     }
 
     /// Whether Enter may proceed; sets the error shown otherwise.
     pub fn accept(&mut self) -> bool {
-        let Confirmation::Typed { expected } = &self.confirmation else { return true };
+        let expected = match &self.confirmation {
+            Confirmation::Typed { expected } => expected,
+            Confirmation::Reason if self.typed_reason().is_empty() => {
+                self.focus = Field::Reason;
+                self.error = Some("a reason is required to override the analysis".into());
+                return false;
+            }
+            _ => return true,
+        };
         match check_typed(expected, &self.typed_name(), &self.typed_reason()) {
             Ok(()) => true,
             Err(error) => {
@@ -68,6 +89,9 @@ impl ConfirmState {
 
     pub fn input(&mut self, key: crossterm::event::KeyEvent) {
         self.error = None;
+        if self.confirmation == Confirmation::Reason {
+            self.focus = Field::Reason;
+        }
         match self.focus {
             Field::Name => {
                 // One line: the name has no newlines.

@@ -30,6 +30,22 @@ pub enum Command {
     Drill,
     /// Start typing a filter.
     Filter,
+    /// Open the selected app's canary screen in the selected environment.
+    OpenCanary,
+    /// Canary: the next step of the plan.
+    CanaryStep,
+    /// Canary: the step below.
+    CanaryBack,
+    /// Canary: start typing an exact weight.
+    CanarySetWeight,
+    /// Canary: weight 0.
+    CanaryAbort,
+    /// Canary: stable takes the canary's template, then weight 0, then the canary scales down.
+    CanaryPromote,
+    /// Canary: auto mode on (after a confirmation) or off.
+    ToggleAuto,
+    /// Every active canary in every environment to weight 0.
+    KillSwitch,
 }
 
 /// Where the keys are read: some keys mean different things on different screens.
@@ -55,18 +71,25 @@ pub enum Mode {
     Drill,
     /// Typing the detail's filter: keys are text.
     DrillFilter,
+    /// One app's canary screen.
+    Canary,
+    /// Typing an exact canary weight: keys are text.
+    CanaryWeight,
 }
 
 impl Mode {
     /// In text-entry modes every key without a binding of the mode's own is typed.
     pub fn takes_text(self) -> bool {
-        matches!(self, Self::ConfirmTyped | Self::DrillFilter)
+        matches!(self, Self::ConfirmTyped | Self::DrillFilter | Self::CanaryWeight)
     }
 
     /// Modal screens answer only their own keys, and Ctrl-c: a stray `?` must not open help
     /// over a confirmation.
     pub fn is_modal(self) -> bool {
-        matches!(self, Self::ConfirmYesNo | Self::ConfirmTyped | Self::Busy | Self::DrillFilter)
+        matches!(
+            self,
+            Self::ConfirmYesNo | Self::ConfirmTyped | Self::Busy | Self::DrillFilter | Self::CanaryWeight
+        )
     }
 }
 
@@ -155,6 +178,97 @@ pub const KEYMAP: &[Binding] = &[
         keys: &[(KeyCode::Char('a'), NONE)],
         command: Command::ShowAudit,
         help: "audit log: who did what, when, why",
+    },
+    Binding {
+        mode: Mode::Overview,
+        keys: &[(KeyCode::Char('c'), NONE)],
+        command: Command::OpenCanary,
+        help: "canary screen: steps, analysis, abort",
+    },
+    Binding {
+        mode: Mode::Overview,
+        keys: &[(KeyCode::Char('X'), NONE)],
+        command: Command::KillSwitch,
+        help: "kill switch: all canaries to 0%",
+    },
+    Binding {
+        mode: Mode::Canary,
+        keys: &[(KeyCode::Char('s'), NONE)],
+        command: Command::CanaryStep,
+        help: "step up to the next weight",
+    },
+    Binding {
+        mode: Mode::Canary,
+        keys: &[(KeyCode::Char('b'), NONE)],
+        command: Command::CanaryBack,
+        help: "step back down",
+    },
+    Binding {
+        mode: Mode::Canary,
+        keys: &[(KeyCode::Char('='), NONE)],
+        command: Command::CanarySetWeight,
+        help: "set an exact weight",
+    },
+    Binding {
+        mode: Mode::Canary,
+        keys: &[(KeyCode::Char('x'), NONE)],
+        command: Command::CanaryAbort,
+        help: "abort: weight 0",
+    },
+    Binding {
+        mode: Mode::Canary,
+        keys: &[(KeyCode::Char('P'), NONE)],
+        command: Command::CanaryPromote,
+        help: "promote: stable takes the canary",
+    },
+    Binding {
+        mode: Mode::Canary,
+        keys: &[(KeyCode::Char('A'), NONE)],
+        command: Command::ToggleAuto,
+        help: "auto mode on/off",
+    },
+    Binding {
+        mode: Mode::Canary,
+        keys: &[(KeyCode::Char('X'), NONE)],
+        command: Command::KillSwitch,
+        help: "kill switch: all canaries to 0%",
+    },
+    Binding {
+        mode: Mode::Canary,
+        keys: &[(KeyCode::Right, NONE), (KeyCode::Char('l'), NONE)],
+        command: Command::NextEnv,
+        help: "next environment's canary",
+    },
+    Binding {
+        mode: Mode::Canary,
+        keys: &[(KeyCode::Left, NONE), (KeyCode::Char('h'), NONE)],
+        command: Command::PrevEnv,
+        help: "previous environment's canary",
+    },
+    Binding {
+        mode: Mode::Canary,
+        keys: &[(KeyCode::Char('a'), NONE)],
+        command: Command::ShowAudit,
+        help: "audit log",
+    },
+    Binding {
+        mode: Mode::Canary,
+        keys: &[(KeyCode::Esc, NONE)],
+        command: Command::Back,
+        help: "back to the overview",
+    },
+    Binding { mode: Mode::Canary, keys: &[(KeyCode::Char('q'), NONE)], command: Command::Quit, help: "quit" },
+    Binding {
+        mode: Mode::CanaryWeight,
+        keys: &[(KeyCode::Enter, NONE)],
+        command: Command::Confirm,
+        help: "plan this weight",
+    },
+    Binding {
+        mode: Mode::CanaryWeight,
+        keys: &[(KeyCode::Esc, NONE)],
+        command: Command::Back,
+        help: "cancel",
     },
     Binding {
         mode: Mode::Audit,

@@ -5,13 +5,15 @@ use std::sync::Arc;
 
 use ratatui::style::Color;
 
+use super::auto::AutoMode;
+use super::canary::CanarySpec;
 use super::confirm::ConfirmState;
 use super::keymap::Mode;
 use crate::cluster::{ServerInfo, Snapshot};
 use crate::config::{Config, Protection, parse_color};
 use crate::health::Drift;
 use crate::metrics::MetricsSnapshot;
-use crate::ops::Confirmation;
+use crate::ops::{Confirmation, Request};
 
 /// An environment's connection as last reported by its cluster task.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +63,10 @@ pub enum Overlay {
     /// Planning, authorizing and dry-running an operation.
     Preparing {
         what: String,
+        /// What was asked, where: the confirmation needs it (an override is judged on it).
+        env: String,
+        app: String,
+        request: Request,
     },
     Confirm(Box<ConfirmState>),
     /// The confirmed operation is running.
@@ -88,6 +94,19 @@ pub enum Overlay {
     },
 }
 
+/// The screen under any overlay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Screen {
+    Overview,
+    /// One app's canary in one environment (indexes into `envs` and `apps`); `input` holds a
+    /// weight being typed.
+    Canary {
+        env: usize,
+        app: usize,
+        input: Option<String>,
+    },
+}
+
 /// A one-line message under the columns: why an action is unavailable, what just happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
@@ -101,10 +120,17 @@ pub struct State {
     pub apps: Vec<String>,
     /// Each app's stable Deployment name, in the same order as `apps`.
     pub deployments: Vec<String>,
+    /// Each app's canary settings, in the same order as `apps`; `None` without a canary.
+    pub canaries: Vec<Option<CanarySpec>>,
     pub selected_env: usize,
     pub selected_app: usize,
+    pub screen: Screen,
     /// What covers the screen, if anything; it takes the keys first.
     pub overlay: Option<Overlay>,
+    /// Canaries the console is stepping by itself.
+    pub autos: Vec<AutoMode>,
+    /// The time as of the last tick: auto mode's decisions are made against it.
+    pub clock: jiff::Timestamp,
     pub notice: Option<Notice>,
     /// `--readonly`: the whole console refuses writes.
     pub readonly: bool,
@@ -126,9 +152,15 @@ impl State {
     /// Which keymap section applies now.
     pub fn mode(&self) -> Mode {
         match &self.overlay {
-            None => Mode::Overview,
+            None => match &self.screen {
+                Screen::Overview => Mode::Overview,
+                Screen::Canary { input: None, .. } => Mode::Canary,
+                Screen::Canary { input: Some(_), .. } => Mode::CanaryWeight,
+            },
             Some(Overlay::Help) => Mode::Help,
-            Some(Overlay::Confirm(c)) if matches!(c.confirmation, Confirmation::Typed { .. }) => {
+            Some(Overlay::Confirm(c))
+                if matches!(c.confirmation, Confirmation::Typed { .. } | Confirmation::Reason) =>
+            {
                 Mode::ConfirmTyped
             }
             Some(Overlay::Confirm(_)) => Mode::ConfirmYesNo,
@@ -168,13 +200,30 @@ impl State {
             envs,
             apps: config.apps.iter().map(|a| a.name().to_owned()).collect(),
             deployments: config.apps.iter().map(|a| a.deployment.clone()).collect(),
+            canaries: config.apps.iter().map(|a| CanarySpec::from_config(config, a)).collect(),
             selected_env: 0,
             selected_app: 0,
+            screen: Screen::Overview,
             overlay: None,
+            autos: Vec::new(),
+            clock: jiff::Timestamp::now(),
             notice: None,
             readonly,
             demo: false,
             quit: false,
         }
+    }
+}
+
+impl State {
+    /// Whether the clock must tick: a countdown or a time-at-step is on screen, or auto mode
+    /// has decisions to make. At idle on the overview nothing ticks and nothing is drawn.
+    pub fn ticking(&self) -> bool {
+        !self.autos.is_empty() || matches!(self.screen, Screen::Canary { .. })
+    }
+
+    /// The auto mode driving `app` in `env`, if any.
+    pub fn auto(&self, env: &str, app: &str) -> Option<&AutoMode> {
+        self.autos.iter().find(|a| a.env == env && a.app == app)
     }
 }

@@ -5,10 +5,12 @@ use std::collections::BTreeMap;
 
 use super::confirm::{ConfirmState, Field};
 use super::keymap::{Command, command_for};
-use super::{Action, Connection, Effect, Notice, Overlay, State};
+use super::{Action, Connection, Effect, Notice, Overlay, Screen, State};
 use crate::cluster::EnvUpdate;
-use crate::ops::{Confirmation, Operation};
+use crate::ops::{Confirmation, Operation, Request, Scope};
 use crate::runner::OpEvent;
+
+mod canary;
 
 /// What one action did.
 #[derive(Debug, Default, PartialEq)]
@@ -25,6 +27,10 @@ impl Update {
     fn effect(effect: Effect) -> Self {
         Self { redraw: true, effects: vec![effect] }
     }
+
+    fn quiet(redraw: bool) -> Self {
+        Self { redraw, effects: Vec::new() }
+    }
 }
 
 pub fn update(state: &mut State, action: Action) -> Update {
@@ -35,6 +41,11 @@ pub fn update(state: &mut State, action: Action) -> Update {
             match command_for(mode, key) {
                 Some(command) => run(state, command),
                 None if mode.takes_text() => {
+                    if let (None, Screen::Canary { input: Some(input), .. }) =
+                        (&state.overlay, &mut state.screen)
+                    {
+                        return Update::quiet(canary::type_weight(input, key.code));
+                    }
                     match &mut state.overlay {
                         Some(Overlay::Confirm(confirm)) => confirm.input(key),
                         Some(Overlay::Drill { filter, scroll, .. }) => {
@@ -55,9 +66,23 @@ pub fn update(state: &mut State, action: Action) -> Update {
             }
         }
         Action::Env { index, update } => {
-            Update { redraw: env_update(state, index, update), effects: Vec::new() }
+            let round = matches!(update, EnvUpdate::Metrics(_));
+            let redraw = env_update(state, index, update);
+            let mut result = Update::quiet(redraw);
+            if round {
+                result.effects = canary::check_autos(state, index);
+            }
+            result
         }
+        Action::Op(OpEvent::Auto { env, app, event }) => canary::auto_event(state, &env, &app, event),
         Action::Op(event) => op_event(state, event),
+        Action::Tick { now } => {
+            state.clock = now;
+            let effects = canary::tick_autos(state, now);
+            // The countdown and the time at this step are on the canary screen only.
+            let redraw = matches!(state.screen, Screen::Canary { .. }) || !effects.is_empty();
+            Update { redraw, effects }
+        }
     }
 }
 
@@ -152,10 +177,11 @@ fn op_event(state: &mut State, event: OpEvent) -> Update {
     match event {
         OpEvent::Prepared { plan, user, cluster } => {
             // The operator may have cancelled while it was being prepared.
-            if !matches!(state.overlay, Some(Overlay::Preparing { .. })) {
+            let Some(Overlay::Preparing { env, app, request, .. }) = &state.overlay else {
                 return Update::default();
-            }
-            let confirm = ConfirmState::new(*plan, user, cluster);
+            };
+            let overrides = canary::gate(state, env, app, *request);
+            let confirm = ConfirmState::new(*plan, user, cluster, overrides);
             if confirm.confirmation == Confirmation::None {
                 return execute(state, confirm);
             }
@@ -175,6 +201,7 @@ fn op_event(state: &mut State, event: OpEvent) -> Update {
             }
             Update::redraw()
         }
+        OpEvent::Auto { env, app, event } => canary::auto_event(state, &env, &app, event),
         OpEvent::Audit(records) => {
             if let Some(Overlay::Audit { records: shown, .. }) = &mut state.overlay {
                 *shown = Some(records.map(|mut r| {
@@ -193,26 +220,33 @@ fn op_event(state: &mut State, event: OpEvent) -> Update {
 }
 
 fn execute(state: &mut State, confirm: ConfirmState) -> Update {
+    if confirm.plan.operation == Operation::CanaryAuto {
+        return canary::start_auto(state, &confirm);
+    }
+    if confirm.plan.scope == Scope::Fleet && !state.autos.is_empty() {
+        // The kill switch takes every canary out of auto mode's hands.
+        state.autos.clear();
+    }
     let sentence = confirm.plan.sentence();
     let reason = confirm.reason_given();
     state.overlay = Some(Overlay::Running { sentence, stage: "starting".into() });
     Update::effect(Effect::Execute { plan: Box::new(confirm.plan), reason })
 }
 
-fn prepare(state: &mut State, operation: Operation) -> Update {
-    let (Some(env), Some(app)) = (state.envs.get(state.selected_env), state.apps.get(state.selected_app))
-    else {
+/// Asks for `request` on `app` in environment `env` (indexes), or says why it cannot be.
+fn prepare(state: &mut State, env: usize, app: usize, request: Request) -> Update {
+    let (Some(env), Some(app)) = (state.envs.get(env), state.apps.get(app)) else {
         return Update::default();
     };
-    let what = format!("{} {}/{}", operation.name(), env.name, app);
+    let what = format!("{} {}/{}", request.name(), env.name, app);
     if env.readonly {
         state.notice =
             Some(Notice { error: true, text: format!("{what} unavailable: {} is read-only", env.name) });
         return Update::redraw();
     }
-    let effect = Effect::Prepare { env: env.name.clone(), app: app.clone(), operation };
+    let effect = Effect::Prepare { env: env.name.clone(), app: app.clone(), request };
     state.notice = None;
-    state.overlay = Some(Overlay::Preparing { what });
+    state.overlay = Some(Overlay::Preparing { what, env: env.name.clone(), app: app.clone(), request });
     Update::effect(effect)
 }
 
@@ -236,11 +270,15 @@ fn run(state: &mut State, command: Command) -> Update {
                 *scroll = 0;
             }
         }
+        Command::Back if state.overlay.is_none() => canary::back(state),
         Command::Back | Command::Cancel => {
             if matches!(state.overlay, Some(Overlay::Confirm(_))) {
                 state.notice = Some(Notice { error: false, text: "cancelled: nothing was written".into() });
             }
             state.overlay = None;
+        }
+        Command::NextEnv | Command::PrevEnv if matches!(state.screen, Screen::Canary { .. }) => {
+            canary::switch_env(state, command == Command::NextEnv);
         }
         Command::NextEnv => state.selected_env = (state.selected_env + 1) % envs,
         Command::PrevEnv => state.selected_env = (state.selected_env + envs - 1) % envs,
@@ -274,9 +312,23 @@ fn run(state: &mut State, command: Command) -> Update {
             state.overlay = Some(Overlay::Audit { records: None, scroll: 0 });
             return Update::effect(Effect::LoadAudit);
         }
-        Command::Restart => return prepare(state, Operation::Restart),
-        Command::Pause => return prepare(state, Operation::Pause),
-        Command::Resume => return prepare(state, Operation::Resume),
+        Command::Restart | Command::Pause | Command::Resume => {
+            let operation = match command {
+                Command::Restart => Operation::Restart,
+                Command::Pause => Operation::Pause,
+                _ => Operation::Resume,
+            };
+            return prepare(state, state.selected_env, state.selected_app, Request::Deployment(operation));
+        }
+        Command::OpenCanary => canary::open(state),
+        Command::CanaryStep
+        | Command::CanaryBack
+        | Command::CanarySetWeight
+        | Command::CanaryAbort
+        | Command::CanaryPromote
+        | Command::ToggleAuto
+        | Command::KillSwitch => return canary::command(state, command),
+        Command::Confirm if state.overlay.is_none() => return canary::submit_weight(state),
         Command::NextField => {
             if let Some(Overlay::Confirm(confirm)) = &mut state.overlay {
                 confirm.focus = match confirm.focus {

@@ -164,9 +164,11 @@ const COALESCE: Duration = Duration::from_millis(200);
 /// How long an environment may spend on its first lists before it is shown as partial.
 const SYNC_GRACE: Duration = Duration::from_secs(10);
 
-fn snapshot(watch: &EnvWatch, tables: &Tables) -> Snapshot {
+fn snapshot(watch: &EnvWatch, tables: &Tables, previous: Option<&Snapshot>) -> Snapshot {
     let inventory = tables.inventory();
-    let health = watch.assess(&inventory, jiff::Timestamp::now());
+    let now = jiff::Timestamp::now();
+    let mut health = watch.assess(&inventory, now);
+    health.carry_canary_since(previous.map(|p| &p.health), now);
     Snapshot { inventory, health, watch_error: tables.error.clone() }
 }
 
@@ -274,7 +276,8 @@ pub fn spawn_environment(
                         continue;
                     }
                     shown = true;
-                    let mut snapshot = snapshot(&watch, &tables);
+                    let previous = snapshots.borrow().clone();
+                    let mut snapshot = snapshot(&watch, &tables, previous.as_deref());
                     if !synced && snapshot.watch_error.is_none() {
                         snapshot.watch_error =
                             Some(format!("still listing after {}s: figures are partial", SYNC_GRACE.as_secs()));

@@ -1,13 +1,10 @@
 //! The console, and `opsdeck demo`, which opens it on the simulated fleet.
 
-use tokio::sync::mpsc;
-
 use super::operate::webhook;
 use super::{kubeconfig_source, load_config};
-use crate::app::State;
 use crate::audit::AuditLog;
 use crate::cli::{DemoArgs, GlobalArgs};
-use crate::cluster::{self, ConnectTimeouts};
+use crate::cluster;
 use crate::config::{self, Paths};
 use crate::exit::{Exit, Failure};
 
@@ -71,39 +68,16 @@ pub async fn console(global: &GlobalArgs, paths: &Paths, demo: bool) -> Result<E
     };
     tracing::info!(config = %path.display(), environments = config.environments.len(), "console starting");
 
-    let mut state = State::new(&config, global.readonly);
-    state.demo = demo;
     let audit = AuditLog::open(paths.data_dir()).map_err(|e| format!("{}: {e}", paths.data_dir().display()));
-    let (op_tx, op_events) = mpsc::channel(64);
-    let effects = crate::runner::spawn(
-        config.clone(),
-        kubeconfig.clone(),
-        global.readonly,
+    let console = crate::console::Console::start(crate::console::Setup {
+        webhook: webhook(&config),
+        config,
+        kubeconfig,
+        readonly: global.readonly,
         audit,
-        webhook(&config),
-        op_tx,
-    );
-    let (tx, rx) = mpsc::channel(256);
-    let tasks: Vec<_> = config
-        .environments
-        .iter()
-        .enumerate()
-        .map(|(index, env)| {
-            cluster::spawn_environment(
-                index,
-                env.context().to_owned(),
-                cluster::EnvWatch::from_config(&config, env),
-                kubeconfig.clone(),
-                ConnectTimeouts::default(),
-                tx.clone(),
-            )
-        })
-        .collect();
-    drop(tx);
-    let result = crate::tui::run(state, crate::tui::Channels { env_updates: rx, op_events, effects }).await;
-    for task in tasks {
-        task.abort();
-    }
+        demo,
+    });
+    let result = crate::tui::run(console).await;
     result.map_err(|e| Failure::new(Exit::Failed, format!("terminal error: {e}")))?;
     Ok(Exit::Ok)
 }

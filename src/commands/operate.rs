@@ -17,7 +17,7 @@ use crate::runner::{self, Recorder};
 /// A notification still in flight gets this long before the process exits without it.
 const WEBHOOK_GRACE: Duration = Duration::from_secs(2);
 
-fn op_failure(error: &OpError) -> Failure {
+pub fn op_failure(error: &OpError) -> Failure {
     Failure::new(error.exit(), error.to_string())
 }
 
@@ -39,27 +39,30 @@ pub fn webhook(config: &Config) -> Option<Webhook> {
 }
 
 /// The confirmation a command line can give: `--yes`, and `--reason` where a reason is due.
-fn confirm_non_interactively(plan: &Plan, args: &WriteArgs) -> Result<(), Failure> {
+pub fn confirm_non_interactively(plan: &Plan, yes: bool, reason: Option<&str>) -> Result<(), Failure> {
+    let env = match plan.scope {
+        crate::ops::Scope::App => plan.env.clone(),
+        crate::ops::Scope::Fleet => "the kill switch".to_owned(),
+    };
     match Confirmation::for_plan(plan) {
         Confirmation::None => Ok(()),
-        Confirmation::YesNo if args.yes => Ok(()),
+        Confirmation::YesNo if yes => Ok(()),
         Confirmation::YesNo => Err(Failure::usage(format!(
-            "{} asks for confirmation: pass --yes to confirm from the command line, or use the console",
-            plan.env
+            "{env} asks for confirmation: pass --yes to confirm from the command line, or use the console"
         ))),
+        Confirmation::Reason => match reason.map(str::trim) {
+            Some(r) if !r.is_empty() => Ok(()),
+            _ => Err(Failure::usage(format!("{env} requires --reason R: it goes into the audit record"))),
+        },
         Confirmation::Typed { expected } => {
-            if !args.yes {
+            if !yes {
                 return Err(Failure::usage(format!(
-                    "{} requires a typed confirmation of {expected}: pass --yes --reason R, or use the console",
-                    plan.env
+                    "{env} requires a typed confirmation of {expected}: pass --yes --reason R, or use the console"
                 )));
             }
-            match args.reason.as_deref().map(str::trim) {
+            match reason.map(str::trim) {
                 Some(r) if !r.is_empty() => Ok(()),
-                _ => Err(Failure::usage(format!(
-                    "{} requires --reason R: it goes into the audit record",
-                    plan.env
-                ))),
+                _ => Err(Failure::usage(format!("{env} requires --reason R: it goes into the audit record"))),
             }
         }
     }
@@ -84,25 +87,75 @@ pub async fn deployment(
         PlanError::Invalid(m) => Failure::new(Exit::Failed, m),
     })?;
 
-    if !args.target.json {
-        eprintln!("plan: {}", plan.sentence());
-        for line in plan.steps.iter().flat_map(|s| &s.diff) {
-            eprintln!("  {}: {} → {}", line.field, line.before, line.after);
-        }
-    }
-    runner::preflight(&session, &plan).await.map_err(|e| op_failure(&e))?;
-    confirm_non_interactively(&plan, args)?;
+    carry_out(
+        &config,
+        paths,
+        &session.clone().into(),
+        &plan,
+        Options { yes: args.yes, reason: args.reason.as_deref(), json: args.target.json },
+        async || runner::describe_now(&session, env, app, operation).await,
+    )
+    .await
+}
 
+/// How a write command was asked to behave.
+#[derive(Debug, Clone, Copy)]
+pub struct Options<'a> {
+    pub yes: bool,
+    pub reason: Option<&'a str>,
+    pub json: bool,
+}
+
+/// The plan as the command line shows it before anything happens: its sentence, each change,
+/// and what the operator should know.
+pub fn show(plan: &Plan, json: bool) {
+    if json {
+        return;
+    }
+    eprintln!("plan: {}", plan.sentence());
+    for line in plan.steps.iter().flat_map(|s| &s.diff) {
+        eprintln!("  {}: {} → {}", line.field, line.before, line.after);
+    }
+    for warning in &plan.warnings {
+        eprintln!("  ⚠ {warning}");
+    }
+}
+
+/// The tail every write command shares: show the plan, preflight, confirm, run along the
+/// operation path, and report; after a 409, `after_conflict` says what the object is now.
+pub async fn carry_out(
+    config: &Config,
+    paths: &Paths,
+    sessions: &runner::Sessions,
+    plan: &Plan,
+    options: Options<'_>,
+    after_conflict: impl AsyncFnOnce() -> String,
+) -> Result<Exit, Failure> {
+    show(plan, options.json);
+    runner::preflight(sessions, plan).await.map_err(|e| op_failure(&e))?;
+    confirm_non_interactively(plan, options.yes, options.reason)?;
+    execute(config, paths, sessions, plan, options, after_conflict).await
+}
+
+/// After the confirmation: run the plan along the operation path and report how it ended.
+pub async fn execute(
+    config: &Config,
+    paths: &Paths,
+    sessions: &runner::Sessions,
+    plan: &Plan,
+    options: Options<'_>,
+    after_conflict: impl AsyncFnOnce() -> String,
+) -> Result<Exit, Failure> {
     let audit = AuditLog::open(paths.data_dir()).map_err(|e| {
         Failure::new(
             Exit::Failed,
             format!("cannot open the audit log in {}: {e}", paths.data_dir().display()),
         )
     })?;
-    let hook = webhook(&config);
+    let hook = webhook(config);
     let mut recorder = Recorder { audit: &audit, webhook: hook.as_ref(), pending: Vec::new() };
-    let quiet = args.target.json;
-    let report = runner::run(&session, &plan, args.reason.as_deref(), &mut recorder, |stage| {
+    let quiet = options.json;
+    let report = runner::run(sessions, plan, options.reason, &mut recorder, |stage| {
         if !quiet {
             eprintln!("{stage}");
         }
@@ -113,21 +166,23 @@ pub async fn deployment(
 
     let mut report = report;
     if matches!(report.error, Some(OpError::Conflict(_))) {
-        report.message =
-            format!("{}. {}", report.message, runner::describe_now(&session, env, app, operation).await);
+        report.message = format!("{}. {}", report.message, after_conflict().await);
     }
     let exit = match (&report.error, report.outcome) {
         (Some(error), _) => error.exit(),
         (None, Outcome::Done) => Exit::Ok,
         (None, _) => Exit::Failed,
     };
-    if args.target.json {
+    let user = plan.environments().first().and_then(|env| sessions.get(env).ok()).map(|s| s.user.clone());
+    if options.json {
         let out = json!({
             "operation": plan.operation.name(),
             "env": plan.env,
             "app": plan.app,
             "sentence": plan.sentence(),
-            "user": session.user,
+            "user": user,
+            "reason": options.reason,
+            "warnings": plan.warnings,
             "outcome": report.outcome.as_str(),
             "message": report.message,
             "exit": exit as u8,

@@ -22,7 +22,8 @@ pub struct Config {
 }
 
 /// How much ceremony a write to an environment needs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+// Ordered by ceremony, so the strictest of several environments is their maximum.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Protection {
     /// Writes go ahead without a question.

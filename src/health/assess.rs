@@ -361,7 +361,13 @@ fn canary_health(
         }
         CanaryTarget::Replicas { .. } => (replica_weight(objects), true),
     };
-    CanaryHealth { weight, approximate, version: version(objects.canary), replicas: replicas(objects.canary) }
+    CanaryHealth {
+        weight,
+        approximate,
+        version: version(objects.canary),
+        replicas: replicas(objects.canary),
+        since: None,
+    }
 }
 
 /// A new template is still replacing the old pods, as opposed to replicas merely missing: only

@@ -48,6 +48,9 @@ pub struct CanaryHealth {
     /// The canary's image tag.
     pub version: Option<String>,
     pub replicas: Replicas,
+    /// When the weight last changed, as this process saw it; `None` while it has not changed
+    /// since the process started watching (it has been at this weight at least that long).
+    pub since: Option<jiff::Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -79,4 +82,24 @@ pub struct EnvHealth {
     pub warnings: Vec<EventInfo>,
     pub verdict: Verdict,
     pub reasons: Vec<String>,
+}
+
+impl EnvHealth {
+    /// Carries each canary's "at this weight since" over from the previous reading of the
+    /// environment: kept while the weight holds, stamped `now` when it changes. The health
+    /// model itself has no memory; the environment task keeps the previous reading.
+    pub fn carry_canary_since(&mut self, previous: Option<&Self>, now: jiff::Timestamp) {
+        for app in &mut self.apps {
+            let Some(canary) = &mut app.canary else { continue };
+            let before = previous
+                .and_then(|p| p.apps.iter().find(|a| a.app == app.app))
+                .and_then(|a| a.canary.as_ref());
+            canary.since = match before {
+                Some(b) if b.weight == canary.weight => b.since,
+                Some(_) => Some(now),
+                // First seen: its weight is older than this process.
+                None => None,
+            };
+        }
+    }
 }

@@ -11,6 +11,8 @@ pub enum Confirmation {
     YesNo,
     /// Type `env/app` exactly, and give a reason.
     Typed { expected: String },
+    /// Only a reason: an override of the analysis gate where protection asks no more.
+    Reason,
 }
 
 impl Confirmation {
@@ -19,6 +21,15 @@ impl Confirmation {
             Protection::None => Self::None,
             Protection::Confirm => Self::YesNo,
             Protection::Typed => Self::Typed { expected: plan.typed_name() },
+        }
+    }
+
+    /// What confirming an override needs: a reason always, beside what protection asks.
+    #[must_use]
+    pub fn with_override(self) -> Self {
+        match self {
+            Self::None | Self::YesNo | Self::Reason => Self::Reason,
+            typed @ Self::Typed { .. } => typed,
         }
     }
 }

@@ -39,13 +39,7 @@ fn paused(deployment: &Value) -> bool {
 }
 
 fn plan(place: &Place<'_>, operation: Operation, step: Step) -> Plan {
-    Plan {
-        operation,
-        env: place.env.to_owned(),
-        app: place.app.to_owned(),
-        protection: place.protection,
-        steps: vec![step],
-    }
+    Plan::for_app(operation, place, vec![step])
 }
 
 /// Replaces every pod, one by one within the rollout strategy, by stamping the pod template.
@@ -67,6 +61,8 @@ pub fn restart(place: &Place<'_>, deployment: &Value, now: &str) -> Result<Plan,
     let replicas = deployment.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
     let strategy = strategy_words(deployment);
     let step = Step {
+        app: place.app.to_owned(),
+        guards: Vec::new(),
         sentence: format!(
             "{} · {}/{} · restart {replicas} pods ({strategy})",
             place.env, target.namespace, target.name
@@ -108,6 +104,8 @@ fn set_paused(place: &Place<'_>, deployment: &Value, to: bool) -> Result<Plan, P
     let (operation, reason) =
         if to { (Operation::Pause, "OpsdeckPause") } else { (Operation::Resume, "OpsdeckResume") };
     let step = Step {
+        app: place.app.to_owned(),
+        guards: Vec::new(),
         sentence: format!("{} · {}/{} · paused {} → {to}", place.env, target.namespace, target.name, !to),
         diff: vec![DiffLine {
             field: "spec.paused".into(),

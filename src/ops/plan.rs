@@ -110,18 +110,16 @@ impl Verify {
     /// Whether `object` (as JSON) shows the step done.
     pub fn is_done(&self, object: &Value) -> bool {
         let int = |p: &str| object.pointer(p).and_then(Value::as_i64).unwrap_or(0);
-        let observed = int("/status/observedGeneration") >= int("/metadata/generation");
         match self {
             Self::RolloutComplete => {
                 let replicas = object.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
-                observed
+                int("/status/observedGeneration") >= int("/metadata/generation")
                     && int("/status/updatedReplicas") == replicas
                     && int("/status/availableReplicas") == replicas
                     && int("/status/replicas") == replicas
             }
             Self::Field { pointer, value } => {
-                let has_status = object.get("status").is_some();
-                object.pointer(pointer) == Some(value) && (!has_status || observed)
+                object.pointer(pointer) == Some(value) && observed_by_controllers(object)
             }
         }
     }
@@ -139,18 +137,73 @@ impl Verify {
         match self {
             Self::RolloutComplete => "the rollout completes (all replicas updated and available)".to_owned(),
             Self::Field { pointer, value } => {
-                format!("{} reads back {value}", pointer.trim_start_matches('/').replace('/', "."))
+                // JSON-pointer segments, unescaped: an annotation key keeps its own slash.
+                let field: Vec<String> =
+                    pointer.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~")).collect();
+                format!("{} reads back {value}", field.join("."))
             }
         }
+    }
+}
+
+/// Whether the controllers that report on `object` have seen its current generation, where
+/// the object says: a Deployment's `status.observedGeneration`, a Gateway API route's
+/// `status.parents[].conditions[].observedGeneration`. Objects that report nothing (an
+/// Ingress) count as observed once the field reads back.
+fn observed_by_controllers(object: &Value) -> bool {
+    let generation = object.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
+    if let Some(observed) = object.pointer("/status/observedGeneration").and_then(Value::as_i64) {
+        return observed >= generation;
+    }
+    let parents = object.pointer("/status/parents").and_then(Value::as_array);
+    parents.is_none_or(|parents| {
+        parents.iter().all(|parent| {
+            let conditions = parent.get("conditions").and_then(Value::as_array);
+            conditions.is_none_or(|cs| {
+                cs.iter()
+                    .filter(|c| c["type"] == "Accepted")
+                    .all(|c| c["observedGeneration"].as_i64().is_none_or(|g| g >= generation))
+            })
+        })
+    })
+}
+
+/// A field a step was computed from, and the value it had: the precondition of a step that
+/// runs after earlier steps of its plan (see [`Step::guards`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Guard {
+    /// JSON pointer into the object.
+    pub pointer: String,
+    /// The value when the plan was made; `Value::Null` for a field that was absent.
+    pub value: Value,
+}
+
+impl Guard {
+    pub fn new(pointer: impl Into<String>, value: Value) -> Self {
+        Self { pointer: pointer.into(), value }
+    }
+
+    /// Whether `object` still has the value the plan saw.
+    pub fn holds(&self, object: &Value) -> bool {
+        object.pointer(&self.pointer).unwrap_or(&Value::Null) == &self.value
     }
 }
 
 /// One write.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step {
+    /// The app the step belongs to (a fleet-wide plan holds steps of several).
+    pub app: String,
     pub target: Target,
     /// The resourceVersion the step was computed from: the precondition.
     pub from_resource_version: String,
+    /// The fields the step was computed from. The first step of a plan is written only if the
+    /// object's resourceVersion is still `from_resource_version`. A later step runs after the
+    /// earlier ones have been verified, which can take minutes in which a controller rewrites
+    /// the object's status (and so its resourceVersion) without touching what the step reads;
+    /// such a step is written if every guard still holds, against the resourceVersion read just
+    /// before, and refused otherwise.
+    pub guards: Vec<Guard>,
     pub patch: PatchBody,
     /// "production · shop/web · paused false → true"
     pub sentence: String,
@@ -166,6 +219,13 @@ pub enum Operation {
     Restart,
     Pause,
     Resume,
+    CanaryStep,
+    CanaryBack,
+    CanarySet,
+    CanaryAbort,
+    CanaryPromote,
+    /// Auto mode on: no write of its own; each step it takes is an operation of its own.
+    CanaryAuto,
 }
 
 impl Operation {
@@ -174,28 +234,110 @@ impl Operation {
             Self::Restart => "restart",
             Self::Pause => "pause",
             Self::Resume => "resume",
+            Self::CanaryStep => "canary-step",
+            Self::CanaryBack => "canary-back",
+            Self::CanarySet => "canary-set",
+            Self::CanaryAbort => "canary-abort",
+            Self::CanaryPromote => "canary-promote",
+            Self::CanaryAuto => "canary-auto",
         }
     }
+
+    /// Whether the operation moves a canary's traffic or promotes it.
+    pub fn is_canary(self) -> bool {
+        matches!(
+            self,
+            Self::CanaryStep
+                | Self::CanaryBack
+                | Self::CanarySet
+                | Self::CanaryAbort
+                | Self::CanaryPromote
+                | Self::CanaryAuto
+        )
+    }
+
+    /// Stepping a canary up or setting a higher weight: gated by the analysis verdict.
+    pub fn raises_canary(self) -> bool {
+        matches!(self, Self::CanaryStep | Self::CanarySet)
+    }
 }
+
+/// What a plan is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// One app in one environment: steps run in order and stop at the first that does not
+    /// finish, since each relies on the one before.
+    App,
+    /// The kill switch: every active canary everywhere. The steps are independent: one that
+    /// fails (an environment unreachable) does not keep the others at their weight.
+    Fleet,
+}
+
+/// The typed confirmation of the kill switch, which names no single app.
+pub const FLEET_TYPED_NAME: &str = "abort-all";
 
 /// Steps shown and confirmed together.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     pub operation: Operation,
+    /// For [`Scope::Fleet`], `all`: each step names its own environment.
     pub env: String,
+    /// For [`Scope::Fleet`], `canaries`: each step names its own app.
     pub app: String,
+    /// For [`Scope::Fleet`], the strictest protection among the steps' environments.
     pub protection: Protection,
     pub steps: Vec<Step>,
+    pub scope: Scope,
+    /// What the operator should know before confirming (an override, a GitOps controller that
+    /// will revert the change): shown on the confirmation screen and printed by the CLI.
+    pub warnings: Vec<String>,
+    /// What the plan does, for a plan whose steps do not say it (auto mode has none).
+    pub headline: Option<String>,
 }
 
 impl Plan {
+    /// A plan for one app in one environment.
+    pub fn for_app(operation: Operation, place: &super::Place<'_>, steps: Vec<Step>) -> Self {
+        Self {
+            operation,
+            env: place.env.to_owned(),
+            app: place.app.to_owned(),
+            protection: place.protection,
+            steps,
+            scope: Scope::App,
+            warnings: Vec::new(),
+            headline: None,
+        }
+    }
+
     /// What the typed confirmation asks for.
     pub fn typed_name(&self) -> String {
-        format!("{}/{}", self.env, self.app)
+        match self.scope {
+            Scope::App => format!("{}/{}", self.env, self.app),
+            Scope::Fleet => FLEET_TYPED_NAME.to_owned(),
+        }
     }
 
     pub fn sentence(&self) -> String {
-        self.steps.iter().map(|s| s.sentence.as_str()).collect::<Vec<_>>().join("; then ")
+        if let Some(headline) = &self.headline {
+            return headline.clone();
+        }
+        let joint = match self.scope {
+            Scope::App => "; then ",
+            Scope::Fleet => "; ",
+        };
+        self.steps.iter().map(|s| s.sentence.as_str()).collect::<Vec<_>>().join(joint)
+    }
+
+    /// The environments the plan writes to, in the order its steps do.
+    pub fn environments(&self) -> Vec<&str> {
+        let mut envs: Vec<&str> = Vec::new();
+        for step in &self.steps {
+            if !envs.contains(&step.target.env.as_str()) {
+                envs.push(&step.target.env);
+            }
+        }
+        envs
     }
 }
 

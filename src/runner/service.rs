@@ -7,12 +7,15 @@ use std::sync::Arc;
 use kube::config::Kubeconfig;
 use tokio::sync::{Mutex, mpsc};
 
-use super::{Recorder, Session, deployment_target, find, open_session, plan_deployment, preflight, run};
+use super::{
+    Recorder, Session, Sessions, canary_apps, canary_target, deployment_target, fetch_canary, find,
+    open_session, plan_canary, plan_deployment, plan_kill_switch, preflight, preflight_fleet, run,
+};
 use crate::app::Effect;
 use crate::audit::{AuditLog, Webhook};
-use crate::cluster::ops;
+use crate::cluster::ops::{self, OpError};
 use crate::config::Config;
-use crate::ops::{Operation, Plan, PlanError};
+use crate::ops::{Plan, PlanError, Request};
 
 /// What the service tells the console.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +41,26 @@ pub enum OpEvent {
     },
     /// The audit log's latest records (oldest first), or why it could not be read.
     Audit(Result<Vec<crate::audit::Record>, String>),
+    /// How an operation auto mode started is going: it has no confirmation screen to report
+    /// on, so it reports to the canary it drives.
+    Auto {
+        env: String,
+        app: String,
+        event: AutoEvent,
+    },
+}
+
+/// The course of one auto-mode operation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AutoEvent {
+    /// Could not be planned or authorized: nothing was written.
+    Unavailable(String),
+    Progress(String),
+    Finished {
+        sentence: String,
+        outcome: String,
+        message: String,
+    },
 }
 
 struct Service {
@@ -79,18 +102,41 @@ pub fn spawn(
     tx
 }
 
+/// A plan that could not be made, as the operator reads it.
+fn plan_error(error: PlanError) -> String {
+    match error {
+        PlanError::Refused(m) | PlanError::Invalid(m) => m,
+    }
+}
+
 impl Service {
     async fn handle(&self, effect: Effect) {
         match effect {
-            Effect::Prepare { env, app, operation } => {
-                let what = format!("{} {env}/{app}", operation.name());
-                let event = match self.prepare(&env, &app, operation).await {
-                    Ok(event) => event,
+            Effect::Prepare { env, app, request } => {
+                let what = match request {
+                    Request::KillSwitch => "kill switch".to_owned(),
+                    _ => format!("{} {env}/{app}", request.name()),
+                };
+                let event = match self.prepare(&env, &app, request).await {
+                    Ok((plan, sessions)) => OpEvent::Prepared {
+                        user: Self::users(&sessions, &plan),
+                        cluster: self.clusters(&plan),
+                        plan: Box::new(plan),
+                    },
                     Err(reason) => OpEvent::Unavailable { what, reason },
                 };
                 let _ = self.events.send(event).await;
             }
-            Effect::Execute { plan, reason } => self.execute(&plan, reason.as_deref()).await,
+            Effect::Execute { plan, reason } => {
+                let events = self.events.clone();
+                let finished = self
+                    .execute(&plan, reason.as_deref(), move |stage| {
+                        let _ = events.try_send(OpEvent::Progress { stage: stage.to_owned() });
+                    })
+                    .await;
+                let _ = self.events.send(finished).await;
+            }
+            Effect::Auto { env, app, request, reason } => self.auto(env, app, request, &reason).await,
             Effect::LoadAudit => {
                 let records = match &self.audit {
                     Ok(log) => log.read().map(|(records, _)| records).map_err(|e| e.to_string()),
@@ -98,6 +144,33 @@ impl Service {
                 };
                 let _ = self.events.send(OpEvent::Audit(records)).await;
             }
+        }
+    }
+
+    /// Auto mode's step or abort: planned and authorized as any other, and run without a
+    /// confirmation screen, since the operator confirmed auto mode itself.
+    async fn auto(&self, env: String, app: String, request: Request, reason: &str) {
+        let tell = |event: AutoEvent| OpEvent::Auto { env: env.clone(), app: app.clone(), event };
+        let plan = match self.prepare(&env, &app, request).await {
+            Ok((plan, _)) => plan,
+            Err(reason) => {
+                let _ = self.events.send(tell(AutoEvent::Unavailable(reason))).await;
+                return;
+            }
+        };
+        let events = self.events.clone();
+        let (progress_env, progress_app) = (env.clone(), app.clone());
+        let finished = self
+            .execute(&plan, Some(reason), move |stage| {
+                let _ = events.try_send(OpEvent::Auto {
+                    env: progress_env.clone(),
+                    app: progress_app.clone(),
+                    event: AutoEvent::Progress(stage.to_owned()),
+                });
+            })
+            .await;
+        if let OpEvent::Finished { sentence, outcome, message } = finished {
+            let _ = self.events.send(tell(AutoEvent::Finished { sentence, outcome, message })).await;
         }
     }
 
@@ -133,58 +206,125 @@ impl Service {
         server.map_or(cluster.clone(), |server| format!("{cluster} ({server})"))
     }
 
-    async fn prepare(&self, env: &str, app: &str, operation: Operation) -> Result<OpEvent, String> {
-        let (environment, app_config) = find(&self.config, env, app)?;
-        let session = self.session(env).await?;
-        let target = deployment_target(environment, app_config);
-        let object = ops::fetch(&session.read, &target).await.map_err(|e| e.to_string())?;
-        let plan = plan_deployment(environment, app_config, operation, &object).map_err(|e| match e {
-            PlanError::Refused(m) | PlanError::Invalid(m) => m,
-        })?;
-        preflight(&session, &plan).await.map_err(|e| e.to_string())?;
-        Ok(OpEvent::Prepared {
-            plan: Box::new(plan),
-            user: session.user.clone(),
-            cluster: self.cluster_of(environment.context()),
-        })
+    /// The clusters the plan writes to, as the confirmation screen names them.
+    fn clusters(&self, plan: &Plan) -> String {
+        let mut contexts: Vec<&str> = plan.steps.iter().map(|s| s.target.context.as_str()).collect();
+        contexts.dedup();
+        contexts.iter().map(|c| self.cluster_of(c)).collect::<Vec<_>>().join(", ")
     }
 
-    async fn execute(&self, plan: &Plan, reason: Option<&str>) {
+    /// Who the plan writes as, per environment when it spans several.
+    fn users(sessions: &Sessions, plan: &Plan) -> String {
+        let envs = plan.environments();
+        let user = |env: &str| sessions.get(env).map_or_else(|_| "?".to_owned(), |s| s.user.clone());
+        match envs.as_slice() {
+            [one] => user(one),
+            many => many.iter().map(|e| format!("{} ({e})", user(e))).collect::<Vec<_>>().join(", "),
+        }
+    }
+
+    /// Plans the request against the objects as they are now, authorizes and dry-runs it.
+    async fn prepare(&self, env: &str, app: &str, request: Request) -> Result<(Plan, Sessions), String> {
+        let (session, plan) = match request {
+            Request::KillSwitch => return self.prepare_kill_switch().await,
+            Request::Deployment(operation) => {
+                let (environment, app_config) = find(&self.config, env, app)?;
+                let session = self.session(env).await?;
+                let object = ops::fetch(&session.read, &deployment_target(environment, app_config))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let plan =
+                    plan_deployment(environment, app_config, operation, &object).map_err(plan_error)?;
+                (session, plan)
+            }
+            Request::Canary(canary) => {
+                let (environment, app_config) = find(&self.config, env, app)?;
+                let target = canary_target(environment, app_config)?;
+                let session = self.session(env).await?;
+                let objects = fetch_canary(&session, environment, app_config, target)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let plan =
+                    plan_canary(environment, app_config, target, &objects, canary).map_err(plan_error)?;
+                (session, plan)
+            }
+        };
+        let sessions = Sessions::from(session);
+        preflight(&sessions, &plan).await.map_err(|e| e.to_string())?;
+        Ok((plan, sessions))
+    }
+
+    /// Every environment with a canary, each abort authorized and dry-run on its own: an
+    /// environment that cannot be reached or written is named on the confirmation screen and
+    /// left out, and the others go ahead.
+    async fn prepare_kill_switch(&self) -> Result<(Plan, Sessions), String> {
+        let mut sessions = Sessions::default();
+        let mut warnings = Vec::new();
+        for env in &self.config.environments {
+            if canary_apps(&self.config, env).is_empty() {
+                continue;
+            }
+            match self.session(env.name()).await {
+                Ok(session) => sessions.insert(session),
+                Err(e) => warnings.push(format!("{} left out: {e}", env.name())),
+            }
+        }
+        let (plan, problems) = plan_kill_switch(&self.config, &sessions).await;
+        warnings.extend(problems.iter().map(OpError::to_string));
+        let Some(plan) = plan else {
+            let mut reason = "no canary is taking traffic: nothing to abort".to_owned();
+            if !warnings.is_empty() {
+                reason = format!("{reason} ({})", warnings.join("; "));
+            }
+            return Err(reason);
+        };
+        let mut plan = preflight_fleet(&sessions, plan).await.map_err(|e| e.to_string())?;
+        warnings.append(&mut plan.warnings);
+        plan.warnings = warnings;
+        Ok((plan, sessions))
+    }
+
+    /// Runs a confirmed plan, and says how it ended.
+    async fn execute(&self, plan: &Plan, reason: Option<&str>, progress: impl FnMut(&str)) -> OpEvent {
         let sentence = plan.sentence();
         let finished = |outcome: &str, message: String| OpEvent::Finished {
             sentence: sentence.clone(),
             outcome: outcome.to_owned(),
             message,
         };
-        let session = match self.session(&plan.env).await {
-            Ok(session) => session,
-            Err(e) => {
-                let _ = self.events.send(finished("unreachable", e)).await;
-                return;
+        let mut sessions = Sessions::default();
+        for env in plan.environments() {
+            match self.session(env).await {
+                Ok(session) => sessions.insert(session),
+                // The kill switch goes on without an environment it cannot reach; its step
+                // reports the environment unreachable.
+                Err(e) if plan.scope == crate::ops::Scope::Fleet => {
+                    tracing::warn!(env, error = %e, "not connected");
+                }
+                Err(e) => return finished("unreachable", e),
             }
-        };
+        }
         let audit = match &self.audit {
             Ok(audit) => audit,
-            Err(e) => {
-                let _ = self
-                    .events
-                    .send(finished("failed", format!("no audit log ({e}): nothing was done")))
-                    .await;
-                return;
-            }
+            Err(e) => return finished("failed", format!("no audit log ({e}): nothing was done")),
         };
         let mut recorder = Recorder { audit, webhook: self.webhook.as_ref(), pending: Vec::new() };
-        let events = self.events.clone();
-        let report = run(&session, plan, reason, &mut recorder, |stage| {
-            let _ = events.try_send(OpEvent::Progress { stage: stage.to_owned() });
-        })
-        .await;
+        let report = run(&sessions, plan, reason, &mut recorder, progress).await;
         let mut message = report.message;
-        if matches!(report.error, Some(ops::OpError::Conflict(_)))
-            && let Ok((env, app)) = super::find(&self.config, &plan.env, &plan.app)
-        {
-            message = format!("{message}. {}", super::describe_now(&session, env, app, plan.operation).await);
+        if matches!(report.error, Some(OpError::Conflict(_))) && plan.scope == crate::ops::Scope::App {
+            message = format!("{message}. {}", self.describe_now(plan).await);
         }
-        let _ = self.events.send(finished(report.outcome.as_str(), message)).await;
+        finished(report.outcome.as_str(), message)
+    }
+
+    /// After a 409: what the plan would be today.
+    async fn describe_now(&self, plan: &Plan) -> String {
+        let Ok((env, app)) = find(&self.config, &plan.env, &plan.app) else { return String::new() };
+        let Ok(session) = self.session(&plan.env).await else { return String::new() };
+        if plan.operation.is_canary() {
+            super::canary::describe_now(&session, env, app).await
+        } else {
+            super::describe_now(&session, env, app, plan.operation).await
+        }
     }
 }

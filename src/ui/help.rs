@@ -4,14 +4,16 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 
 use super::theme;
-use crate::app::{KEYMAP, Mode, key_label};
+use crate::app::{KEYMAP, Mode, Screen, key_label};
 
-const SECTIONS: [(Mode, &str); 10] = [
+const SECTIONS: [(Mode, &str); 12] = [
     (Mode::Global, "Everywhere"),
     (Mode::Overview, "Overview"),
+    (Mode::Canary, "Canary"),
+    (Mode::CanaryWeight, "Typing a weight"),
     (Mode::ConfirmYesNo, "Confirmation (y/n)"),
     (Mode::ConfirmTyped, "Typed confirmation"),
     (Mode::Result, "Result"),
@@ -21,6 +23,10 @@ const SECTIONS: [(Mode, &str); 10] = [
     (Mode::Help, "This help"),
     (Mode::Busy, "While an operation runs"),
 ];
+
+/// Columns are at least this wide (and at most `COLUMN_MAX`); as many as the terminal holds.
+const COLUMN_WIDTH: u16 = 59;
+const COLUMN_MAX: u16 = 66;
 
 fn section(mode: Mode, title: &'static str) -> Vec<Line<'static>> {
     let mut lines = vec![Line::styled(title, theme::DIM)];
@@ -37,33 +43,57 @@ fn section(mode: Mode, title: &'static str) -> Vec<Line<'static>> {
     lines
 }
 
-pub fn render(frame: &mut Frame, area: Rect) {
-    let sections: Vec<Vec<Line>> = SECTIONS.iter().map(|(mode, title)| section(*mode, title)).collect();
-    let total: usize = sections.iter().map(|s| s.len() + 1).sum();
-    let available = usize::from(area.height.saturating_sub(2));
-    let columns = if total > available && area.width >= 100 { 2 } else { 1 };
+/// The help for the screen it was opened on: that screen's keys first, then every other
+/// section that fits; the ones that do not are named at the bottom, never silently dropped.
+pub fn render(frame: &mut Frame, area: Rect, screen: &Screen) {
+    let first: &[Mode] = match screen {
+        Screen::Overview => &[Mode::Global, Mode::Overview],
+        Screen::Canary { .. } => &[Mode::Global, Mode::Canary, Mode::CanaryWeight],
+    };
+    let mut ordered: Vec<(Mode, &str)> =
+        first.iter().filter_map(|m| SECTIONS.iter().find(|(s, _)| s == m).copied()).collect();
+    ordered.extend(SECTIONS.iter().filter(|(m, _)| !first.contains(m)).copied());
+
+    let columns = usize::from((area.width.saturating_sub(2) / COLUMN_WIDTH).clamp(1, 3));
+    // Two lines are kept for naming what does not fit.
+    let rows = usize::from(area.height.saturating_sub(4));
     let mut split: Vec<Vec<Line>> = vec![Vec::new(); columns];
-    let per_column = total.div_ceil(columns);
+    let mut left_out = Vec::new();
     let mut column = 0;
-    for lines in sections {
-        if columns > 1 && column == 0 && split[0].len() + lines.len() > per_column && !split[0].is_empty() {
-            column = 1;
+    for (mode, title) in ordered {
+        let lines = section(mode, title);
+        while column < columns && !split[column].is_empty() && split[column].len() + lines.len() > rows {
+            column += 1;
+        }
+        if column >= columns || lines.len() > rows {
+            left_out.push(title);
+            continue;
         }
         split[column].extend(lines);
         split[column].push(Line::raw(""));
     }
-    let height = split.iter().map(Vec::len).max().unwrap_or(0) as u16 + 2;
-    let width: u16 = if columns == 2 { 120 } else { 64 };
+    let used = split.iter().filter(|c| !c.is_empty()).count().max(1);
+    split.truncate(used);
+    let body = split.iter().map(Vec::len).max().unwrap_or(0) as u16;
+    let height = body + 2 + 2 * u16::from(!left_out.is_empty());
+    let column_width = (area.width.saturating_sub(2) / columns as u16).min(COLUMN_MAX);
+    let width = (column_width * used as u16 + 2).min(area.width);
     let [vertical] =
         Layout::vertical([Constraint::Length(height.min(area.height))]).flex(Flex::Center).areas(area);
-    let [popup] =
-        Layout::horizontal([Constraint::Length(width.min(area.width))]).flex(Flex::Center).areas(vertical);
+    let [popup] = Layout::horizontal([Constraint::Length(width)]).flex(Flex::Center).areas(vertical);
     frame.render_widget(Clear, popup);
     let block = Block::bordered().border_type(BorderType::Rounded).title(" Keys · Esc or ? closes ");
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
-    let areas = Layout::horizontal(vec![Constraint::Fill(1); columns]).split(inner);
+    let [columns_area, more] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(u16::from(!left_out.is_empty()))])
+            .areas(inner);
+    let areas = Layout::horizontal(vec![Constraint::Fill(1); used]).split(columns_area);
     for (lines, area) in split.into_iter().zip(areas.iter()) {
         frame.render_widget(Paragraph::new(lines), *area);
+    }
+    if !left_out.is_empty() {
+        let text = format!("larger terminal for: {}", left_out.join(", "));
+        frame.render_widget(Paragraph::new(Line::styled(text, theme::WARN)).wrap(Wrap { trim: true }), more);
     }
 }

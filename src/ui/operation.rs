@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 
 use super::theme;
 use crate::app::{ConfirmState, Field};
-use crate::ops::Confirmation;
+use crate::ops::{Confirmation, Scope};
 
 fn popup(frame: &mut Frame, area: Rect, width: u16, height: u16) -> Rect {
     let [vertical] =
@@ -54,16 +54,21 @@ pub fn finished(frame: &mut Frame, area: Rect, sentence: &str, outcome: &str, me
         "pending" => (theme::WARN, "…"),
         _ => (theme::BAD, "✖"),
     };
-    let area = popup(frame, area, 90, 8);
-    let text = vec![
+    // A line per step of the kill switch; a long message wraps: the popup grows to hold it.
+    let wrapped = |text: &str| text.chars().count() / 86 + 1;
+    let mut message_lines = message.lines();
+    let mut text = vec![
         Line::styled(sentence.to_owned(), Style::new().add_modifier(Modifier::BOLD)),
         Line::from(vec![
             Span::styled(format!("{symbol} {outcome}"), style),
-            Span::raw(format!(": {message}")),
+            Span::raw(format!(": {}", message_lines.next().unwrap_or_default())),
         ]),
-        Line::raw(""),
-        Line::styled("Enter or Esc closes", theme::DIM),
     ];
+    text.extend(message_lines.map(|l| Line::raw(format!("  {l}"))));
+    text.push(Line::raw(""));
+    text.push(Line::styled("Enter or Esc closes", theme::DIM));
+    let height = wrapped(sentence) + message.lines().map(wrapped).sum::<usize>() + 4;
+    let area = popup(frame, area, 90, height as u16);
     frame.render_widget(
         Paragraph::new(text).wrap(Wrap { trim: false }).block(boxed(" Result ".into(), style)),
         area,
@@ -74,33 +79,39 @@ pub fn finished(frame: &mut Frame, area: Rect, sentence: &str, outcome: &str, me
 /// environment's protection level asks.
 pub fn confirm(frame: &mut Frame, area: Rect, state: &ConfirmState) {
     let plan = &state.plan;
-    let typed = matches!(state.confirmation, Confirmation::Typed { .. });
-    let diff_lines: usize = plan.steps.iter().map(|s| s.diff.len() + 2).sum();
-    let height = (10 + diff_lines + if typed { 9 } else { 2 }) as u16;
-    let area = popup(frame, area, 100, height);
-    let style = if typed { theme::BAD } else { theme::WARN };
-    let title = format!(" Confirm {} · {} ", plan.operation.name(), plan.typed_name());
-    let block = boxed(title, style);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let typed = matches!(state.confirmation, Confirmation::Typed { .. } | Confirmation::Reason);
+    let fleet = plan.scope == Scope::Fleet;
 
     let mut lines = vec![
         Line::styled(plan.sentence(), Style::new().add_modifier(Modifier::BOLD)),
         Line::raw(""),
         Line::from(vec![Span::styled("cluster  ", theme::DIM), Span::raw(state.cluster.clone())]),
     ];
-    if let Some(step) = plan.steps.first() {
+    if let (Some(step), false) = (plan.steps.first(), fleet) {
         lines.push(Line::from(vec![
             Span::styled("context  ", theme::DIM),
             Span::raw(step.target.context.clone()),
         ]));
     }
     lines.push(Line::from(vec![Span::styled("user     ", theme::DIM), Span::raw(state.user.clone())]));
-    for step in &plan.steps {
+    if let Some(gate) = &state.overrides {
         lines.push(Line::raw(""));
         lines.push(Line::styled(
             format!(
-                "{} {}/{} (from resourceVersion {})",
+                "⚠ this overrides the analysis ({gate}): a reason is required and recorded as an override"
+            ),
+            theme::BAD,
+        ));
+    }
+    for warning in &plan.warnings {
+        lines.push(Line::styled(format!("⚠ {warning}"), theme::WARN));
+    }
+    for step in &plan.steps {
+        lines.push(Line::raw(""));
+        let place = if fleet { format!("{} · ", step.target.env) } else { String::new() };
+        lines.push(Line::styled(
+            format!(
+                "{place}{} {}/{} (from resourceVersion {})",
                 step.target.kind.name(),
                 step.target.namespace,
                 step.target.name,
@@ -118,27 +129,44 @@ pub fn confirm(frame: &mut Frame, area: Rect, state: &ConfirmState) {
         }
         lines.push(Line::styled(format!("  done when {}", step.verify.describe()), theme::DIM));
     }
-    let text_height = lines.len() as u16;
-    let [text_area, rest] =
-        Layout::vertical([Constraint::Length(text_height), Constraint::Fill(1)]).areas(inner);
+    // The question always shows: the plan's lines give way first on a short terminal.
+    let fields: u16 = if typed { 9 } else { 2 };
+    let height = (lines.len() as u16 + 2).saturating_add(fields + 1);
+    let area = popup(frame, area, 100, height);
+    let style = if typed { theme::BAD } else { theme::WARN };
+    let title = if fleet {
+        format!(
+            " Confirm the kill switch · {} canary writes in {} ",
+            plan.steps.len(),
+            plan.environments().join(", ")
+        )
+    } else {
+        format!(" Confirm {} · {} ", plan.operation.name(), plan.typed_name())
+    };
+    let block = boxed(title, style);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [text_area, rest] = Layout::vertical([Constraint::Fill(1), Constraint::Length(fields)]).areas(inner);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), text_area);
 
-    if let Confirmation::Typed { expected } = &state.confirmation {
-        typed_fields(frame, rest, state, expected);
-    } else {
-        let question = Line::from(vec![
-            Span::styled(" y ", theme::KEY),
-            Span::raw(" go ahead   "),
-            Span::styled(" n ", theme::KEY),
-            Span::raw(" / "),
-            Span::styled(" Esc ", theme::KEY),
-            Span::raw(" cancel, nothing is written"),
-        ]);
-        frame.render_widget(Paragraph::new(vec![Line::raw(""), question]), rest);
+    match &state.confirmation {
+        Confirmation::Typed { expected } => typed_fields(frame, rest, state, Some(expected)),
+        Confirmation::Reason => typed_fields(frame, rest, state, None),
+        Confirmation::None | Confirmation::YesNo => {
+            let question = Line::from(vec![
+                Span::styled(" y ", theme::KEY),
+                Span::raw(" go ahead   "),
+                Span::styled(" n ", theme::KEY),
+                Span::raw(" / "),
+                Span::styled(" Esc ", theme::KEY),
+                Span::raw(" cancel, nothing is written"),
+            ]);
+            frame.render_widget(Paragraph::new(vec![Line::raw(""), question]), rest);
+        }
     }
 }
 
-fn typed_fields(frame: &mut Frame, area: Rect, state: &ConfirmState, expected: &str) {
+fn typed_fields(frame: &mut Frame, area: Rect, state: &ConfirmState, expected: Option<&str>) {
     let [gap, name_label, name, reason_label, reason, error] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
@@ -150,17 +178,19 @@ fn typed_fields(frame: &mut Frame, area: Rect, state: &ConfirmState, expected: &
     .areas(area);
     let _ = gap;
     let focus = |field: Field| if state.focus == field { theme::SELECTED } else { Style::new() };
-    frame.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::raw("Type "),
-            Span::styled(expected.to_owned(), theme::BAD),
-            Span::raw(" to confirm (case matters):"),
-        ])),
-        name_label,
-    );
-    let mut name_box = state.name.clone();
-    name_box.set_cursor_line_style(focus(Field::Name));
-    frame.render_widget(&name_box, name);
+    if let Some(expected) = expected {
+        frame.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::raw("Type "),
+                Span::styled(expected.to_owned(), theme::BAD),
+                Span::raw(" to confirm (case matters):"),
+            ])),
+            name_label,
+        );
+        let mut name_box = state.name.clone();
+        name_box.set_cursor_line_style(focus(Field::Name));
+        frame.render_widget(&name_box, name);
+    }
     frame.render_widget(
         Paragraph::new("Reason (recorded in the audit log and on the object's Events):"),
         reason_label,

@@ -59,7 +59,11 @@ fn prepared(state: &mut State, env: &str, protection: Protection) -> Update {
     let asked = update(state, key('r'));
     assert_eq!(
         asked.effects,
-        vec![Effect::Prepare { env: env.into(), app: "web".into(), operation: Operation::Restart }]
+        vec![Effect::Prepare {
+            env: env.into(),
+            app: "web".into(),
+            request: crate::ops::Request::Deployment(Operation::Restart)
+        }]
     );
     let event = OpEvent::Prepared {
         plan: Box::new(plan(env, protection)),

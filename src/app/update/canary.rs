@@ -1,0 +1,325 @@
+//! The reducer's canary half: the canary screen's keys, the analysis gate on more traffic,
+//! auto mode's checks and steps, and the kill switch.
+
+use crossterm::event::KeyCode;
+
+use super::{Update, prepare};
+use crate::app::auto::{AutoAction, AutoEnded, AutoMode};
+use crate::app::confirm::ConfirmState;
+use crate::app::keymap::Command;
+use crate::app::{Effect, Notice, Overlay, Screen, State};
+use crate::metrics::{AppMetrics, Verdict};
+use crate::ops::canary::gate as traffic_gate;
+use crate::ops::{CanaryRequest, Operation, Place, Plan, Request};
+use crate::runner::AutoEvent;
+
+fn notice(state: &mut State, error: bool, text: impl Into<String>) {
+    state.notice = Some(Notice { error, text: text.into() });
+}
+
+/// The canary's live weight in an environment, from the latest snapshot.
+fn weight(state: &State, env: usize, app: &str) -> Option<u32> {
+    let snapshot = state.envs.get(env)?.snapshot.as_ref()?;
+    snapshot.health.apps.iter().find(|a| a.app == app)?.canary.as_ref()?.weight
+}
+
+/// The app's latest figures in an environment, and when they were measured.
+fn figures<'s>(state: &'s State, env: usize, app: &str) -> Option<(&'s AppMetrics, jiff::Timestamp)> {
+    let round = state.envs.get(env)?.metrics.as_ref()?.as_ref().ok()?;
+    Some((round.app(app)?, round.at))
+}
+
+fn verdict<'s>(state: &'s State, env: usize, app: &str) -> Option<&'s Verdict> {
+    figures(state, env, app)?.0.verdict.as_ref()
+}
+
+fn env_index(state: &State, name: &str) -> Option<usize> {
+    state.envs.iter().position(|e| e.name == name)
+}
+
+fn has_canary(state: &State, env: usize, app: usize) -> bool {
+    let (Some(env), Some(Some(spec))) = (state.envs.get(env), state.canaries.get(app)) else { return false };
+    spec.providers.contains_key(&env.name)
+}
+
+/// `c`: the selected app's canary in the selected environment.
+pub fn open(state: &mut State) {
+    let (env, app) = (state.selected_env, state.selected_app);
+    if has_canary(state, env, app) {
+        state.screen = Screen::Canary { env, app, input: None };
+        state.notice = None;
+    } else if let (Some(e), Some(a)) = (state.envs.get(env), state.apps.get(app)) {
+        let text =
+            format!("{a} has no canary in {} (configure [apps.canary.environments.{}])", e.name, e.name);
+        notice(state, true, text);
+    }
+}
+
+/// Esc without an overlay: stop typing a weight, or leave the canary screen.
+pub fn back(state: &mut State) {
+    match &mut state.screen {
+        Screen::Canary { input: input @ Some(_), .. } => *input = None,
+        Screen::Canary { env, app, .. } => {
+            (state.selected_env, state.selected_app) = (*env, *app);
+            state.screen = Screen::Overview;
+        }
+        Screen::Overview => {}
+    }
+}
+
+/// ← → on the canary screen: the same app's canary in the neighbouring environment that has one.
+pub fn switch_env(state: &mut State, forward: bool) {
+    let Screen::Canary { env, app, .. } = state.screen else { return };
+    let count = state.envs.len();
+    let next = (1..count)
+        .map(|step| if forward { (env + step) % count } else { (env + count - step) % count })
+        .find(|e| has_canary(state, *e, app));
+    if let Some(next) = next {
+        state.screen = Screen::Canary { env: next, app, input: None };
+    }
+}
+
+/// A key typed into the weight field: digits and Backspace. Whether anything changed.
+pub fn type_weight(input: &mut String, code: KeyCode) -> bool {
+    match code {
+        KeyCode::Char(c) if c.is_ascii_digit() && input.len() < 3 => input.push(c),
+        KeyCode::Backspace => {
+            input.pop();
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// Enter in the weight field: plan that weight.
+pub fn submit_weight(state: &mut State) -> Update {
+    let Screen::Canary { env, app, input: Some(input) } = &state.screen else { return Update::default() };
+    let (env, app) = (*env, *app);
+    match input.parse::<u32>() {
+        Ok(weight) if weight <= 100 => {
+            state.screen = Screen::Canary { env, app, input: None };
+            manual(state, env, app, Request::Canary(CanaryRequest::Set(weight)))
+        }
+        _ => {
+            notice(state, true, format!("{input:?} is not a weight: type 0 to 100"));
+            Update::redraw()
+        }
+    }
+}
+
+/// A manual canary request: any manual action takes the canary out of auto mode first.
+fn manual(state: &mut State, env: usize, app: usize, request: Request) -> Update {
+    let (Some(env_name), Some(app_name)) =
+        (state.envs.get(env).map(|e| e.name.clone()), state.apps.get(app).cloned())
+    else {
+        return Update::default();
+    };
+    let before = state.autos.len();
+    state.autos.retain(|a| !(a.env == env_name && a.app == app_name));
+    let update = prepare(state, env, app, request);
+    if state.autos.len() != before {
+        let text = format!("auto mode off for {env_name}/{app_name}: a manual action takes over");
+        notice(state, false, text);
+    }
+    update
+}
+
+/// The canary screen's keys, and the kill switch from anywhere it is bound.
+pub fn command(state: &mut State, command: Command) -> Update {
+    if command == Command::KillSwitch {
+        state.notice = None;
+        state.overlay = Some(Overlay::Preparing {
+            what: "kill switch: every active canary to 0%".into(),
+            env: String::new(),
+            app: String::new(),
+            request: Request::KillSwitch,
+        });
+        return Update::effect(Effect::Prepare {
+            env: String::new(),
+            app: String::new(),
+            request: Request::KillSwitch,
+        });
+    }
+    let Screen::Canary { env, app, .. } = state.screen else { return Update::default() };
+    let request = match command {
+        Command::CanaryStep => CanaryRequest::Step,
+        Command::CanaryBack => CanaryRequest::Back,
+        Command::CanaryAbort => CanaryRequest::Abort,
+        Command::CanaryPromote => CanaryRequest::Promote,
+        Command::CanarySetWeight => {
+            state.screen = Screen::Canary { env, app, input: Some(String::new()) };
+            return Update::redraw();
+        }
+        Command::ToggleAuto => return toggle_auto(state, env, app),
+        _ => return Update::default(),
+    };
+    manual(state, env, app, Request::Canary(request))
+}
+
+/// The analysis gate, as the console judges it: on the verdict the operator is looking at.
+/// `Some(why)` when the confirmation must take an override reason.
+pub fn gate(state: &State, env: &str, app: &str, request: Request) -> Option<String> {
+    let Request::Canary(request) = request else { return None };
+    let index = env_index(state, env)?;
+    let current = weight(state, index, app).unwrap_or(0);
+    traffic_gate(request, current, verdict(state, index, app))
+}
+
+/// `A`: auto mode off at once, or on after a confirmation saying what it will do.
+fn toggle_auto(state: &mut State, env: usize, app: usize) -> Update {
+    let (Some(e), Some(a), Some(Some(spec))) =
+        (state.envs.get(env), state.apps.get(app), state.canaries.get(app))
+    else {
+        return Update::default();
+    };
+    let (env_name, app_name) = (e.name.clone(), a.clone());
+    if let Some(i) = state.autos.iter().position(|x| x.env == env_name && x.app == app_name) {
+        state.autos.remove(i);
+        notice(
+            state,
+            false,
+            format!("auto mode off for {env_name}/{app_name}: the canary stays where it is"),
+        );
+        return Update::redraw();
+    }
+    if e.readonly {
+        notice(state, true, format!("auto mode unavailable: {env_name} is read-only"));
+        return Update::redraw();
+    }
+    let steps: Vec<String> = spec.steps.iter().map(|s| format!("{s}%")).collect();
+    let place = Place { env: &env_name, context: &e.context, app: &app_name, protection: e.protection };
+    let mut plan = Plan::for_app(Operation::CanaryAuto, &place, Vec::new());
+    plan.headline = Some(format!(
+        "{env_name}/{app_name} auto mode: one step every {}s while the verdict passes ({}), abort after {} failed checks in a row",
+        spec.interval.as_secs(),
+        steps.join(" → "),
+        spec.failure_threshold
+    ));
+    plan.warnings = vec![
+        "each step and an abort go through the operation path (access review, dry run, precondition, audit) without asking again".into(),
+        "it stops at the last step (promotion stays yours), on any manual canary key, on the kill switch, or when the console quits".into(),
+    ];
+    let user = e.user.clone().unwrap_or_else(|| "?".into());
+    let confirm = ConfirmState::new(plan, user, e.context.clone(), None);
+    state.overlay = Some(Overlay::Confirm(Box::new(confirm)));
+    Update::redraw()
+}
+
+/// The auto-mode confirmation was accepted: it starts now.
+pub fn start_auto(state: &mut State, confirm: &ConfirmState) -> Update {
+    let (env, app) = (&confirm.plan.env, &confirm.plan.app);
+    let spec =
+        state.apps.iter().position(|a| a == app).and_then(|i| state.canaries.get(i)).and_then(Option::as_ref);
+    let Some(spec) = spec else { return Update::default() };
+    let reason = confirm.reason_given().unwrap_or_else(|| format!("turned on by {}", confirm.user));
+    let auto = AutoMode::start(env, app, spec.interval, spec.failure_threshold, &reason, state.clock);
+    state.overlay = None;
+    notice(
+        state,
+        false,
+        format!(
+            "auto mode on for {env}/{app}: next step in {}s if the verdict passes",
+            spec.interval.as_secs()
+        ),
+    );
+    state.autos.push(auto);
+    Update::redraw()
+}
+
+fn auto_effect(auto: &AutoMode, action: AutoAction) -> Effect {
+    let (request, reason) = match action {
+        AutoAction::Step { reason } => (CanaryRequest::Step, reason),
+        AutoAction::Abort { reason } => (CanaryRequest::Abort, reason),
+    };
+    Effect::Auto {
+        env: auto.env.clone(),
+        app: auto.app.clone(),
+        request: Request::Canary(request),
+        reason: format!("auto mode: {reason}"),
+    }
+}
+
+/// A metrics round arrived for environment `index`: one check for each canary auto mode
+/// drives there.
+pub fn check_autos(state: &mut State, index: usize) -> Vec<Effect> {
+    let Some(env) = state.envs.get(index).map(|e| e.name.clone()) else { return Vec::new() };
+    let mut effects = Vec::new();
+    for i in 0..state.autos.len() {
+        if state.autos[i].env != env {
+            continue;
+        }
+        let app = state.autos[i].app.clone();
+        let verdict = verdict(state, index, &app).cloned();
+        if let Some(action) = state.autos[i].check(verdict.as_ref()) {
+            effects.push(auto_effect(&state.autos[i], action));
+        }
+    }
+    effects
+}
+
+/// The clock moved: steps that are due and pass are asked for; canaries at the top step leave
+/// auto mode.
+pub fn tick_autos(state: &mut State, now: jiff::Timestamp) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    let mut ended: Vec<(usize, AutoEnded)> = Vec::new();
+    for i in 0..state.autos.len() {
+        let (env, app) = (state.autos[i].env.clone(), state.autos[i].app.clone());
+        let Some(index) = env_index(state, &env) else { continue };
+        let top = state
+            .apps
+            .iter()
+            .position(|a| *a == app)
+            .and_then(|a| state.canaries[a].as_ref())
+            .map_or(100, crate::app::canary::CanarySpec::top);
+        if let Some(end) = weight(state, index, &app).and_then(|w| state.autos[i].at_top(w, top)) {
+            ended.push((i, end));
+            continue;
+        }
+        let (verdict, measured) = match figures(state, index, &app) {
+            Some((m, at)) => (m.verdict.clone(), Some(at)),
+            None => (None, None),
+        };
+        if let Some(action) = state.autos[i].tick(now, verdict.as_ref(), measured) {
+            effects.push(auto_effect(&state.autos[i], action));
+        }
+    }
+    for (i, end) in ended.into_iter().rev() {
+        state.autos.remove(i);
+        notice(state, end.error, end.text);
+    }
+    effects
+}
+
+/// How an operation auto mode asked for is going.
+pub fn auto_event(state: &mut State, env: &str, app: &str, event: AutoEvent) -> Update {
+    let Some(i) = state.autos.iter().position(|a| a.env == env && a.app == app) else {
+        // Auto mode was turned off meanwhile; the operation still ran and is in the audit log.
+        if let AutoEvent::Finished { sentence, outcome, .. } = event {
+            notice(state, outcome != "done", format!("{outcome}: {sentence} (auto mode, already off)"));
+            return Update::redraw();
+        }
+        return Update::default();
+    };
+    let now = state.clock;
+    let ended = match event {
+        AutoEvent::Progress(doing) => {
+            state.autos[i].phase = crate::app::auto::AutoPhase::Busy(doing);
+            None
+        }
+        AutoEvent::Unavailable(reason) => {
+            state.autos[i].finished(false, &format!("unavailable: {reason}"), now)
+        }
+        AutoEvent::Finished { sentence, outcome, message } => {
+            let ended = state.autos[i].finished(outcome == "done", &message, now);
+            if ended.is_none() {
+                notice(state, false, format!("auto mode: {sentence}"));
+            }
+            ended
+        }
+    };
+    if let Some(end) = ended {
+        state.autos.remove(i);
+        notice(state, end.error, end.text);
+    }
+    Update::redraw()
+}
