@@ -4,93 +4,22 @@
 // Test helpers fail by panicking, like the tests that call them.
 #![allow(clippy::panic)]
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
+#[path = "common/fleet.rs"]
+mod fleet;
+
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Event;
 use kube::api::{Api, ListParams, Patch, PatchParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
-use opsdeck::demo::{Fleet, FleetOptions, Timing};
+use kube::config::Kubeconfig;
+use opsdeck::demo::FleetOptions;
 use serde_json::{Value, json};
 
-struct Demo {
-    _fleet: Fleet,
-    dir: tempfile::TempDir,
-    kubeconfig: PathBuf,
-}
+use fleet::{Demo, text};
 
 async fn start(options: FleetOptions) -> Demo {
-    let fleet = Fleet::start(FleetOptions { timing: Timing { speed: 20.0, ..Timing::default() }, ..options })
-        .await
-        .expect("fleet");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (kubeconfig, _) = fleet.write_files(dir.path()).expect("files");
-    Demo { _fleet: fleet, dir, kubeconfig }
-}
-
-impl Demo {
-    /// A config naming `context` for an environment called `env`, with `extra` appended.
-    fn config(&self, env: &str, context: &str, protection: &str, extra: &str) -> PathBuf {
-        let path = self.dir.path().join(format!("{env}-{context}.toml"));
-        let text = format!(
-            "[[environments]]\nname = \"{env}\"\ncontext = \"{context}\"\nnamespaces = [\"shop\"]\nprotection = \"{protection}\"\n\n[[apps]]\nname = \"web\"\ndeployment = \"web\"\n{extra}"
-        );
-        std::fs::write(&path, text).expect("config");
-        path
-    }
-
-    fn data_home(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    fn audit_file(&self) -> PathBuf {
-        self.data_home().join("opsdeck/audit.jsonl")
-    }
-
-    fn command(&self, config: &Path, args: &[&str]) -> tokio::process::Command {
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_opsdeck"));
-        command
-            .arg("--config")
-            .arg(config)
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .args(args)
-            .env("XDG_DATA_HOME", self.data_home())
-            .env("XDG_STATE_HOME", self.dir.path().join("state"))
-            .kill_on_drop(true);
-        command
-    }
-
-    async fn run(&self, config: &Path, args: &[&str]) -> Output {
-        self.command(config, args).output().await.expect("run opsdeck")
-    }
-
-    async fn client(&self, context: &str) -> Client {
-        let kubeconfig = Kubeconfig::read_from(&self.kubeconfig).expect("kubeconfig");
-        let options = KubeConfigOptions { context: Some(context.to_owned()), ..KubeConfigOptions::default() };
-        Client::try_from(Config::from_custom_kubeconfig(kubeconfig, &options).await.expect("config"))
-            .expect("client")
-    }
-
-    async fn requests(&self, context: &str) -> Value {
-        let request = http::Request::get("/demo/requests").body(Vec::new()).expect("request");
-        self.client(context).await.request(request).await.expect("counter")
-    }
-
-    fn audit(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.audit_file())
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("audit line"))
-            .collect()
-    }
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    fleet::start_with(options).await
 }
 
 fn writes(report: &Value) -> Vec<String> {
@@ -112,8 +41,9 @@ fn writes(report: &Value) -> Vec<String> {
 #[tokio::test]
 async fn read_only_sends_no_write_at_all() {
     let demo = start(FleetOptions::default()).await;
-    let config = demo.config("staging", "staging", "none", "");
-    let out = demo.run(&config, &["--readonly", "pause", "--env", "staging", "--app", "web", "--yes"]).await;
+    let config = demo.one_environment("staging", "staging", "none", "");
+    let out =
+        demo.run_with(&config, &["--readonly", "pause", "--env", "staging", "--app", "web", "--yes"]).await;
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     assert!(text(&out).contains("read-only"), "{}", text(&out));
     let report = demo.requests("staging").await;
@@ -124,9 +54,9 @@ async fn read_only_sends_no_write_at_all() {
 #[tokio::test]
 async fn a_forbidden_write_is_refused_before_confirmation() {
     let demo = start(FleetOptions::default()).await;
-    let config = demo.config("production", "production-readonly", "typed", "");
+    let config = demo.one_environment("production", "production-readonly", "typed", "");
     // No --yes: a forbidden action must be refused for what it is, not for the missing --yes.
-    let out = demo.run(&config, &["pause", "--env", "production", "--app", "web"]).await;
+    let out = demo.run_with(&config, &["pause", "--env", "production", "--app", "web"]).await;
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     assert!(text(&out).contains("not allowed to patch deployments"), "{}", text(&out));
     assert!(writes(&demo.requests("production").await).is_empty());
@@ -136,15 +66,15 @@ async fn a_forbidden_write_is_refused_before_confirmation() {
 #[tokio::test]
 async fn protected_environments_refuse_without_yes_and_reason() {
     let demo = start(FleetOptions::default()).await;
-    let typed = demo.config("production", "production", "typed", "");
-    let out = demo.run(&typed, &["pause", "--env", "production", "--app", "web"]).await;
+    let typed = demo.one_environment("production", "production", "typed", "");
+    let out = demo.run_with(&typed, &["pause", "--env", "production", "--app", "web"]).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("typed confirmation of production/web"), "{}", text(&out));
-    let out = demo.run(&typed, &["pause", "--env", "production", "--app", "web", "--yes"]).await;
+    let out = demo.run_with(&typed, &["pause", "--env", "production", "--app", "web", "--yes"]).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("--reason"), "{}", text(&out));
-    let confirm = demo.config("staging", "staging", "confirm", "");
-    let out = demo.run(&confirm, &["pause", "--env", "staging", "--app", "web"]).await;
+    let confirm = demo.one_environment("staging", "staging", "confirm", "");
+    let out = demo.run_with(&confirm, &["pause", "--env", "staging", "--app", "web"]).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(
         writes(&demo.requests("production").await).is_empty()
@@ -157,9 +87,9 @@ async fn protected_environments_refuse_without_yes_and_reason() {
 #[tokio::test]
 async fn pause_resume_and_restart_are_recorded_everywhere() {
     let demo = start(FleetOptions::default()).await;
-    let config = demo.config("production", "production", "typed", "");
+    let config = demo.one_environment("production", "production", "typed", "");
     let out = demo
-        .run(
+        .run_with(
             &config,
             &[
                 "pause",
@@ -190,18 +120,18 @@ async fn pause_resume_and_restart_are_recorded_everywhere() {
     assert!(message.contains("demo-admin") && message.contains("freeze for incident 42"), "{message}");
 
     let out = demo
-        .run(&config, &["restart", "--env", "production", "--app", "web", "--yes", "--reason", "x"])
+        .run_with(&config, &["restart", "--env", "production", "--app", "web", "--yes", "--reason", "x"])
         .await;
     assert_eq!(out.status.code(), Some(3), "a paused Deployment does not restart: {}", text(&out));
     let out = demo
-        .run(
+        .run_with(
             &config,
             &["resume", "--env", "production", "--app", "web", "--yes", "--reason", "incident over"],
         )
         .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let out = demo
-        .run(
+        .run_with(
             &config,
             &[
                 "restart",
@@ -236,7 +166,7 @@ async fn pause_resume_and_restart_are_recorded_everywhere() {
     assert_eq!(phases, expected.map(|(o, p)| (o.to_owned(), p.to_owned())));
     assert!(audit.iter().filter(|r| r["phase"] == "result").all(|r| r["outcome"] == "done"), "{audit:#?}");
 
-    let out = demo.run(&config, &["audit", "--markdown"]).await;
+    let out = demo.run_with(&config, &["audit", "--markdown"]).await;
     let markdown = text(&out);
     assert!(
         markdown.contains("| Time (UTC) |")
@@ -250,7 +180,7 @@ async fn pause_resume_and_restart_are_recorded_everywhere() {
 async fn a_stale_resource_version_writes_nothing_and_exits_3() {
     let demo = start(FleetOptions::default()).await;
     let kubeconfig = Kubeconfig::read_from(&demo.kubeconfig).expect("kubeconfig");
-    let config_path = demo.config("staging", "staging", "confirm", "");
+    let config_path = demo.one_environment("staging", "staging", "confirm", "");
     let config = opsdeck::config::load(&config_path).expect("config");
     let (env, app) = opsdeck::runner::find(&config, "staging", "web").expect("find");
     let session = opsdeck::runner::open_session(kubeconfig, env, false).await.expect("session");
@@ -287,9 +217,9 @@ async fn a_stale_resource_version_writes_nothing_and_exits_3() {
 async fn the_intent_survives_a_kill_between_intent_and_result() {
     let demo =
         start(FleetOptions { write_delay: Some(Duration::from_secs(30)), ..FleetOptions::default() }).await;
-    let config = demo.config("local", "local", "none", "");
+    let config = demo.one_environment("local", "local", "none", "");
     let mut child =
-        demo.command(&config, &["pause", "--env", "local", "--app", "web"]).spawn().expect("spawn");
+        demo.command_with(&config, &["pause", "--env", "local", "--app", "web"]).spawn().expect("spawn");
     for _ in 0..200 {
         if demo.audit().iter().any(|r| r["phase"] == "intent") {
             break;
@@ -301,7 +231,7 @@ async fn the_intent_survives_a_kill_between_intent_and_result() {
     assert_eq!(audit.len(), 1, "{audit:#?}");
     assert_eq!(audit[0]["phase"], "intent");
     assert_eq!(audit[0]["sentence"], "local · shop/web · paused false → true");
-    let out = demo.run(&config, &["audit"]).await;
+    let out = demo.run_with(&config, &["audit"]).await;
     assert!(text(&out).contains("no result recorded"), "{}", text(&out));
 }
 
@@ -354,8 +284,10 @@ async fn hook_server(answer: bool) -> (String, tokio::sync::mpsc::Receiver<Strin
 async fn the_webhook_is_told_and_a_silent_one_delays_nothing() {
     let demo = start(FleetOptions::default()).await;
     let (url, mut bodies) = hook_server(true).await;
-    let config = demo.config("local", "local", "none", &format!("\n[notifications]\nwebhook = \"{url}\"\n"));
-    let out = demo.run(&config, &["pause", "--env", "local", "--app", "web", "--reason", "hook test"]).await;
+    let config =
+        demo.one_environment("local", "local", "none", &format!("\n[notifications]\nwebhook = \"{url}\"\n"));
+    let out =
+        demo.run_with(&config, &["pause", "--env", "local", "--app", "web", "--reason", "hook test"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let body = tokio::time::timeout(Duration::from_secs(5), bodies.recv())
         .await
@@ -370,9 +302,13 @@ async fn the_webhook_is_told_and_a_silent_one_delays_nothing() {
     );
 
     let (silent, mut seen) = hook_server(false).await;
-    let config =
-        demo.config("local", "local", "none", &format!("\n[notifications]\nwebhook = \"{silent}\"\n"));
-    let out = demo.run(&config, &["resume", "--env", "local", "--app", "web"]).await;
+    let config = demo.one_environment(
+        "local",
+        "local",
+        "none",
+        &format!("\n[notifications]\nwebhook = \"{silent}\"\n"),
+    );
+    let out = demo.run_with(&config, &["resume", "--env", "local", "--app", "web"]).await;
     assert_eq!(out.status.code(), Some(0), "a silent webhook does not fail the operation: {}", text(&out));
     assert!(seen.try_recv().is_ok(), "the webhook was called");
     let audit = demo.audit();

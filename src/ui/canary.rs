@@ -314,30 +314,36 @@ fn render_chart(frame: &mut Frame, area: Rect, spec: &ChartSpec<'_>) {
     let (stable, canary) = (clip(&spec.stable), clip(&spec.canary));
     let limit_lines: Vec<Vec<(f64, f64)>> =
         spec.limits.iter().map(|(_, y)| vec![(oldest, *y), (0.0, *y)]).collect();
-    let mut datasets = vec![
+    // Limits first, so the tracks are drawn over them where they cross.
+    let mut datasets: Vec<Dataset> = spec
+        .limits
+        .iter()
+        .zip(&limit_lines)
+        .map(|((name, _), line)| {
+            Dataset::default()
+                .name(name.clone())
+                .marker(Marker::Dot)
+                .graph_type(GraphType::Line)
+                .style(Style::new().fg(Color::Red))
+                .data(line)
+        })
+        .collect();
+    datasets.push(
         Dataset::default()
             .name("stable")
             .marker(Marker::Braille)
             .graph_type(GraphType::Line)
             .style(Style::new().fg(STABLE))
             .data(&stable),
+    );
+    datasets.push(
         Dataset::default()
             .name("canary")
             .marker(Marker::Braille)
             .graph_type(GraphType::Line)
             .style(Style::new().fg(CANARY))
             .data(&canary),
-    ];
-    for ((name, _), line) in spec.limits.iter().zip(&limit_lines) {
-        datasets.push(
-            Dataset::default()
-                .name(name.clone())
-                .marker(Marker::Dot)
-                .graph_type(GraphType::Line)
-                .style(Style::new().fg(Color::Red))
-                .data(line),
-        );
-    }
+    );
     let minutes = (-oldest / 60.0).ceil();
     let chart = Chart::new(datasets)
         .block(

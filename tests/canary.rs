@@ -1,0 +1,294 @@
+//! Canary control against the demo fleet: each traffic provider read and written through the
+//! real binary, the analysis gate, abort, promotion (with what traffic met on the way), the kill
+//! switch, and a weight changed behind opsdeck's back.
+
+// Test helpers fail by panicking, like the tests that call them.
+#![allow(clippy::panic)]
+
+#[path = "common/fleet.rs"]
+mod fleet;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use fleet::{first_image, ingress_weight, replicas, route_weights, text};
+use futures::StreamExt;
+use kube::api::{Api, DynamicObject};
+use kube::discovery::ApiResource;
+use kube::runtime::watcher;
+use serde_json::{Value, json};
+
+fn json_out(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("json ({e}): {}", text(out)))
+}
+
+const PROD: [&str; 6] = ["--env", "production", "--yes", "--reason", "release 1.3", "--json"];
+
+fn args<'a>(command: &[&'a str], app: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut all = vec!["canary"];
+    all.extend_from_slice(command);
+    all.extend_from_slice(&["--app", app]);
+    all.extend_from_slice(rest);
+    all
+}
+
+#[tokio::test]
+async fn each_provider_reads_and_writes_its_weight() {
+    let demo = fleet::start().await;
+
+    // nginx-ingress: the web canary passes its analysis, so stepping up needs no override.
+    let out = demo.run(&args(&["step"], "web", &PROD)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(json_out(&out)["outcome"], "done");
+    assert_eq!(ingress_weight(&demo.get("production", "ingresses", "web-canary").await), "25");
+    let status = demo.run(&["canary", "status", "--env", "production", "--app", "web", "--json"]).await;
+    assert_eq!(json_out(&status)["weight"], 25, "status reads back what was written");
+
+    // gateway-api: backing off is never gated.
+    let out = demo.run(&args(&["back"], "api", &PROD)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(route_weights(&demo.get("production", "httproutes", "api").await), [100, 0]);
+
+    // replicas: local runs 2 stable and 1 canary pod (≈33%); the next step is 50%.
+    let out = demo.run(&["canary", "step", "--env", "local", "--app", "web", "--json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(replicas(&demo.get("local", "deployments", "web-canary").await), 2);
+    assert_eq!(replicas(&demo.get("local", "deployments", "web").await), 1);
+    let status = demo.run(&["canary", "status", "--env", "local", "--app", "web", "--json"]).await;
+    let status = json_out(&status);
+    assert_eq!(status["weight_approximate"], true, "a pod ratio says so");
+    assert!(status["weight"].as_u64().is_some_and(|w| (50..=67).contains(&w)), "{status}");
+
+    let audit = demo.audit();
+    let results: Vec<(&str, &str, &str)> = audit
+        .iter()
+        .filter(|r| r["phase"] == "result")
+        .map(|r| {
+            (
+                r["env"].as_str().unwrap_or(""),
+                r["operation"].as_str().unwrap_or(""),
+                r["outcome"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        results,
+        [
+            ("production", "canary-step", "done"),
+            ("production", "canary-back", "done"),
+            ("local", "canary-step", "done"),
+            ("local", "canary-step", "done"),
+        ],
+        "the replica ratio is two writes, canary up before stable down"
+    );
+}
+
+#[tokio::test]
+async fn more_traffic_to_a_failing_canary_needs_an_override() {
+    let demo = fleet::start().await;
+    // The api canary returns about 4% errors.
+    let out = demo.run(&args(&["step"], "api", &PROD)).await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("verdict fail") && text(&out).contains("--override"), "{}", text(&out));
+    assert_eq!(route_weights(&demo.get("production", "httproutes", "api").await), [90, 10], "untouched");
+    assert!(demo.audit().is_empty(), "nothing was attempted");
+
+    let mut with_override = args(&["set", "25"], "api", &PROD);
+    with_override.extend(["--override", "load test against the canary only"]);
+    let out = demo.run(&with_override).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(route_weights(&demo.get("production", "httproutes", "api").await), [75, 25]);
+    let audit = demo.audit();
+    let reason = audit[0]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("override (verdict fail: error rate")
+            && reason.contains("load test against the canary only")
+            && reason.contains("release 1.3"),
+        "the record says what was overridden, and why: {reason}"
+    );
+}
+
+#[tokio::test]
+async fn abort_sends_nothing_to_the_canary_and_keeps_its_pods() {
+    let demo = fleet::start().await;
+    let out = demo.run(&args(&["abort"], "api", &PROD)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(route_weights(&demo.get("production", "httproutes", "api").await), [100, 0]);
+    assert_eq!(
+        replicas(&demo.get("production", "deployments", "api-canary").await),
+        1,
+        "kept, to investigate"
+    );
+    let again = demo.run(&args(&["abort"], "api", &PROD)).await;
+    assert_eq!(again.status.code(), Some(3), "already at 0%: {}", text(&again));
+
+    // The replica ratio: stable takes every pod back before the canary goes.
+    let out = demo.run(&["canary", "abort", "--env", "local", "--app", "web"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(replicas(&demo.get("local", "deployments", "web").await), 3);
+    assert_eq!(replicas(&demo.get("local", "deployments", "web-canary").await), 0);
+}
+
+/// One object as the invariant needs it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Seen {
+    weight: Option<u32>,
+    /// A Deployment's pods that are ready and still wanted: a pod being scaled away is about
+    /// to stop serving whatever its readiness says.
+    serving: Option<i64>,
+}
+
+/// Every version of the production web Deployments and canary Ingress the fleet stores while
+/// the test runs, by the cluster's resourceVersion (one counter for all objects).
+fn record(client: &kube::Client) -> Arc<Mutex<BTreeMap<u64, (String, Seen)>>> {
+    let log = Arc::new(Mutex::new(BTreeMap::new()));
+    for (group, kind, plural) in
+        [("apps", "Deployment", "deployments"), ("networking.k8s.io", "Ingress", "ingresses")]
+    {
+        let resource = ApiResource {
+            group: group.into(),
+            version: "v1".into(),
+            api_version: format!("{group}/v1"),
+            kind: kind.into(),
+            plural: plural.into(),
+        };
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "shop", &resource);
+        let log = log.clone();
+        tokio::spawn(async move {
+            let mut events = std::pin::pin!(watcher(api, watcher::Config::default()));
+            while let Some(Ok(event)) = events.next().await {
+                let (watcher::Event::Apply(o) | watcher::Event::InitApply(o)) = event else { continue };
+                let v = serde_json::to_value(&o).expect("json");
+                let name = v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_owned();
+                let rv = v
+                    .pointer("/metadata/resourceVersion")
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.parse().ok())
+                    .unwrap_or(0);
+                let seen = Seen {
+                    weight: (name == "web-canary" && v["kind"] == "Ingress")
+                        .then(|| fleet::ingress_weight(&v).parse().unwrap_or(0)),
+                    serving: (v["kind"] == "Deployment").then(|| {
+                        let ready = v.pointer("/status/readyReplicas").and_then(Value::as_i64).unwrap_or(0);
+                        ready.min(fleet::replicas(&v))
+                    }),
+                };
+                let key = format!("{}/{name}", v["kind"].as_str().unwrap_or(""));
+                log.lock().expect("log").insert(rv, (key, seen));
+            }
+        });
+    }
+    log
+}
+
+#[tokio::test]
+async fn promotion_never_sends_traffic_to_pods_that_are_not_ready() {
+    let demo = fleet::start().await;
+    let log = record(&demo.client("production").await);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let canary_image = first_image(&demo.get("production", "deployments", "web-canary").await);
+
+    let out = demo.run(&args(&["promote"], "web", &PROD)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    let stable = demo.get("production", "deployments", "web").await;
+    assert_eq!(first_image(&stable), canary_image, "stable runs the canary's template");
+    assert_eq!(
+        stable.pointer("/spec/template/metadata/labels/track"),
+        Some(&json!("stable")),
+        "with its own labels"
+    );
+    assert_eq!(stable.pointer("/status/updatedReplicas"), Some(&json!(3)), "rolled out completely");
+    assert_eq!(ingress_weight(&demo.get("production", "ingresses", "web-canary").await), "0");
+    assert_eq!(replicas(&demo.get("production", "deployments", "web-canary").await), 0);
+
+    // Replay every stored state in order: whoever gets traffic has ready pods.
+    let log = log.lock().expect("log").clone();
+    let mut now: BTreeMap<String, Seen> = BTreeMap::new();
+    let mut states = 0;
+    for (rv, (key, seen)) in &log {
+        now.insert(key.clone(), *seen);
+        let weight = now.get("Ingress/web-canary").and_then(|s| s.weight);
+        let (Some(weight), Some(stable), Some(canary)) = (
+            weight,
+            now.get("Deployment/web").and_then(|s| s.serving),
+            now.get("Deployment/web-canary").and_then(|s| s.serving),
+        ) else {
+            continue;
+        };
+        states += 1;
+        assert!(
+            weight == 0 || canary > 0,
+            "at resourceVersion {rv} {weight}% went to a canary with no ready pod"
+        );
+        assert!(weight == 100 || stable > 0, "at resourceVersion {rv} stable had no ready pod");
+    }
+    assert!(states > 5, "the promotion was watched through ({states} states): {log:?}");
+}
+
+#[tokio::test]
+async fn a_weight_changed_behind_our_back_is_not_overwritten() {
+    let demo = fleet::start().await;
+    let config = opsdeck::config::load(&demo.config).expect("config");
+    let kubeconfig = kube::config::Kubeconfig::read_from(&demo.kubeconfig).expect("kubeconfig");
+    let (env, app) = opsdeck::runner::find(&config, "production", "web").expect("find");
+    let target = opsdeck::runner::canary_target(env, app).expect("canary");
+    let session = opsdeck::runner::open_session(kubeconfig, env, false).await.expect("session");
+    let objects = opsdeck::runner::fetch_canary(&session, env, app, target).await.expect("objects");
+    let request = opsdeck::ops::CanaryRequest::Set(25);
+    let plan = opsdeck::runner::plan_canary(env, app, target, &objects, request).expect("plan");
+
+    // Another operator moves the weight after the plan was shown.
+    let theirs = json!({"metadata": {"annotations": {"nginx.ingress.kubernetes.io/canary-weight": "50"}}});
+    demo.patch_behind_our_back("production", "ingresses", "web-canary", &theirs).await;
+
+    let audit = opsdeck::audit::AuditLog::open(&demo.data_home()).expect("audit");
+    let mut recorder = opsdeck::runner::Recorder { audit: &audit, webhook: None, pending: Vec::new() };
+    let report =
+        opsdeck::runner::run(&session.clone().into(), &plan, Some("stage 2"), &mut recorder, |_| {}).await;
+    let error = report.error.expect("refused");
+    assert_eq!(error.exit() as u8, 3, "{error}");
+    assert_eq!(
+        ingress_weight(&demo.get("production", "ingresses", "web-canary").await),
+        "50",
+        "theirs stands"
+    );
+    let now = opsdeck::runner::describe_canary_now(&session, env, app).await;
+    assert!(now.contains("the canary is at 50%"), "the operator is told what is true now: {now}");
+}
+
+#[tokio::test]
+async fn the_kill_switch_aborts_every_active_canary_everywhere() {
+    let demo = fleet::start().await;
+    let out = demo.run(&["canary", "abort", "--all"]).await;
+    assert_eq!(out.status.code(), Some(2), "production is protected: {}", text(&out));
+    assert!(text(&out).contains("typed confirmation of abort-all"), "{}", text(&out));
+
+    let out = demo.run(&["--readonly", "canary", "abort", "--all", "--yes", "--reason", "drill"]).await;
+    assert_eq!(out.status.code(), Some(4), "read-only refuses every step: {}", text(&out));
+    assert!(demo.audit().is_empty());
+
+    let out = demo.run(&["canary", "abort", "--all", "--yes", "--reason", "error spike, incident 77"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(ingress_weight(&demo.get("production", "ingresses", "web-canary").await), "0");
+    assert_eq!(route_weights(&demo.get("production", "httproutes", "api").await), [100, 0]);
+    assert_eq!(replicas(&demo.get("local", "deployments", "web-canary").await), 0);
+
+    let audit = demo.audit();
+    let done: Vec<(String, String)> = audit
+        .iter()
+        .filter(|r| r["phase"] == "result" && r["outcome"] == "done")
+        .map(|r| (r["env"].as_str().unwrap_or("").to_owned(), r["app"].as_str().unwrap_or("").to_owned()))
+        .collect();
+    let first_two: Vec<(&str, &str)> = done.iter().take(2).map(|(e, a)| (e.as_str(), a.as_str())).collect();
+    assert_eq!(first_two, [("production", "web"), ("production", "api")], "production first: {done:?}");
+    assert!(done.iter().any(|(e, a)| e == "local" && a == "web"), "{done:?}");
+    assert!(
+        audit.iter().all(|r| r["reason"] == "error spike, incident 77" && r["operation"] == "canary-abort")
+    );
+
+    let out = demo.run(&["canary", "abort", "--all", "--yes", "--reason", "again"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("nothing to abort"), "{}", text(&out));
+}

@@ -1,0 +1,386 @@
+//! The canary screen, driven by key events through the reducer and drawn with ratatui's
+//! `TestBackend`: what it shows, what each key asks for, the analysis gate's override, the
+//! weight field, the kill switch and auto mode's checks.
+
+// Test helpers fail by panicking, like the tests that call them.
+#![allow(clippy::panic)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use opsdeck::app::{Action, Effect, Overlay, Screen, State, update};
+use opsdeck::cluster::{EnvUpdate, Snapshot};
+use opsdeck::health::verdict::{AppHealth, CanaryHealth, EnvHealth, Replicas, Rollout, Verdict as Health};
+use opsdeck::metrics::{AppMetrics, Figures, History, MetricsSnapshot, Point, Verdict};
+use opsdeck::ops::{CanaryRequest, Confirmation, Request};
+use opsdeck::runner::OpEvent;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use serde_json::json;
+
+const CONFIG: &str = r#"
+[[environments]]
+name = "staging"
+context = "staging"
+namespaces = ["shop"]
+protection = "confirm"
+
+[[environments]]
+name = "production"
+context = "production"
+namespaces = ["shop"]
+protection = "typed"
+
+[[apps]]
+name = "web"
+deployment = "web"
+
+[apps.canary]
+interval = "60s"
+failure_threshold = 2
+
+[apps.canary.environments.production]
+provider = "nginx-ingress"
+ingress = "web-canary"
+canary_deployment = "web-canary"
+
+[apps.canary.environments.staging]
+provider = "nginx-ingress"
+ingress = "web-canary"
+canary_deployment = "web-canary"
+
+[[apps]]
+name = "worker"
+deployment = "worker"
+"#;
+
+fn at(second: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(1_795_000_000 + second).expect("timestamp")
+}
+
+fn replicas(n: i32) -> Replicas {
+    Replicas { desired: n, updated: n, ready: n, available: n }
+}
+
+fn app(name: &str, canary: Option<CanaryHealth>) -> AppHealth {
+    AppHealth {
+        app: name.into(),
+        version: Some("v1.2.0".into()),
+        replicas: replicas(3),
+        rollout: Rollout::Complete,
+        restarts_recent: 0,
+        crash_looping: 0,
+        image_pull_failing: 0,
+        pending: 0,
+        warnings_recent: 0,
+        canary,
+        verdict: Health::Healthy,
+        reasons: Vec::new(),
+    }
+}
+
+fn snapshot(env: &str, weight: u32) -> Arc<Snapshot> {
+    let canary = CanaryHealth {
+        weight: Some(weight),
+        approximate: false,
+        version: Some("v1.3.0".into()),
+        replicas: replicas(1),
+        since: Some(at(60)),
+    };
+    Arc::new(Snapshot {
+        inventory: opsdeck::health::Inventory::default(),
+        health: EnvHealth {
+            env: env.into(),
+            nodes_ready: 3,
+            nodes_total: 3,
+            apps: vec![app("web", Some(canary)), app("worker", None)],
+            warnings: Vec::new(),
+            verdict: Health::Healthy,
+            reasons: Vec::new(),
+        },
+        watch_error: None,
+    })
+}
+
+fn figures(error_rate: f64, p95: f64, rps: f64) -> Figures {
+    Figures {
+        requests: rps * 120.0,
+        errors: rps * 120.0 * error_rate,
+        rps,
+        error_rate: Some(error_rate),
+        p50: Some(p95 / 3.0),
+        p95: Some(p95),
+        p99: Some(p95 * 1.5),
+        pods: 1,
+        span_seconds: 120.0,
+    }
+}
+
+fn history(error_rate: f64, p95: f64) -> History {
+    let mut h = History::new(60);
+    for i in 0..20 {
+        let f = figures(error_rate * (1.0 + f64::from(i % 3) / 10.0), p95, 10.0);
+        h.push(Point::new(at(i64::from(i) * 15), &f));
+    }
+    h
+}
+
+fn round(verdict: Verdict, canary_error_rate: f64, when: jiff::Timestamp) -> Arc<MetricsSnapshot> {
+    let web = AppMetrics {
+        app: "web".into(),
+        stable: figures(0.002, 0.120, 45.0),
+        canary: Some(figures(canary_error_rate, 0.260, 5.0)),
+        verdict: Some(verdict),
+        stable_history: history(0.002, 0.120),
+        canary_history: history(canary_error_rate, 0.260),
+        failures: Vec::new(),
+        unsampled: 0,
+    };
+    Arc::new(MetricsSnapshot { source: "scrape", at: when, apps: vec![web], error: None })
+}
+
+fn failing() -> Verdict {
+    Verdict::Fail(vec!["error rate 4.10% above 1.00%".into()])
+}
+
+/// Production has a live canary at 10% whose verdict is `verdict`; the clock reads 5 minutes in.
+fn state(verdict: &Verdict) -> State {
+    let config = opsdeck::config::parse(Path::new("t.toml"), CONFIG).expect("config");
+    let mut state = State::new(&config, false);
+    for env in &mut state.envs {
+        env.windows.clear();
+        env.user = Some("demo-admin".into());
+    }
+    state.clock = at(300);
+    for (index, name) in [(0, "staging"), (1, "production")] {
+        update(&mut state, Action::Env { index, update: EnvUpdate::Health(snapshot(name, 10)) });
+        let metrics = round(verdict.clone(), 0.041, at(290));
+        update(&mut state, Action::Env { index, update: EnvUpdate::Metrics(metrics) });
+    }
+    state
+}
+
+fn press(state: &mut State, keys: &str) -> Vec<Effect> {
+    keys.chars()
+        .flat_map(|c| update(state, Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))).effects)
+        .collect()
+}
+
+fn code(state: &mut State, code: KeyCode) -> Vec<Effect> {
+    update(state, Action::Key(KeyEvent::new(code, KeyModifiers::NONE))).effects
+}
+
+fn draw(state: &State, width: u16, height: u16) -> TestBackend {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
+    terminal.draw(|frame| opsdeck::ui::render(frame, state)).expect("draw");
+    terminal.backend().clone()
+}
+
+fn ingress(weight: &str) -> serde_json::Value {
+    json!({"metadata": {"name": "web-canary", "namespace": "shop", "resourceVersion": "41", "annotations": {
+        "nginx.ingress.kubernetes.io/canary": "true", "nginx.ingress.kubernetes.io/canary-weight": weight}}})
+}
+
+fn deployment(name: &str, replicas: i64) -> serde_json::Value {
+    json!({"metadata": {"name": name, "namespace": "shop", "resourceVersion": "7"}, "spec": {"replicas": replicas}})
+}
+
+/// The plan the service would send back for `request` on production's web canary at 10%.
+fn prepared(env: &str, request: CanaryRequest) -> OpEvent {
+    let config = opsdeck::config::parse(Path::new("t.toml"), CONFIG).expect("config");
+    let (e, a) = opsdeck::runner::find(&config, env, "web").expect("find");
+    let target = opsdeck::runner::canary_target(e, a).expect("canary");
+    let objects = opsdeck::runner::CanaryObjects {
+        stable: deployment("web", 3),
+        canary: deployment("web-canary", 1),
+        router: Some(ingress("10")),
+    };
+    let plan = opsdeck::runner::plan_canary(e, a, target, &objects, request).expect("plan");
+    OpEvent::Prepared {
+        plan: Box::new(plan),
+        user: "demo-admin".into(),
+        cluster: format!("{env} (https://127.0.0.1:6443)"),
+    }
+}
+
+#[test]
+fn the_canary_screen_says_what_is_true_and_what_each_key_does() {
+    let mut state = state(&failing());
+    press(&mut state, "l");
+    assert!(press(&mut state, "c").is_empty(), "opening the screen asks nothing of the cluster");
+    assert_eq!(state.screen, Screen::Canary { env: 1, app: 0, input: None });
+    let backend = draw(&state, 140, 40);
+    let text = backend.to_string();
+    for needle in [
+        "Canary production/web · nginx-ingress · Ingress shop/web-canary",
+        "[10%]",
+        "at 10% for 4m00s",
+        "10% of traffic",
+        "stable  v1.2.0",
+        "canary  v1.3.0",
+        "✗ FAIL  error rate 4.10% above 1.00%",
+        "5xx rate, %",
+        "p95 latency, ms",
+        "limit 1.0%",
+        "step 10% → 25%",
+        "back 10% → 0%",
+        "abort 10% → 0%",
+        "auto    off",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing:\n{text}");
+    }
+    insta::assert_snapshot!(backend);
+
+    code(&mut state, KeyCode::Esc);
+    assert_eq!(state.screen, Screen::Overview);
+    assert_eq!((state.selected_env, state.selected_app), (1, 0), "back where the operator was");
+}
+
+#[test]
+fn an_app_without_a_canary_there_says_so() {
+    let mut state = state(&Verdict::Pass);
+    press(&mut state, "j");
+    press(&mut state, "c");
+    assert_eq!(state.screen, Screen::Overview);
+    assert!(
+        state.notice.as_ref().is_some_and(|n| n.error && n.text.contains("worker has no canary in staging"))
+    );
+}
+
+#[test]
+fn stepping_up_a_failing_canary_needs_an_override_reason_even_on_a_yes_no_environment() {
+    let mut state = state(&failing());
+    press(&mut state, "c");
+    let asked = press(&mut state, "s");
+    assert_eq!(
+        asked,
+        [Effect::Prepare {
+            env: "staging".into(),
+            app: "web".into(),
+            request: Request::Canary(CanaryRequest::Step)
+        }]
+    );
+    update(&mut state, Action::Op(prepared("staging", CanaryRequest::Step)));
+    let Some(Overlay::Confirm(confirm)) = &state.overlay else { panic!("a confirmation") };
+    assert_eq!(confirm.confirmation, Confirmation::Reason, "y/n is not enough to override the analysis");
+    let text = draw(&state, 120, 40).to_string();
+    assert!(
+        text.contains("this overrides the analysis (verdict fail: error rate 4.10% above 1.00%)"),
+        "{text}"
+    );
+
+    assert!(press(&mut state, "y").is_empty(), "y is text here, not an answer");
+    code(&mut state, KeyCode::Backspace);
+    assert!(code(&mut state, KeyCode::Enter).is_empty(), "no reason, no write");
+    press(&mut state, "hotfix verified by hand");
+    let run = code(&mut state, KeyCode::Enter);
+    let [Effect::Execute { reason: Some(reason), .. }] = run.as_slice() else { panic!("{run:?}") };
+    assert_eq!(reason, "override (verdict fail: error rate 4.10% above 1.00%): hotfix verified by hand");
+}
+
+#[test]
+fn backing_off_is_never_gated_and_a_passing_canary_steps_on_a_plain_yes() {
+    let mut state = state(&failing());
+    press(&mut state, "c");
+    press(&mut state, "b");
+    update(&mut state, Action::Op(prepared("staging", CanaryRequest::Back)));
+    let Some(Overlay::Confirm(confirm)) = &state.overlay else { panic!("a confirmation") };
+    assert_eq!((confirm.confirmation.clone(), confirm.overrides.clone()), (Confirmation::YesNo, None));
+    code(&mut state, KeyCode::Esc);
+
+    let mut state = self::state(&Verdict::Pass);
+    press(&mut state, "c");
+    press(&mut state, "s");
+    update(&mut state, Action::Op(prepared("staging", CanaryRequest::Step)));
+    let run = press(&mut state, "y");
+    assert!(matches!(run.as_slice(), [Effect::Execute { reason: None, .. }]), "{run:?}");
+}
+
+#[test]
+fn an_exact_weight_is_typed_and_checked() {
+    let mut state = state(&Verdict::Pass);
+    press(&mut state, "c=");
+    assert!(matches!(state.screen, Screen::Canary { input: Some(_), .. }));
+    press(&mut state, "3x5");
+    assert!(draw(&state, 120, 40).to_string().contains("set weight: 35"), "only digits are taken");
+    let asked = code(&mut state, KeyCode::Enter);
+    assert_eq!(
+        asked,
+        [Effect::Prepare {
+            env: "staging".into(),
+            app: "web".into(),
+            request: Request::Canary(CanaryRequest::Set(35))
+        }]
+    );
+    let refused = OpEvent::Unavailable { what: "canary-set staging/web".into(), reason: "forbidden".into() };
+    update(&mut state, Action::Op(refused));
+    assert!(state.overlay.is_none() && matches!(state.screen, Screen::Canary { input: None, .. }));
+    press(&mut state, "=150");
+    assert!(code(&mut state, KeyCode::Enter).is_empty());
+    assert!(state.notice.as_ref().is_some_and(|n| n.text.contains("not a weight")));
+}
+
+#[test]
+fn the_kill_switch_takes_every_canary_out_of_auto_mode_on_one_typed_confirmation() {
+    let mut state = state(&Verdict::Pass);
+    press(&mut state, "c");
+    press(&mut state, "A");
+    press(&mut state, "y");
+    assert_eq!(state.autos.len(), 1, "auto mode on staging after its y/n");
+    let asked = press(&mut state, "X");
+    assert_eq!(
+        asked,
+        [Effect::Prepare { env: String::new(), app: String::new(), request: Request::KillSwitch }]
+    );
+    let abort = |env: &str| match prepared(env, CanaryRequest::Abort) {
+        OpEvent::Prepared { plan, .. } => *plan,
+        _ => unreachable!(),
+    };
+    let plan = opsdeck::ops::canary::kill_switch(vec![abort("production"), abort("staging")]).expect("plan");
+    update(
+        &mut state,
+        Action::Op(OpEvent::Prepared {
+            plan: Box::new(plan),
+            user: "demo-admin".into(),
+            cluster: "two".into(),
+        }),
+    );
+    let Some(Overlay::Confirm(confirm)) = &state.overlay else { panic!("a confirmation") };
+    assert_eq!(
+        confirm.confirmation,
+        Confirmation::Typed { expected: "abort-all".into() },
+        "production's protection decides"
+    );
+    let text = draw(&state, 120, 44).to_string();
+    assert!(text.contains("Confirm the kill switch · 2 canary writes in production, staging"), "{text}");
+    press(&mut state, "abort-all");
+    code(&mut state, KeyCode::Tab);
+    press(&mut state, "error spike");
+    let run = code(&mut state, KeyCode::Enter);
+    assert!(matches!(run.as_slice(), [Effect::Execute { .. }]), "{run:?}");
+    assert!(state.autos.is_empty(), "the kill switch ends auto mode");
+}
+
+#[test]
+fn auto_mode_aborts_after_the_threshold_of_failed_checks() {
+    let mut state = state(&Verdict::Pass);
+    press(&mut state, "c");
+    press(&mut state, "A");
+    press(&mut state, "y");
+    let check = |state: &mut State, when: i64| {
+        let metrics = round(failing(), 0.041, at(when));
+        update(state, Action::Env { index: 0, update: EnvUpdate::Metrics(metrics) }).effects
+    };
+    assert!(check(&mut state, 305).is_empty(), "one failed check of two");
+    let abort = check(&mut state, 310);
+    let [Effect::Auto { env, app, request: Request::Canary(CanaryRequest::Abort), reason }] =
+        abort.as_slice()
+    else {
+        panic!("{abort:?}")
+    };
+    assert_eq!((env.as_str(), app.as_str()), ("staging", "web"));
+    assert!(reason.starts_with("auto mode: 2 consecutive failed checks: error rate 4.10%"), "{reason}");
+    let text = draw(&state, 140, 40).to_string();
+    assert!(text.contains("auto    ON") && text.contains("failed checks 2/2"), "{text}");
+}

@@ -1,0 +1,177 @@
+//! The demo fleet for integration tests: three simulated clusters on loopback, the kubeconfig
+//! and opsdeck config `opsdeck demo` writes for them, the real binary run against them, and a
+//! kube client to look at what they hold afterwards.
+
+// Test helpers fail by panicking, like the tests that call them; not every test file uses
+// every helper.
+#![allow(clippy::panic, dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::discovery::ApiResource;
+use kube::{Client, Config};
+use opsdeck::demo::{Fleet, FleetOptions, Timing};
+use serde_json::Value;
+
+pub struct Demo {
+    pub fleet: Fleet,
+    pub dir: tempfile::TempDir,
+    pub kubeconfig: PathBuf,
+    /// The opsdeck config the fleet wrote: every environment, app and canary of the scenario.
+    pub config: PathBuf,
+}
+
+/// The fleet with its clock 20× faster: rollouts finish and canaries serve their minimum of
+/// requests within seconds.
+pub async fn start() -> Demo {
+    start_with(FleetOptions::default()).await
+}
+
+pub async fn start_with(options: FleetOptions) -> Demo {
+    let fleet = Fleet::start(FleetOptions { timing: Timing { speed: 20.0, ..Timing::default() }, ..options })
+        .await
+        .expect("fleet");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (kubeconfig, config) = fleet.write_files(dir.path()).expect("files");
+    Demo { fleet, dir, kubeconfig, config }
+}
+
+pub fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+impl Demo {
+    pub fn data_home(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// A config with one environment called `env` on `context` and the `web` app, with `extra`
+    /// appended.
+    pub fn one_environment(&self, env: &str, context: &str, protection: &str, extra: &str) -> PathBuf {
+        let path = self.dir.path().join(format!("{env}-{context}.toml"));
+        let text = format!(
+            "[[environments]]\nname = \"{env}\"\ncontext = \"{context}\"\nnamespaces = [\"shop\"]\nprotection = \"{protection}\"\n\n[[apps]]\nname = \"web\"\ndeployment = \"web\"\n{extra}"
+        );
+        std::fs::write(&path, text).expect("config");
+        path
+    }
+
+    /// The fleet's config with each `(from, to)` replaced, written beside it.
+    pub fn config_with(&self, name: &str, edits: &[(&str, &str)]) -> PathBuf {
+        let mut text = std::fs::read_to_string(&self.config).expect("config");
+        for (from, to) in edits {
+            assert!(text.contains(from), "the demo config has no {from:?}");
+            text = text.replacen(from, to, 1);
+        }
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).expect("write config");
+        path
+    }
+
+    pub fn command_with(&self, config: &Path, args: &[&str]) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_opsdeck"));
+        command
+            .arg("--config")
+            .arg(config)
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .env("XDG_DATA_HOME", self.data_home())
+            .env("XDG_STATE_HOME", self.dir.path().join("state"))
+            .kill_on_drop(true);
+        command
+    }
+
+    /// The binary with the fleet's own config.
+    pub async fn run(&self, args: &[&str]) -> Output {
+        self.command_with(&self.config, args).output().await.expect("run opsdeck")
+    }
+
+    pub async fn run_with(&self, config: &Path, args: &[&str]) -> Output {
+        self.command_with(config, args).output().await.expect("run opsdeck")
+    }
+
+    pub async fn client(&self, context: &str) -> Client {
+        let kubeconfig = Kubeconfig::read_from(&self.kubeconfig).expect("kubeconfig");
+        let options = KubeConfigOptions { context: Some(context.to_owned()), ..KubeConfigOptions::default() };
+        Client::try_from(Config::from_custom_kubeconfig(kubeconfig, &options).await.expect("config"))
+            .expect("client")
+    }
+
+    /// Any object of the cluster, as JSON: `kind` is `deployments`, `ingresses` or `httproutes`.
+    pub async fn get(&self, context: &str, kind: &str, name: &str) -> Value {
+        let api = self.api(context, kind).await;
+        serde_json::to_value(api.get(name).await.unwrap_or_else(|e| panic!("get {kind}/{name}: {e}")))
+            .expect("json")
+    }
+
+    /// A merge patch made by somebody else (another operator, a script, kubectl).
+    pub async fn patch_behind_our_back(&self, context: &str, kind: &str, name: &str, patch: &Value) {
+        let api = self.api(context, kind).await;
+        api.patch(name, &PatchParams::default(), &Patch::Merge(patch)).await.expect("someone else's write");
+    }
+
+    async fn api(&self, context: &str, kind: &str) -> Api<DynamicObject> {
+        let (group, version, k) = match kind {
+            "deployments" => ("apps", "v1", "Deployment"),
+            "ingresses" => ("networking.k8s.io", "v1", "Ingress"),
+            "httproutes" => ("gateway.networking.k8s.io", "v1", "HTTPRoute"),
+            "replicasets" => ("apps", "v1", "ReplicaSet"),
+            other => panic!("no API for {other}"),
+        };
+        let resource = ApiResource {
+            group: group.into(),
+            version: version.into(),
+            api_version: format!("{group}/{version}"),
+            kind: k.into(),
+            plural: kind.into(),
+        };
+        Api::namespaced_with(self.client(context).await, "shop", &resource)
+    }
+
+    pub fn audit(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.data_home().join("opsdeck/audit.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("audit line"))
+            .collect()
+    }
+
+    pub async fn requests(&self, context: &str) -> Value {
+        let request = http::Request::get("/demo/requests").body(Vec::new()).expect("request");
+        self.client(context).await.request(request).await.expect("counter")
+    }
+}
+
+/// The nginx canary weight an Ingress carries.
+pub fn ingress_weight(ingress: &Value) -> String {
+    ingress
+        .pointer("/metadata/annotations/nginx.ingress.kubernetes.io~1canary-weight")
+        .and_then(Value::as_str)
+        .unwrap_or("<none>")
+        .to_owned()
+}
+
+/// An HTTPRoute's first rule's backend weights, in order.
+pub fn route_weights(route: &Value) -> Vec<i64> {
+    route
+        .pointer("/spec/rules/0/backendRefs")
+        .and_then(Value::as_array)
+        .map(|refs| refs.iter().map(|r| r["weight"].as_i64().unwrap_or(1)).collect())
+        .unwrap_or_default()
+}
+
+pub fn replicas(deployment: &Value) -> i64 {
+    deployment.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1)
+}
+
+pub fn first_image(deployment: &Value) -> String {
+    deployment
+        .pointer("/spec/template/spec/containers/0/image")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned()
+}

@@ -1,0 +1,138 @@
+//! The console driven headless against the demo fleet: the same state, reducer, cluster tasks
+//! and operations service the terminal runs, fed key presses, watched through the state and
+//! the fleet's objects.
+
+// Test helpers fail by panicking, like the tests that call them.
+#![allow(clippy::panic)]
+
+#[path = "common/fleet.rs"]
+mod fleet;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use fleet::{ingress_weight, route_weights};
+use opsdeck::app::{Action, Overlay, State};
+use opsdeck::console::{Console, Setup};
+
+fn console(demo: &fleet::Demo, config: &Path) -> Console {
+    let config = opsdeck::config::load(config).expect("config");
+    let kubeconfig = kube::config::Kubeconfig::read_from(&demo.kubeconfig).expect("kubeconfig");
+    // Where the binary keeps it: $XDG_DATA_HOME/opsdeck.
+    let audit = opsdeck::audit::AuditLog::open(&demo.data_home().join("opsdeck")).expect("audit");
+    Console::start(Setup {
+        config,
+        kubeconfig: Ok(kubeconfig),
+        readonly: false,
+        audit: Ok(audit),
+        webhook: None,
+        demo: true,
+    })
+}
+
+fn press(console: &mut Console, keys: &str) {
+    for c in keys.chars() {
+        console.apply(Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)));
+    }
+}
+
+fn key(console: &mut Console, code: KeyCode) {
+    console.apply(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+/// Runs the console until `done` holds, for at most `within`.
+async fn until(console: &mut Console, within: Duration, what: &str, done: impl Fn(&State) -> bool) {
+    let deadline = Instant::now() + within;
+    while !done(&console.state) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "{what}: not within {within:?}; notice: {:?}", console.state.notice);
+        let _ = tokio::time::timeout(left, console.step()).await;
+    }
+}
+
+fn judged(state: &State, env: usize, app: &str) -> bool {
+    let round = state.envs[env].metrics.as_ref().and_then(|m| m.as_ref().ok());
+    round.and_then(|r| r.app(app)).is_some_and(|m| m.verdict.is_some()) && state.envs[env].snapshot.is_some()
+}
+
+/// The api canary with auto mode's interval and threshold made short.
+fn quick_auto(demo: &fleet::Demo, app_route: &str) -> std::path::PathBuf {
+    let table = format!("[apps.canary.environments.production]\nprovider = \"{app_route}\"");
+    let quick = format!("[apps.canary]\ninterval = \"3s\"\nfailure_threshold = 2\n\n{table}");
+    demo.config_with("quick-auto.toml", &[(&table, &quick)])
+}
+
+/// Opens production's canary screen for the app in row `row`, and turns auto mode on through
+/// its typed confirmation.
+fn auto_on(console: &mut Console, row: usize, app: &str) {
+    press(console, "ll");
+    for _ in 0..row {
+        press(console, "j");
+    }
+    press(console, "cA");
+    assert!(matches!(console.state.overlay, Some(Overlay::Confirm(_))), "auto mode asks first");
+    press(console, &format!("production/{app}"));
+    key(console, KeyCode::Tab);
+    press(console, "release 1.3.1 soak");
+    key(console, KeyCode::Enter);
+    assert_eq!(console.state.autos.len(), 1, "auto mode on: {:?}", console.state.notice);
+}
+
+#[tokio::test]
+async fn auto_mode_aborts_the_failing_api_canary_and_records_why() {
+    let demo = fleet::start().await;
+    let mut console = console(&demo, &quick_auto(&demo, "gateway-api"));
+    until(&mut console, Duration::from_secs(30), "the api canary judged", |s| judged(s, 2, "api")).await;
+    auto_on(&mut console, 1, "api");
+
+    until(&mut console, Duration::from_secs(60), "auto mode ends", |s| s.autos.is_empty()).await;
+    let notice = console.state.notice.clone().expect("a notice");
+    assert!(
+        notice.error
+            && notice.text.contains("auto mode aborted production/api after 2 failed checks: error rate"),
+        "{notice:?}"
+    );
+    assert_eq!(
+        route_weights(&demo.get("production", "httproutes", "api").await),
+        [100, 0],
+        "aborted, not stepped"
+    );
+    let audit = demo.audit();
+    let abort = audit
+        .iter()
+        .find(|r| r["phase"] == "result" && r["operation"] == "canary-abort")
+        .unwrap_or_else(|| panic!("an audited abort: {audit:#?}"));
+    assert_eq!(abort["outcome"], "done");
+    let reason = abort["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("auto mode: 2 consecutive failed checks: error rate")
+            && reason.contains("release 1.3.1 soak"),
+        "{reason}"
+    );
+    assert!(!audit.iter().any(|r| r["operation"] == "canary-step"), "it never stepped a failing canary up");
+}
+
+#[tokio::test]
+async fn auto_mode_steps_a_passing_canary_and_a_manual_key_takes_over() {
+    let demo = fleet::start().await;
+    let mut console = console(&demo, &quick_auto(&demo, "nginx-ingress"));
+    until(&mut console, Duration::from_secs(30), "the web canary judged", |s| judged(s, 2, "web")).await;
+    auto_on(&mut console, 0, "web");
+
+    until(&mut console, Duration::from_secs(60), "the first automatic step", |s| {
+        s.notice.as_ref().is_some_and(|n| n.text.starts_with("auto mode: production"))
+    })
+    .await;
+    assert_eq!(ingress_weight(&demo.get("production", "ingresses", "web-canary").await), "25");
+    assert_eq!(console.state.autos.len(), 1, "still on: the next step waits for its interval");
+
+    // Stepping back by hand ends auto mode before anything else happens.
+    press(&mut console, "b");
+    assert!(console.state.autos.is_empty());
+    assert!(console.state.notice.as_ref().is_some_and(|n| n.text.contains("a manual action takes over")));
+    let audit = demo.audit();
+    let step =
+        audit.iter().find(|r| r["phase"] == "intent" && r["operation"] == "canary-step").expect("a step");
+    assert!(step["reason"].as_str().is_some_and(|r| r.starts_with("auto mode: verdict pass at")), "{step}");
+}
