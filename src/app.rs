@@ -9,6 +9,7 @@ pub mod canary;
 mod confirm;
 mod effect;
 mod keymap;
+pub mod rollback;
 mod state;
 mod update;
 

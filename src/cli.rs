@@ -182,6 +182,9 @@ pub struct RollbackArgs {
     /// Roll back to this revision instead of the previous one.
     #[arg(long, value_name = "N")]
     pub to_revision: Option<u64>,
+    /// Return once the change is written, without waiting for the rollout to complete.
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 #[derive(Debug, Args)]

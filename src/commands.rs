@@ -5,6 +5,7 @@ mod canary;
 mod console;
 mod init;
 mod operate;
+mod rollback;
 mod status;
 
 use std::path::Path;
@@ -29,7 +30,7 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
         }
         Some(Command::Demo(args)) => console::demo(&cli.global, &paths, &args).await,
         Some(Command::Status(args)) => status::status(&cli.global, &paths, &args).await,
-        Some(Command::History(_)) => not_yet("history", "rollback"),
+        Some(Command::History(args)) => rollback::history(&cli.global, &paths, &args).await,
         Some(Command::Canary(sub)) => match sub {
             CanaryCommand::Status(args) => canary::status(&cli.global, &paths, &args).await,
             CanaryCommand::Step(args) => {
@@ -69,7 +70,7 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
         Some(Command::Resume(args)) => {
             operate::deployment(&cli.global, &paths, Operation::Resume, &args).await
         }
-        Some(Command::Rollback(_)) => not_yet("rollback", "rollback"),
+        Some(Command::Rollback(args)) => rollback::rollback(&cli.global, &paths, &args).await,
         Some(Command::Checklist(_)) => not_yet("checklist", "the pre-deploy checklist"),
         Some(Command::Audit(args)) => audit::audit(&paths, &args),
     }

@@ -7,6 +7,7 @@ mod confirm;
 mod deployment;
 mod plan;
 mod request;
+pub mod rollback;
 
 pub use confirm::{ConfirmError, Confirmation, check_typed};
 pub use deployment::{Place, pause, restart, resume};

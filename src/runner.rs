@@ -16,12 +16,16 @@ use crate::config::{App, Config, Environment};
 use crate::ops::{Kind, Operation, Place, Plan, PlanError, Scope, Step, Target};
 
 mod canary;
+mod rollback;
 mod service;
 
 pub use crate::ops::{CanaryRequest, Request};
 pub use canary::{
     CanaryObjects, canary_apps, canary_target, describe_now as describe_canary_now, fetch_canary,
     plan_canary, plan_kill_switch,
+};
+pub use rollback::{
+    RollbackObjects, describe_now as describe_rollback_now, fetch_rollback, plan_rollback, plan_suspend,
 };
 pub use service::{AutoEvent, OpEvent, spawn};
 
@@ -205,6 +209,7 @@ pub fn default_deadline(step: &Step) -> Duration {
     match step.verify {
         crate::ops::Verify::RolloutComplete => Duration::from_secs(300),
         crate::ops::Verify::Field { .. } => Duration::from_secs(30),
+        crate::ops::Verify::Written => Duration::ZERO,
     }
 }
 
@@ -399,8 +404,13 @@ async fn run_step(
         tracing::warn!(error = %e, "could not record the Event");
         notes.push(format!("the Event could not be recorded ({e})"));
     }
-    progress(&format!("written; waiting until {}", step.verify.describe()));
-    let (outcome, message) = match ops::verify(&session.read, &step, default_deadline(&step)).await {
+    let verified = if step.verify == crate::ops::Verify::Written {
+        Verified::Done(object.clone())
+    } else {
+        progress(&format!("written; waiting until {}", step.verify.describe()));
+        ops::verify(&session.read, &step, default_deadline(&step)).await
+    };
+    let (outcome, message) = match verified {
         Verified::Done(_) => (Outcome::Done, step.verify.describe()),
         Verified::Failed(why) => (Outcome::Failed, format!("written, then failed: {why}")),
         Verified::Pending(why) => (Outcome::Pending, format!("written; still pending: {why}")),

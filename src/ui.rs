@@ -6,6 +6,7 @@ pub mod figures;
 mod help;
 mod operation;
 mod overview;
+mod rollback;
 mod theme;
 
 use ratatui::Frame;
@@ -29,6 +30,9 @@ pub fn render(frame: &mut Frame, state: &State) {
         Screen::Overview => overview::render(frame, body, state),
         Screen::Canary { env, app, input } => {
             canary::render(frame, body, state, *env, *app, input.as_deref());
+        }
+        Screen::Rollback { env, app, selected, progress } => {
+            rollback::render(frame, body, state, *env, *app, *selected, progress.as_ref());
         }
     }
     if let Some(n) = &state.notice {

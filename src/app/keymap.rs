@@ -46,6 +46,12 @@ pub enum Command {
     ToggleAuto,
     /// Every active canary in every environment to weight 0.
     KillSwitch,
+    /// Open the selected app's rollback screen in the selected environment.
+    OpenRollback,
+    /// Rollback screen: plan the rollback to the selected revision.
+    PlanRollback,
+    /// Rollback screen: suspend the Flux object that would revert it.
+    SuspendGitOps,
 }
 
 /// Where the keys are read: some keys mean different things on different screens.
@@ -75,6 +81,8 @@ pub enum Mode {
     Canary,
     /// Typing an exact canary weight: keys are text.
     CanaryWeight,
+    /// One app's rollback screen.
+    Rollback,
 }
 
 impl Mode {
@@ -190,6 +198,60 @@ pub const KEYMAP: &[Binding] = &[
         keys: &[(KeyCode::Char('X'), NONE)],
         command: Command::KillSwitch,
         help: "kill switch: all canaries to 0%",
+    },
+    Binding {
+        mode: Mode::Overview,
+        keys: &[(KeyCode::Char('R'), NONE)],
+        command: Command::OpenRollback,
+        help: "rollback screen: revisions, diff, undo",
+    },
+    Binding {
+        mode: Mode::Rollback,
+        keys: &[(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)],
+        command: Command::NextApp,
+        help: "older revision",
+    },
+    Binding {
+        mode: Mode::Rollback,
+        keys: &[(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)],
+        command: Command::PrevApp,
+        help: "newer revision",
+    },
+    Binding {
+        mode: Mode::Rollback,
+        keys: &[(KeyCode::Enter, NONE)],
+        command: Command::PlanRollback,
+        help: "roll back to the selected revision",
+    },
+    Binding {
+        mode: Mode::Rollback,
+        keys: &[(KeyCode::Char('p'), NONE)],
+        command: Command::Pause,
+        help: "pause the rollout while choosing",
+    },
+    Binding {
+        mode: Mode::Rollback,
+        keys: &[(KeyCode::Char('S'), NONE)],
+        command: Command::SuspendGitOps,
+        help: "suspend the Flux object",
+    },
+    Binding {
+        mode: Mode::Rollback,
+        keys: &[(KeyCode::Char('a'), NONE)],
+        command: Command::ShowAudit,
+        help: "audit log",
+    },
+    Binding {
+        mode: Mode::Rollback,
+        keys: &[(KeyCode::Esc, NONE)],
+        command: Command::Back,
+        help: "back to the overview",
+    },
+    Binding {
+        mode: Mode::Rollback,
+        keys: &[(KeyCode::Char('q'), NONE)],
+        command: Command::Quit,
+        help: "quit",
     },
     Binding {
         mode: Mode::Canary,

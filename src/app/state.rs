@@ -105,6 +105,14 @@ pub enum Screen {
         app: usize,
         input: Option<String>,
     },
+    /// One app's rollback in one environment: its revisions with `selected` chosen, then the
+    /// live progress of the rollback once one is confirmed.
+    Rollback {
+        env: usize,
+        app: usize,
+        selected: Option<u64>,
+        progress: Option<super::rollback::Progress>,
+    },
 }
 
 /// A one-line message under the columns: why an action is unavailable, what just happened.
@@ -120,6 +128,8 @@ pub struct State {
     pub apps: Vec<String>,
     /// Each app's stable Deployment name, in the same order as `apps`.
     pub deployments: Vec<String>,
+    /// Each app's namespace when config names one (otherwise each environment's first).
+    pub app_namespaces: Vec<Option<String>>,
     /// Each app's canary settings, in the same order as `apps`; `None` without a canary.
     pub canaries: Vec<Option<CanarySpec>>,
     pub selected_env: usize,
@@ -156,6 +166,7 @@ impl State {
                 Screen::Overview => Mode::Overview,
                 Screen::Canary { input: None, .. } => Mode::Canary,
                 Screen::Canary { input: Some(_), .. } => Mode::CanaryWeight,
+                Screen::Rollback { .. } => Mode::Rollback,
             },
             Some(Overlay::Help) => Mode::Help,
             Some(Overlay::Confirm(c))
@@ -200,6 +211,7 @@ impl State {
             envs,
             apps: config.apps.iter().map(|a| a.name().to_owned()).collect(),
             deployments: config.apps.iter().map(|a| a.deployment.clone()).collect(),
+            app_namespaces: config.apps.iter().map(|a| a.namespace.clone()).collect(),
             canaries: config.apps.iter().map(|a| CanarySpec::from_config(config, a)).collect(),
             selected_env: 0,
             selected_app: 0,
@@ -219,7 +231,18 @@ impl State {
     /// Whether the clock must tick: a countdown or a time-at-step is on screen, or auto mode
     /// has decisions to make. At idle on the overview nothing ticks and nothing is drawn.
     pub fn ticking(&self) -> bool {
-        !self.autos.is_empty() || matches!(self.screen, Screen::Canary { .. })
+        !self.autos.is_empty()
+            || matches!(self.screen, Screen::Canary { .. } | Screen::Rollback { progress: Some(_), .. })
+    }
+
+    /// The namespace of app `app` in environment `env` (indexes), as the cluster tasks use it.
+    pub fn namespace(&self, env: usize, app: usize) -> String {
+        self.app_namespaces
+            .get(app)
+            .cloned()
+            .flatten()
+            .or_else(|| self.envs.get(env).and_then(|e| e.namespaces.first().cloned()))
+            .unwrap_or_else(|| "default".into())
     }
 
     /// The auto mode driving `app` in `env`, if any.

@@ -11,6 +11,7 @@ use crate::ops::{Confirmation, Operation, Request, Scope};
 use crate::runner::OpEvent;
 
 mod canary;
+mod rollback;
 
 /// What one action did.
 #[derive(Debug, Default, PartialEq)]
@@ -198,6 +199,8 @@ fn op_event(state: &mut State, event: OpEvent) -> Update {
         OpEvent::Progress { stage } => {
             if let Some(Overlay::Running { stage: shown, .. }) = &mut state.overlay {
                 *shown = stage;
+            } else {
+                rollback::stage(state, &stage);
             }
             Update::redraw()
         }
@@ -212,6 +215,7 @@ fn op_event(state: &mut State, event: OpEvent) -> Update {
             Update::redraw()
         }
         OpEvent::Finished { sentence, outcome, message } => {
+            rollback::finished(state, &sentence, &outcome);
             state.notice = Some(Notice { error: outcome != "done", text: format!("{outcome}: {sentence}") });
             state.overlay = Some(Overlay::Finished { sentence, outcome, message });
             Update::redraw()
@@ -229,7 +233,11 @@ fn execute(state: &mut State, confirm: ConfirmState) -> Update {
     }
     let sentence = confirm.plan.sentence();
     let reason = confirm.reason_given();
-    state.overlay = Some(Overlay::Running { sentence, stage: "starting".into() });
+    state.overlay = if rollback::follow(state, &confirm.plan) {
+        None
+    } else {
+        Some(Overlay::Running { sentence, stage: "starting".into() })
+    };
     Update::effect(Effect::Execute { plan: Box::new(confirm.plan), reason })
 }
 
@@ -250,7 +258,25 @@ fn prepare(state: &mut State, env: usize, app: usize, request: Request) -> Updat
     Update::effect(effect)
 }
 
+/// Keys a screen gives its own meaning to, where the overview has them too.
+fn on_screen(state: &mut State, command: Command) -> Option<Update> {
+    if state.overlay.is_some() || !matches!(state.screen, Screen::Rollback { .. }) {
+        return None;
+    }
+    match command {
+        Command::Pause => Some(rollback::command(state, command)),
+        Command::NextApp | Command::PrevApp => {
+            rollback::select(state, command == Command::NextApp);
+            Some(Update::redraw())
+        }
+        _ => None,
+    }
+}
+
 fn run(state: &mut State, command: Command) -> Update {
+    if let Some(update) = on_screen(state, command) {
+        return update;
+    }
     let envs = state.envs.len().max(1);
     let apps = state.apps.len().max(1);
     match command {
@@ -321,6 +347,9 @@ fn run(state: &mut State, command: Command) -> Update {
             return prepare(state, state.selected_env, state.selected_app, Request::Deployment(operation));
         }
         Command::OpenCanary => canary::open(state),
+        Command::OpenRollback => rollback::open(state),
+        Command::PlanRollback | Command::SuspendGitOps => return rollback::command(state, command),
+
         Command::CanaryStep
         | Command::CanaryBack
         | Command::CanarySetWeight

@@ -130,6 +130,19 @@ pub async fn fetch(client: &Client, target: &Target) -> Result<Value, OpError> {
     serde_json::to_value(object).map_err(|e| OpError::Failed(format!("{what}: {e}")))
 }
 
+/// The ReplicaSets in `namespace` that `selector` (a Deployment's matchLabels) selects, as
+/// JSON: a Deployment's rollout history, once its owner references are checked.
+pub async fn replica_sets(client: &Client, namespace: &str, selector: &str) -> Result<Vec<Value>, OpError> {
+    use k8s_openapi::api::apps::v1::ReplicaSet;
+    let api: Api<ReplicaSet> = Api::namespaced(client.clone(), namespace);
+    let what = format!("list ReplicaSets in {namespace}");
+    let list = within(&what, api.list(&kube::api::ListParams::default().labels(selector))).await?;
+    list.items
+        .iter()
+        .map(|rs| serde_json::to_value(rs).map_err(|e| OpError::Failed(format!("{what}: {e}"))))
+        .collect()
+}
+
 /// The Kubernetes user the kubeconfig authenticates as, or the local user when the cluster
 /// cannot say.
 pub async fn whoami(client: &Client) -> String {

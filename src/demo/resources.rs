@@ -99,6 +99,27 @@ pub static RESOURCES: &[Resource] = &[
         &["status"],
     ),
     res("gateway.networking.k8s.io", "v1", "httproutes", "httproute", "HTTPRoute", true, &[], &["status"]),
+    // Flux's objects, for a Deployment reconciled from Git: suspending one holds a rollback.
+    res(
+        "kustomize.toolkit.fluxcd.io",
+        "v1",
+        "kustomizations",
+        "kustomization",
+        "Kustomization",
+        true,
+        &["ks"],
+        &["status"],
+    ),
+    res(
+        "helm.toolkit.fluxcd.io",
+        "v2",
+        "helmreleases",
+        "helmrelease",
+        "HelmRelease",
+        true,
+        &["hr"],
+        &["status"],
+    ),
     Resource {
         review: true,
         ..res(
@@ -152,6 +173,7 @@ pub const NETWORK_POLICIES: usize = 11;
 pub const PDBS: usize = 12;
 pub const HPAS: usize = 13;
 pub const HTTP_ROUTES: usize = 14;
+pub const KUSTOMIZATIONS: usize = 15;
 
 /// The distinct groups besides core, in table order, with their one version.
 pub fn groups() -> Vec<(&'static str, &'static str)> {
@@ -185,6 +207,7 @@ mod tests {
             (PDBS, "poddisruptionbudgets"),
             (HPAS, "horizontalpodautoscalers"),
             (HTTP_ROUTES, "httproutes"),
+            (KUSTOMIZATIONS, "kustomizations"),
         ];
         for (index, plural) in named {
             assert_eq!(RESOURCES[index].plural, plural);

@@ -7,13 +7,15 @@ use serde_json::{Value, json};
 
 use super::controller::rollout;
 use super::resources::{
-    DEPLOYMENTS, EVENTS, HPAS, HTTP_ROUTES, INGRESSES, LIMIT_RANGES, NAMESPACES, NETWORK_POLICIES, NODES,
-    PDBS, REPLICA_SETS, RESOURCE_QUOTAS, SERVICES,
+    DEPLOYMENTS, EVENTS, HPAS, HTTP_ROUTES, INGRESSES, KUSTOMIZATIONS, LIMIT_RANGES, NAMESPACES,
+    NETWORK_POLICIES, NODES, PDBS, REPLICA_SETS, RESOURCE_QUOTAS, SERVICES,
 };
 use super::store::Store;
 use super::traffic::Profile;
 
 pub const SCENARIO: &str = include_str!("../../assets/demo/scenario.toml");
+/// Where Flux's objects live.
+const FLUX_NAMESPACE: &str = "flux-system";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -65,6 +67,11 @@ pub struct AppSpec {
     pub canary: Option<CanarySpec>,
     #[serde(default = "yes")]
     pub limits: bool,
+    /// Reconciled by this Flux Kustomization (in `flux-system`): labels on the Deployment,
+    /// and the Kustomization object itself.
+    pub flux: Option<String>,
+    /// Reconciled by this Argo CD application: the instance label on the Deployment.
+    pub argo: Option<String>,
 }
 
 fn yes() -> bool {
@@ -128,7 +135,12 @@ fn ago(hours: u64) -> String {
 /// namespace so the cluster holds at least that many pods in all.
 pub fn populate(store: &Store, scenario: &Scenario, cluster: &ClusterSpec, filler_pods: Option<usize>) {
     let ns = scenario.namespace.as_str();
-    for name in ["default", "kube-system", ns] {
+    let flux = cluster.apps.iter().any(|a| a.flux.is_some());
+    let mut namespaces = vec!["default", "kube-system", ns];
+    if flux {
+        namespaces.push(FLUX_NAMESPACE);
+    }
+    for name in namespaces {
         let mut labels = json!({"kubernetes.io/metadata.name": name});
         if name == ns {
             labels["pod-security.kubernetes.io/enforce"] = json!(cluster.pod_security);
@@ -288,7 +300,20 @@ fn add_app(store: &Store, scenario: &Scenario, cluster: &ClusterSpec, app: &AppS
     let Some(current) = app.history.last() else { return };
     let first_age = app.history.first().map_or(0, |r| r.age_hours);
     let running = template(scenario, cluster, name, "stable", &current.tag, app.limits);
-    let stable = deployment(name, name, "stable", app.replicas, &running, &current.cause, first_age);
+    let mut stable = deployment(name, name, "stable", app.replicas, &running, &current.cause, first_age);
+    if let Some(kustomization) = &app.flux {
+        stable["metadata"]["labels"]["kustomize.toolkit.fluxcd.io/name"] = json!(kustomization);
+        stable["metadata"]["labels"]["kustomize.toolkit.fluxcd.io/namespace"] = json!(FLUX_NAMESPACE);
+        let object = json!({
+            "metadata": {"name": kustomization},
+            "spec": {"interval": "5m", "path": "./deploy/shop", "prune": true, "sourceRef": {"kind": "GitRepository", "name": "shop"}, "suspend": false},
+            "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "ReconciliationSucceeded"}]},
+        });
+        let _ = store.create(KUSTOMIZATIONS, FLUX_NAMESPACE, object, false);
+    }
+    if let Some(application) = &app.argo {
+        stable["metadata"]["labels"]["argocd.argoproj.io/instance"] = json!(application);
+    }
     if let Ok(created) = store.create(DEPLOYMENTS, ns, stable, false) {
         // Every release, the running one included, has its ReplicaSet from the day it shipped.
         for (i, release) in app.history.iter().enumerate() {

@@ -10,6 +10,10 @@ pub enum Kind {
     Deployment,
     Ingress,
     HttpRoute,
+    /// Flux's kustomize-controller object, suspended before a rollback it would revert.
+    Kustomization,
+    /// Flux's helm-controller object, likewise.
+    HelmRelease,
 }
 
 impl Kind {
@@ -18,6 +22,8 @@ impl Kind {
             Self::Deployment => "Deployment",
             Self::Ingress => "Ingress",
             Self::HttpRoute => "HTTPRoute",
+            Self::Kustomization => "Kustomization",
+            Self::HelmRelease => "HelmRelease",
         }
     }
 
@@ -27,6 +33,8 @@ impl Kind {
             Self::Deployment => ("apps", "v1", "deployments"),
             Self::Ingress => ("networking.k8s.io", "v1", "ingresses"),
             Self::HttpRoute => ("gateway.networking.k8s.io", "v1", "httproutes"),
+            Self::Kustomization => ("kustomize.toolkit.fluxcd.io", "v1", "kustomizations"),
+            Self::HelmRelease => ("helm.toolkit.fluxcd.io", "v2", "helmreleases"),
         }
     }
 }
@@ -51,9 +59,11 @@ pub enum PatchBody {
 }
 
 impl PatchBody {
-    /// The patch with the precondition in it: the resourceVersion the plan was computed from
-    /// (a JSON-patch `test` op for JSON patches), so the server refuses the write with 409
-    /// when the object changed since the operator saw it.
+    /// The patch with the precondition in it: the resourceVersion the plan was computed from,
+    /// so the server refuses the write with 409 Conflict when the object changed since the
+    /// operator saw it. A JSON patch sets it with a `replace` op rather than a `test` op: the
+    /// API server answers a failed `test` with 422, indistinguishable from an invalid patch,
+    /// while a stale resourceVersion in the patched object is the 409 every client knows.
     #[must_use]
     pub fn with_precondition(&self, resource_version: &str) -> Self {
         match self {
@@ -61,7 +71,7 @@ impl PatchBody {
             Self::Strategic(v) => Self::Strategic(with_rv(v, resource_version)),
             Self::Json(ops) => {
                 let mut all = vec![
-                    json!({"op": "test", "path": "/metadata/resourceVersion", "value": resource_version}),
+                    json!({"op": "replace", "path": "/metadata/resourceVersion", "value": resource_version}),
                 ];
                 all.extend(ops.iter().cloned());
                 Self::Json(all)
@@ -104,6 +114,8 @@ pub enum Verify {
     /// A field (JSON pointer) reads back as this value and, for Deployments, the controller
     /// has observed the change.
     Field { pointer: String, value: Value },
+    /// Written is done: nobody waits (`--no-wait`).
+    Written,
 }
 
 impl Verify {
@@ -121,6 +133,7 @@ impl Verify {
             Self::Field { pointer, value } => {
                 object.pointer(pointer) == Some(value) && observed_by_controllers(object)
             }
+            Self::Written => true,
         }
     }
 
@@ -142,6 +155,7 @@ impl Verify {
                     pointer.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~")).collect();
                 format!("{} reads back {value}", field.join("."))
             }
+            Self::Written => "the API server stores it (not waiting for the rollout)".to_owned(),
         }
     }
 }
@@ -226,6 +240,9 @@ pub enum Operation {
     CanaryPromote,
     /// Auto mode on: no write of its own; each step it takes is an operation of its own.
     CanaryAuto,
+    Rollback,
+    /// Suspend the Flux object that would revert a rollback.
+    SuspendGitOps,
 }
 
 impl Operation {
@@ -240,6 +257,8 @@ impl Operation {
             Self::CanaryAbort => "canary-abort",
             Self::CanaryPromote => "canary-promote",
             Self::CanaryAuto => "canary-auto",
+            Self::Rollback => "rollback",
+            Self::SuspendGitOps => "suspend-gitops",
         }
     }
 
@@ -374,7 +393,7 @@ mod tests {
                 .with_precondition("42");
         assert_eq!(
             json_patch.to_value()[0],
-            json!({"op": "test", "path": "/metadata/resourceVersion", "value": "42"})
+            json!({"op": "replace", "path": "/metadata/resourceVersion", "value": "42"})
         );
         assert_eq!(json_patch.to_value().as_array().map(Vec::len), Some(2));
     }

@@ -37,6 +37,13 @@ pub enum Request {
     Canary(CanaryRequest),
     /// Every active canary in every environment to weight 0.
     KillSwitch,
+    /// `kubectl rollout undo`, to the previous revision or the one named; an active canary is
+    /// aborted first; a paused Deployment is resumed in the same write.
+    Rollback {
+        to_revision: Option<u64>,
+    },
+    /// Suspend the Flux object that would revert a rollback.
+    SuspendGitOps,
 }
 
 impl Request {
@@ -46,6 +53,8 @@ impl Request {
             Self::Deployment(operation) => operation.name(),
             Self::Canary(request) => request.operation().name(),
             Self::KillSwitch => "kill-switch",
+            Self::Rollback { .. } => "rollback",
+            Self::SuspendGitOps => "suspend-gitops",
         }
     }
 }

@@ -8,13 +8,15 @@ use kube::config::Kubeconfig;
 use tokio::sync::{Mutex, mpsc};
 
 use super::{
-    Recorder, Session, Sessions, canary_apps, canary_target, deployment_target, fetch_canary, find,
-    open_session, plan_canary, plan_deployment, plan_kill_switch, preflight, preflight_fleet, run,
+    Recorder, Session, Sessions, canary_apps, canary_target, deployment_target, fetch_canary, fetch_rollback,
+    find, open_session, plan_canary, plan_deployment, plan_kill_switch, plan_rollback, plan_suspend,
+    preflight, preflight_fleet, run,
 };
 use crate::app::Effect;
 use crate::audit::{AuditLog, Webhook};
 use crate::cluster::ops::{self, OpError};
 use crate::config::Config;
+use crate::ops::rollback::Options;
 use crate::ops::{Plan, PlanError, Request};
 
 /// What the service tells the console.
@@ -248,6 +250,22 @@ impl Service {
                     plan_canary(environment, app_config, target, &objects, canary).map_err(plan_error)?;
                 (session, plan)
             }
+            Request::Rollback { to_revision } => {
+                let (environment, app_config) = find(&self.config, env, app)?;
+                let session = self.session(env).await?;
+                let objects =
+                    fetch_rollback(&session, environment, app_config).await.map_err(|e| e.to_string())?;
+                // The console resumes a paused Deployment in the same write, and says so.
+                let options = Options { to_revision, resume_paused: true, no_wait: false };
+                let plan = plan_rollback(environment, app_config, &objects, options).map_err(plan_error)?;
+                (session, plan)
+            }
+            Request::SuspendGitOps => {
+                let (environment, app_config) = find(&self.config, env, app)?;
+                let session = self.session(env).await?;
+                let plan = plan_suspend(&session, environment, app_config).await?;
+                (session, plan)
+            }
         };
         let sessions = Sessions::from(session);
         preflight(&sessions, &plan).await.map_err(|e| e.to_string())?;
@@ -323,6 +341,8 @@ impl Service {
         let Ok(session) = self.session(&plan.env).await else { return String::new() };
         if plan.operation.is_canary() {
             super::canary::describe_now(&session, env, app).await
+        } else if plan.operation == crate::ops::Operation::Rollback {
+            super::rollback::describe_now(&session, env, app).await
         } else {
             super::describe_now(&session, env, app, plan.operation).await
         }

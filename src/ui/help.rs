@@ -9,10 +9,11 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 use super::theme;
 use crate::app::{KEYMAP, Mode, Screen, key_label};
 
-const SECTIONS: [(Mode, &str); 12] = [
+const SECTIONS: [(Mode, &str); 13] = [
     (Mode::Global, "Everywhere"),
     (Mode::Overview, "Overview"),
     (Mode::Canary, "Canary"),
+    (Mode::Rollback, "Rollback"),
     (Mode::CanaryWeight, "Typing a weight"),
     (Mode::ConfirmYesNo, "Confirmation (y/n)"),
     (Mode::ConfirmTyped, "Typed confirmation"),
@@ -49,6 +50,7 @@ pub fn render(frame: &mut Frame, area: Rect, screen: &Screen) {
     let first: &[Mode] = match screen {
         Screen::Overview => &[Mode::Global, Mode::Overview],
         Screen::Canary { .. } => &[Mode::Global, Mode::Canary, Mode::CanaryWeight],
+        Screen::Rollback { .. } => &[Mode::Global, Mode::Rollback],
     };
     let mut ordered: Vec<(Mode, &str)> =
         first.iter().filter_map(|m| SECTIONS.iter().find(|(s, _)| s == m).copied()).collect();

@@ -101,25 +101,31 @@ impl Demo {
             .expect("client")
     }
 
-    /// Any object of the cluster, as JSON: `kind` is `deployments`, `ingresses` or `httproutes`.
+    /// An object in the `shop` namespace, as JSON: `kind` is a plural (`deployments`,
+    /// `replicasets`, `ingresses`, `httproutes`, `kustomizations`).
     pub async fn get(&self, context: &str, kind: &str, name: &str) -> Value {
-        let api = self.api(context, kind).await;
+        self.get_in(context, "shop", kind, name).await
+    }
+
+    pub async fn get_in(&self, context: &str, namespace: &str, kind: &str, name: &str) -> Value {
+        let api = self.api(context, namespace, kind).await;
         serde_json::to_value(api.get(name).await.unwrap_or_else(|e| panic!("get {kind}/{name}: {e}")))
             .expect("json")
     }
 
     /// A merge patch made by somebody else (another operator, a script, kubectl).
     pub async fn patch_behind_our_back(&self, context: &str, kind: &str, name: &str, patch: &Value) {
-        let api = self.api(context, kind).await;
+        let api = self.api(context, "shop", kind).await;
         api.patch(name, &PatchParams::default(), &Patch::Merge(patch)).await.expect("someone else's write");
     }
 
-    async fn api(&self, context: &str, kind: &str) -> Api<DynamicObject> {
+    async fn api(&self, context: &str, namespace: &str, kind: &str) -> Api<DynamicObject> {
         let (group, version, k) = match kind {
             "deployments" => ("apps", "v1", "Deployment"),
             "ingresses" => ("networking.k8s.io", "v1", "Ingress"),
             "httproutes" => ("gateway.networking.k8s.io", "v1", "HTTPRoute"),
             "replicasets" => ("apps", "v1", "ReplicaSet"),
+            "kustomizations" => ("kustomize.toolkit.fluxcd.io", "v1", "Kustomization"),
             other => panic!("no API for {other}"),
         };
         let resource = ApiResource {
@@ -129,7 +135,7 @@ impl Demo {
             kind: k.into(),
             plural: kind.into(),
         };
-        Api::namespaced_with(self.client(context).await, "shop", &resource)
+        Api::namespaced_with(self.client(context).await, namespace, &resource)
     }
 
     pub fn audit(&self) -> Vec<Value> {

@@ -59,7 +59,7 @@ pub fn open(state: &mut State) {
 pub fn back(state: &mut State) {
     match &mut state.screen {
         Screen::Canary { input: input @ Some(_), .. } => *input = None,
-        Screen::Canary { env, app, .. } => {
+        Screen::Canary { env, app, .. } | Screen::Rollback { env, app, .. } => {
             (state.selected_env, state.selected_app) = (*env, *app);
             state.screen = Screen::Overview;
         }

@@ -1,0 +1,368 @@
+//! Rollback, with the semantics of `kubectl rollout undo [--to-revision N]`: a Deployment's
+//! revisions are its ReplicaSets ordered by `deployment.kubernetes.io/revision`; the chosen
+//! one's pod template, without `pod-template-hash`, replaces the Deployment's, and the
+//! Deployment's annotations become the ReplicaSet's, except the ones kubectl keeps from the
+//! Deployment. Pure: objects come in as JSON, the history, the choice and the plan go out.
+
+mod diff;
+mod gitops;
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::deployment::Place;
+use super::plan::{Guard, Kind, Operation, PatchBody, Plan, PlanError, Step, Target, Verify};
+use crate::health::image_tag;
+
+pub use diff::template_diff;
+pub use gitops::{GitOps, gitops, suspend};
+
+pub const REVISION: &str = "deployment.kubernetes.io/revision";
+const CHANGE_CAUSE: &str = "kubernetes.io/change-cause";
+const HASH_LABEL: &str = "pod-template-hash";
+/// Deployment annotations kubectl's rollback keeps from the Deployment rather than taking them
+/// from the ReplicaSet (kubectl's `annotationsToSkip`).
+const KEPT_FROM_DEPLOYMENT: [&str; 6] = [
+    "kubectl.kubernetes.io/last-applied-configuration",
+    REVISION,
+    "deployment.kubernetes.io/revision-history",
+    "deployment.kubernetes.io/desired-replicas",
+    "deployment.kubernetes.io/max-replicas",
+    "deprecated.deployment.rollback.to",
+];
+/// A revision must have been the Deployment's template this long to count as known good.
+pub const KNOWN_GOOD_AFTER: Duration = Duration::from_secs(10 * 60);
+
+/// One revision of a Deployment: one of its ReplicaSets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Revision {
+    pub revision: u64,
+    pub replica_set: String,
+    /// Container images, in order.
+    pub images: Vec<String>,
+    pub change_cause: Option<String>,
+    pub created: Option<jiff::Timestamp>,
+    pub desired: i64,
+    pub ready: i64,
+    pub available: i64,
+    /// Its template is the Deployment's now.
+    pub current: bool,
+}
+
+impl Revision {
+    /// The image tags, for a line on screen: `v1.2.0` or `v1.2.0, sidecar-3`.
+    pub fn tags(&self) -> String {
+        if self.images.is_empty() {
+            return "—".into();
+        }
+        self.images.iter().map(|i| image_tag(i)).collect::<Vec<_>>().join(", ")
+    }
+}
+
+fn text<'v>(object: &'v Value, pointer: &str) -> Option<&'v str> {
+    object.pointer(pointer).and_then(Value::as_str)
+}
+
+fn int(object: &Value, pointer: &str) -> i64 {
+    object.pointer(pointer).and_then(Value::as_i64).unwrap_or(0)
+}
+
+fn revision_of(rs: &Value) -> Option<u64> {
+    text(rs, &format!("/metadata/annotations/{}", REVISION.replace('/', "~1")))?.parse().ok()
+}
+
+fn images(template: Option<&Value>) -> Vec<String> {
+    template
+        .and_then(|t| t.pointer("/spec/containers"))
+        .and_then(Value::as_array)
+        .map(|cs| cs.iter().filter_map(|c| c["image"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+/// Whether a ReplicaSet is the Deployment's: controlled by it, as kubectl's history decides.
+fn owned_by(rs: &Value, deployment: &Value) -> bool {
+    let uid = text(deployment, "/metadata/uid");
+    rs.pointer("/metadata/ownerReferences").and_then(Value::as_array).is_some_and(|refs| {
+        refs.iter().any(|r| {
+            r["kind"] == "Deployment"
+                && r["controller"].as_bool() != Some(false)
+                && match (uid, r["uid"].as_str()) {
+                    (Some(uid), Some(theirs)) => uid == theirs,
+                    _ => r["name"].as_str() == text(deployment, "/metadata/name"),
+                }
+        })
+    })
+}
+
+/// Drops what semantic equality ignores: nulls, empty maps and lists (kubectl's undo sends
+/// `creationTimestamp: null`), and the hash label.
+fn normalized(template: &Value) -> Value {
+    fn prune(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                map.values_mut().for_each(prune);
+                map.retain(|_, v| !is_unset(v));
+            }
+            Value::Array(items) => items.iter_mut().for_each(prune),
+            _ => {}
+        }
+    }
+    fn is_unset(v: &Value) -> bool {
+        match v {
+            Value::Null => true,
+            Value::Object(m) => m.is_empty(),
+            Value::Array(a) => a.is_empty(),
+            _ => false,
+        }
+    }
+    let mut t = template.clone();
+    if let Some(labels) = t.pointer_mut("/metadata/labels").and_then(Value::as_object_mut) {
+        labels.remove(HASH_LABEL);
+    }
+    prune(&mut t);
+    t
+}
+
+/// Two pod templates are the same revision when they are equal but for the hash label.
+pub fn same_template(a: &Value, b: &Value) -> bool {
+    normalized(a) == normalized(b)
+}
+
+/// The Deployment's revisions, newest first.
+pub fn history(deployment: &Value, replica_sets: &[Value]) -> Vec<Revision> {
+    let current_template = deployment.pointer("/spec/template").unwrap_or(&Value::Null);
+    let mut revisions: Vec<Revision> = replica_sets
+        .iter()
+        .filter(|rs| owned_by(rs, deployment))
+        .filter_map(|rs| {
+            let template = rs.pointer("/spec/template");
+            Some(Revision {
+                revision: revision_of(rs)?,
+                replica_set: text(rs, "/metadata/name").unwrap_or("?").to_owned(),
+                images: images(template),
+                change_cause: text(rs, &format!("/metadata/annotations/{}", CHANGE_CAUSE.replace('/', "~1")))
+                    .map(str::to_owned),
+                created: text(rs, "/metadata/creationTimestamp").and_then(|t| t.parse().ok()),
+                desired: int(rs, "/spec/replicas"),
+                ready: int(rs, "/status/readyReplicas"),
+                available: int(rs, "/status/availableReplicas"),
+                current: template.is_some_and(|t| same_template(t, current_template)),
+            })
+        })
+        .collect();
+    revisions.sort_by_key(|r| std::cmp::Reverse(r.revision));
+    revisions
+}
+
+/// The revision a rollback goes to when none is named, and why it was chosen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Choice {
+    pub revision: u64,
+    pub why: String,
+}
+
+/// kubectl's "previous": the highest revision below the newest.
+pub fn previous(history: &[Revision]) -> Option<&Revision> {
+    history.get(1)
+}
+
+/// "2d", "45m": how long a revision served, roughly.
+fn served_words(d: jiff::SignedDuration) -> String {
+    match d.as_secs().max(0) {
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+/// The last known good revision: the newest revision older than the current one that ran
+/// other images and was the Deployment's template for at least [`KNOWN_GOOD_AFTER`] (from
+/// its ReplicaSet's creation to the next revision's) — a release that soaked, not one that
+/// was replaced minutes after it went out. Without one, kubectl's previous revision.
+pub fn last_known_good(history: &[Revision]) -> Option<Choice> {
+    let current = history.iter().find(|r| r.current).or_else(|| history.first())?;
+    let older: Vec<&Revision> = history.iter().filter(|r| r.revision < current.revision).collect();
+    // Newest first; each one's successor in time is the revision created just after it.
+    let mut by_creation: Vec<&Revision> = history.iter().collect();
+    by_creation.sort_by_key(|r| r.created);
+    let replaced_at =
+        |r: &Revision| by_creation.iter().filter(|o| o.created > r.created).filter_map(|o| o.created).min();
+    let soaked = older.iter().find(|r| {
+        let served = match (r.created, replaced_at(r)) {
+            (Some(from), Some(to)) => to.duration_since(from),
+            _ => return false,
+        };
+        r.images != current.images
+            && served >= jiff::SignedDuration::try_from(KNOWN_GOOD_AFTER).unwrap_or_default()
+    });
+    if let Some(r) = soaked {
+        let served = match (r.created, replaced_at(r)) {
+            (Some(from), Some(to)) => served_words(to.duration_since(from)),
+            _ => "?".into(),
+        };
+        return Some(Choice {
+            revision: r.revision,
+            why: format!(
+                "the newest older revision with other images that served at least {}m before it was replaced ({served})",
+                KNOWN_GOOD_AFTER.as_secs() / 60
+            ),
+        });
+    }
+    let previous = older.first()?;
+    Some(Choice {
+        revision: previous.revision,
+        why: "the previous revision, as kubectl rollout undo takes it (no older revision served long enough to count as known good)".into(),
+    })
+}
+
+/// What a rollback may do besides what kubectl does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Roll to this revision rather than the previous one.
+    pub to_revision: Option<u64>,
+    /// A paused Deployment is resumed in the same write, so the old template actually rolls
+    /// out; without it a paused Deployment is refused, as kubectl refuses it.
+    pub resume_paused: bool,
+    /// Written is done: do not wait for the rollout.
+    pub no_wait: bool,
+}
+
+/// The Deployment's annotations after the rollback, as kubectl computes them: the ones it
+/// keeps from the Deployment, then every other one of the ReplicaSet's.
+fn annotations(deployment: &Value, rs: &Value) -> Map<String, Value> {
+    let mut out = Map::new();
+    if let Some(current) = deployment.pointer("/metadata/annotations").and_then(Value::as_object) {
+        for key in KEPT_FROM_DEPLOYMENT {
+            if let Some(v) = current.get(key) {
+                out.insert(key.to_owned(), v.clone());
+            }
+        }
+    }
+    if let Some(theirs) = rs.pointer("/metadata/annotations").and_then(Value::as_object) {
+        for (k, v) in theirs.iter().filter(|(k, _)| !KEPT_FROM_DEPLOYMENT.contains(&k.as_str())) {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    out
+}
+
+fn deployment_target(place: &Place<'_>, deployment: &Value) -> Result<(Target, String), PlanError> {
+    let name = text(deployment, "/metadata/name")
+        .ok_or_else(|| PlanError::Invalid("the Deployment has no name".into()))?;
+    let namespace = text(deployment, "/metadata/namespace").unwrap_or("default");
+    let rv = text(deployment, "/metadata/resourceVersion")
+        .filter(|rv| !rv.is_empty())
+        .ok_or_else(|| PlanError::Invalid(format!("Deployment {namespace}/{name} has no resourceVersion")))?;
+    let target = Target {
+        env: place.env.to_owned(),
+        context: place.context.to_owned(),
+        namespace: namespace.to_owned(),
+        kind: Kind::Deployment,
+        name: name.to_owned(),
+    };
+    Ok((target, rv.to_owned()))
+}
+
+/// Plans `kubectl rollout undo [--to-revision N]` on `deployment`, whose ReplicaSets (any in
+/// its namespace; the ones it does not own are ignored) are `replica_sets`.
+pub fn rollback(
+    place: &Place<'_>,
+    deployment: &Value,
+    replica_sets: &[Value],
+    options: Options,
+) -> Result<Plan, PlanError> {
+    let (target, rv) = deployment_target(place, deployment)?;
+    let who = format!("{}/{}", target.namespace, target.name);
+    let paused = deployment.pointer("/spec/paused").and_then(Value::as_bool).unwrap_or(false);
+    if paused && !options.resume_paused {
+        return Err(PlanError::Refused(format!(
+            "{who} is paused: kubectl refuses to roll back a paused Deployment, since the old template would not roll out; resume it first (opsdeck resume), or roll back from the console, which resumes it in the same write"
+        )));
+    }
+    let revisions = history(deployment, replica_sets);
+    let wanted = match options.to_revision {
+        Some(n) => revisions.iter().find(|r| r.revision == n).ok_or_else(|| {
+            let known: Vec<String> = revisions.iter().rev().map(|r| r.revision.to_string()).collect();
+            PlanError::Refused(format!(
+                "{who} has no revision {n} (its revisions: {})",
+                if known.is_empty() { "none".into() } else { known.join(", ") }
+            ))
+        })?,
+        None => previous(&revisions)
+            .ok_or_else(|| PlanError::Refused(format!("{who} has no rollout history to go back to")))?,
+    };
+    let rs = replica_sets
+        .iter()
+        .find(|rs| text(rs, "/metadata/name") == Some(wanted.replica_set.as_str()))
+        .ok_or_else(|| {
+        PlanError::Invalid(format!("ReplicaSet {} vanished while planning", wanted.replica_set))
+    })?;
+    let mut template = rs.pointer("/spec/template").cloned().ok_or_else(|| {
+        PlanError::Invalid(format!("ReplicaSet {} has no pod template", wanted.replica_set))
+    })?;
+    if let Some(labels) = template.pointer_mut("/metadata/labels").and_then(Value::as_object_mut) {
+        labels.remove(HASH_LABEL);
+    }
+    let current = deployment.pointer("/spec/template").cloned().unwrap_or(Value::Null);
+    if same_template(&template, &current) {
+        return Err(PlanError::Refused(format!(
+            "nothing to roll back: {who}'s template already matches revision {} (kubectl would skip it)",
+            wanted.revision
+        )));
+    }
+    let newest = revisions.first().map_or(0, |r| r.revision);
+    let from = revisions
+        .iter()
+        .find(|r| r.current)
+        .map_or_else(|| "?".into(), |r| format!("r{} ({})", r.revision, r.tags()));
+    let mut diff = template_diff(&current, &template);
+    let mut patch = vec![
+        json!({"op": "replace", "path": "/spec/template", "value": template}),
+        json!({"op": "replace", "path": "/metadata/annotations", "value": annotations(deployment, rs)}),
+    ];
+    if paused {
+        patch.push(json!({"op": "replace", "path": "/spec/paused", "value": false}));
+        diff.push(super::DiffLine {
+            field: "spec.paused".into(),
+            before: "true".into(),
+            after: "false".into(),
+        });
+    }
+    let step = Step {
+        app: place.app.to_owned(),
+        sentence: format!(
+            "{} · {who} · roll back from {from} to r{} ({})",
+            place.env,
+            wanted.revision,
+            wanted.tags()
+        ),
+        diff,
+        patch: PatchBody::Json(patch),
+        verify: if options.no_wait { Verify::Written } else { Verify::RolloutComplete },
+        guards: vec![Guard::new("/spec/template", current), Guard::new("/spec/paused", json!(paused))],
+        event_reason: "OpsdeckRollback",
+        from_resource_version: rv,
+        target,
+    };
+    let mut plan = Plan::for_app(Operation::Rollback, place, vec![step]);
+    plan.warnings.push(format!(
+        "Kubernetes renumbers the revision it rolls back to: r{} comes back as r{}",
+        wanted.revision,
+        newest + 1
+    ));
+    if paused {
+        plan.warnings.push(format!(
+            "{who} is paused: this write resumes it (spec.paused false) so revision r{} rolls out",
+            wanted.revision
+        ));
+    }
+    if let Some(g) = gitops(deployment) {
+        plan.warnings.push(g.warning());
+    }
+    Ok(plan)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,311 @@
+//! Rollback against the demo fleet: history, `kubectl rollout undo`'s result through the
+//! operation path, equivalence with kubectl itself, the active canary aborted first, a stale
+//! precondition, a paused Deployment, and the console's rollback screen driven headless.
+
+// Test helpers fail by panicking, like the tests that call them.
+#![allow(clippy::panic)]
+
+#[path = "common/fleet.rs"]
+mod fleet;
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use fleet::{first_image, ingress_weight, route_weights, text};
+use opsdeck::app::{Action, Overlay, Screen};
+use opsdeck::console::{Console, Setup};
+use serde_json::{Value, json};
+
+const PROD: [&str; 4] = ["--yes", "--reason", "errors after v1.2.0", "--json"];
+
+fn annotation(object: &Value, key: &str) -> Option<String> {
+    object
+        .pointer(&format!("/metadata/annotations/{}", key.replace('/', "~1")))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+fn revision(object: &Value) -> Option<String> {
+    annotation(object, "deployment.kubernetes.io/revision")
+}
+
+#[tokio::test]
+async fn history_lists_the_revisions_and_the_last_known_good() {
+    let demo = fleet::start().await;
+    let out = demo.run(&["history", "--env", "production", "--app", "api", "--json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let history: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let revisions: Vec<(u64, bool)> = history["revisions"]
+        .as_array()
+        .expect("revisions")
+        .iter()
+        .map(|r| (r["revision"].as_u64().unwrap_or(0), r["current"].as_bool().unwrap_or(false)))
+        .collect();
+    assert_eq!(revisions, [(2, true), (1, false)]);
+    assert_eq!(history["revisions"][1]["change_cause"], "release v1.1.0");
+    assert_eq!(history["last_known_good"]["revision"], 1);
+
+    let out = demo.run(&["history", "--env", "staging", "--app", "web"]).await;
+    let table = text(&out);
+    assert!(table.contains("← current") && table.contains("← last known good"), "{table}");
+    assert!(table.contains("managed by Flux (Kustomization flux-system/shop-apps)"), "{table}");
+}
+
+#[tokio::test]
+async fn rollback_aborts_the_canary_first_then_restores_the_old_template() {
+    let demo = fleet::start().await;
+    let old_rs = demo.get("production", "replicasets", &rs_name(&demo, "production", "web", "1").await).await;
+
+    let mut args = vec!["rollback", "--env", "production", "--app", "web"];
+    args.extend(PROD);
+    let out = demo.run(&args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let result: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(result["outcome"], "done", "it waited for the rollout: {result}");
+
+    let web = demo.get("production", "deployments", "web").await;
+    let mut expected = old_rs.pointer("/spec/template").cloned().expect("template");
+    expected["metadata"]["labels"].as_object_mut().expect("labels").remove("pod-template-hash");
+    assert_eq!(
+        web.pointer("/spec/template"),
+        Some(&expected),
+        "the Deployment runs the old ReplicaSet's template"
+    );
+    assert_eq!(revision(&web).as_deref(), Some("3"), "revision 1 comes back as 3");
+    assert_eq!(annotation(&web, "kubernetes.io/change-cause").as_deref(), Some("release v1.1.0"));
+    assert_eq!(web.pointer("/status/updatedReplicas"), Some(&json!(3)), "and the rollout completed");
+    assert_eq!(ingress_weight(&demo.get("production", "ingresses", "web-canary").await), "0");
+
+    let targets: Vec<(String, String)> = demo
+        .audit()
+        .iter()
+        .filter(|r| r["phase"] == "intent")
+        .map(|r| {
+            (r["kind"].as_str().unwrap_or("").to_owned(), r["operation"].as_str().unwrap_or("").to_owned())
+        })
+        .collect();
+    assert_eq!(
+        targets,
+        [("Ingress".to_owned(), "rollback".to_owned()), ("Deployment".to_owned(), "rollback".to_owned())],
+        "the canary's traffic goes before stable rolls back, in one plan"
+    );
+}
+
+/// The name of the app's ReplicaSet carrying `revision`.
+async fn rs_name(demo: &fleet::Demo, context: &str, app: &str, revision: &str) -> String {
+    let out = demo.run(&["history", "--env", context, "--app", app, "--json"]).await;
+    let history: Value = serde_json::from_slice(&out.stdout).expect("json");
+    history["revisions"]
+        .as_array()
+        .and_then(|rs| {
+            rs.iter().find(|r| r["revision"].as_u64().map(|n| n.to_string()).as_deref() == Some(revision))
+        })
+        .and_then(|r| r["replica_set"].as_str())
+        .unwrap_or_else(|| panic!("no revision {revision}: {history}"))
+        .to_owned()
+}
+
+/// What a rollback leaves in a Deployment, for comparing two clusters: the template (with
+/// what semantic equality ignores dropped) and the annotations.
+fn result_of(deployment: &Value) -> (Value, Value) {
+    fn prune(v: &mut Value) {
+        if let Value::Object(map) = v {
+            map.values_mut().for_each(prune);
+            map.retain(|_, v| !(v.is_null() || v.as_object().is_some_and(serde_json::Map::is_empty)));
+        }
+    }
+    let mut template = deployment.pointer("/spec/template").cloned().unwrap_or(Value::Null);
+    prune(&mut template);
+    (template, deployment.pointer("/metadata/annotations").cloned().unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn opsdeck_and_kubectl_roll_back_to_identical_deployments() {
+    let (theirs, ours) = (fleet::start().await, fleet::start().await);
+    // Not std's Command: the fleets serve on this test's runtime, which must keep running.
+    let out = tokio::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&theirs.kubeconfig)
+        .args(["--context", "staging", "-n", "shop", "rollout", "undo", "deploy/api", "--to-revision=1"])
+        .output()
+        .await
+        .expect("kubectl is installed (.ci/run installs it)");
+    assert!(out.status.success(), "kubectl: {}", text(&out));
+    let out =
+        ours.run(&["rollback", "--env", "staging", "--app", "api", "--to-revision", "1", "--yes"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (a, b) = (
+            theirs.get("staging", "deployments", "api").await,
+            ours.get("staging", "deployments", "api").await,
+        );
+        if revision(&a) == revision(&b) || Instant::now() > deadline {
+            assert_eq!(result_of(&a), result_of(&b), "the same template and annotations");
+            assert_eq!(revision(&a).as_deref(), Some("3"));
+            assert_eq!(revision(&b).as_deref(), Some("3"));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_stale_rollback_writes_nothing_and_exits_3() {
+    let demo = fleet::start().await;
+    let config = opsdeck::config::load(&demo.config).expect("config");
+    let kubeconfig = kube::config::Kubeconfig::read_from(&demo.kubeconfig).expect("kubeconfig");
+    let (env, app) = opsdeck::runner::find(&config, "staging", "api").expect("find");
+    let session = opsdeck::runner::open_session(kubeconfig, env, false).await.expect("session");
+    let objects = opsdeck::runner::fetch_rollback(&session, env, app).await.expect("objects");
+    let plan = opsdeck::runner::plan_rollback(env, app, &objects, opsdeck::ops::rollback::Options::default())
+        .expect("plan");
+
+    // Another operator annotates the Deployment after the plan was shown.
+    let theirs = json!({"metadata": {"annotations": {"incident": "INC-42"}}});
+    demo.patch_behind_our_back("staging", "deployments", "api", &theirs).await;
+    let before = demo.get("staging", "deployments", "api").await;
+
+    let audit = opsdeck::audit::AuditLog::open(&demo.data_home()).expect("audit");
+    let mut recorder = opsdeck::runner::Recorder { audit: &audit, webhook: None, pending: Vec::new() };
+    let report =
+        opsdeck::runner::run(&session.clone().into(), &plan, Some("drill"), &mut recorder, |_| {}).await;
+    let error = report.error.expect("refused");
+    assert_eq!(error.exit() as u8, 3, "{error}");
+    let after = demo.get("staging", "deployments", "api").await;
+    assert_eq!(first_image(&after), first_image(&before), "nothing was written");
+    assert_eq!(revision(&after), revision(&before));
+    let now = opsdeck::runner::describe_rollback_now(&session, env, app).await;
+    assert!(now.contains("running r2"), "{now}");
+}
+
+#[tokio::test]
+async fn a_paused_deployment_is_refused_and_no_wait_returns_at_once() {
+    let demo = fleet::start().await;
+    let out = demo.run(&["pause", "--env", "local", "--app", "api"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = demo.run(&["rollback", "--env", "local", "--app", "api"]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("is paused") && text(&out).contains("resume it first"), "{}", text(&out));
+
+    let out = demo.run(&["rollback", "--env", "local", "--app", "worker", "--no-wait"]).await;
+    assert_eq!(out.status.code(), Some(3), "worker has one revision: {}", text(&out));
+    assert!(text(&out).contains("no rollout history"), "{}", text(&out));
+
+    let out =
+        demo.run(&["rollback", "--env", "staging", "--app", "web", "--no-wait", "--yes", "--json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let result: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(result["message"].as_str().is_some_and(|m| m.contains("not waiting")), "{result}");
+    assert!(
+        result["warnings"]
+            .as_array()
+            .is_some_and(|w| w.iter().any(|w| w.as_str().is_some_and(|w| w.contains("managed by Flux")))),
+        "{result}"
+    );
+}
+
+fn press(console: &mut Console, keys: &str) {
+    for c in keys.chars() {
+        console.apply(Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)));
+    }
+}
+
+fn key(console: &mut Console, code: KeyCode) {
+    console.apply(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+async fn until(console: &mut Console, what: &str, done: impl Fn(&opsdeck::app::State) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done(&console.state) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "{what}: not in time; notice {:?}", console.state.notice);
+        let _ = tokio::time::timeout(left, console.step()).await;
+    }
+}
+
+#[tokio::test]
+async fn the_rollback_screen_confirms_by_typed_name_and_follows_the_rollout() {
+    let demo = fleet::start().await;
+    let config = opsdeck::config::load(&demo.config).expect("config");
+    let kubeconfig = kube::config::Kubeconfig::read_from(&demo.kubeconfig).expect("kubeconfig");
+    let audit = opsdeck::audit::AuditLog::open(&demo.data_home().join("opsdeck")).expect("audit");
+    let mut console = Console::start(Setup {
+        config,
+        kubeconfig: Ok(kubeconfig),
+        readonly: false,
+        audit: Ok(audit),
+        webhook: None,
+        demo: true,
+    });
+    until(&mut console, "synced", |s| s.envs.iter().all(|e| e.snapshot.is_some())).await;
+
+    press(&mut console, "lljR");
+    let Screen::Rollback { selected, .. } = &console.state.screen else { panic!("the rollback screen") };
+    assert_eq!(*selected, Some(1), "the last known good revision is preselected");
+    key(&mut console, KeyCode::Enter);
+    until(&mut console, "the confirmation", |s| matches!(s.overlay, Some(Overlay::Confirm(_)))).await;
+    press(&mut console, "production/API");
+    key(&mut console, KeyCode::Tab);
+    press(&mut console, "errors after v1.2.0");
+    key(&mut console, KeyCode::Enter);
+    let Some(Overlay::Confirm(confirm)) = &console.state.overlay else { panic!("still confirming") };
+    assert!(
+        confirm.error.as_deref().is_some_and(|e| e.contains("production/api")),
+        "a wrong name is refused"
+    );
+    assert!(demo.audit().is_empty(), "and nothing was attempted");
+    for _ in 0.."API".len() {
+        key(&mut console, KeyCode::Backspace);
+    }
+    press(&mut console, "api");
+    key(&mut console, KeyCode::Enter);
+    assert!(
+        matches!(&console.state.screen, Screen::Rollback { progress: Some(_), .. }),
+        "the screen follows the rollback live"
+    );
+    until(
+        &mut console,
+        "the rollback ends",
+        |s| matches!(&s.screen, Screen::Rollback { progress: Some(p), .. } if p.outcome.is_some()),
+    )
+    .await;
+    let Screen::Rollback { progress: Some(p), .. } = &console.state.screen else { unreachable!() };
+    assert_eq!(p.outcome.as_deref(), Some("done"));
+    assert_eq!(
+        route_weights(&demo.get("production", "httproutes", "api").await),
+        [100, 0],
+        "the canary went first"
+    );
+    let api = demo.get("production", "deployments", "api").await;
+    assert!(first_image(&api).ends_with(":v1.1.0") && revision(&api).as_deref() == Some("3"), "{api}");
+}
+
+#[tokio::test]
+async fn a_flux_managed_deployment_can_have_its_kustomization_suspended() {
+    let demo = fleet::start().await;
+    let config = opsdeck::config::load(&demo.config).expect("config");
+    let kubeconfig = kube::config::Kubeconfig::read_from(&demo.kubeconfig).expect("kubeconfig");
+    let audit = opsdeck::audit::AuditLog::open(&demo.data_home().join("opsdeck")).expect("audit");
+    let mut console = Console::start(Setup {
+        config,
+        kubeconfig: Ok(kubeconfig),
+        readonly: false,
+        audit: Ok(audit),
+        webhook: None,
+        demo: true,
+    });
+    until(&mut console, "synced", |s| s.envs.iter().all(|e| e.snapshot.is_some())).await;
+    press(&mut console, "lRS");
+    until(&mut console, "the confirmation", |s| matches!(s.overlay, Some(Overlay::Confirm(_)))).await;
+    press(&mut console, "y");
+    until(&mut console, "suspended", |s| matches!(s.overlay, Some(Overlay::Finished { .. }))).await;
+    let Some(Overlay::Finished { outcome, .. }) = &console.state.overlay else { unreachable!() };
+    assert_eq!(outcome, "done");
+
+    let kustomization = demo.get_in("staging", "flux-system", "kustomizations", "shop-apps").await;
+    assert_eq!(kustomization.pointer("/spec/suspend"), Some(&json!(true)));
+    let audit = demo.audit();
+    assert!(audit.iter().any(|r| r["operation"] == "suspend-gitops" && r["outcome"] == "done"), "{audit:#?}");
+}
