@@ -6,6 +6,7 @@
 mod action;
 pub mod auto;
 pub mod canary;
+pub mod checklist;
 mod confirm;
 mod effect;
 mod keymap;

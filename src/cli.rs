@@ -195,6 +195,9 @@ pub struct ChecklistArgs {
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
+    /// Print the environment's newest signed report instead of checking now.
+    #[arg(long)]
+    pub last: bool,
 }
 
 #[derive(Debug, Args)]

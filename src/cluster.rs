@@ -4,6 +4,7 @@
 //! the app over a channel; a failure becomes state ("unreachable", "misconfigured"), never a
 //! panic and never a stalled UI.
 
+pub mod checklist;
 mod connect;
 mod errors;
 mod kubeconfig;

@@ -2,6 +2,7 @@
 
 mod audit;
 mod canary;
+mod checklist;
 mod console;
 mod init;
 mod operate;
@@ -71,16 +72,9 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
             operate::deployment(&cli.global, &paths, Operation::Resume, &args).await
         }
         Some(Command::Rollback(args)) => rollback::rollback(&cli.global, &paths, &args).await,
-        Some(Command::Checklist(_)) => not_yet("checklist", "the pre-deploy checklist"),
+        Some(Command::Checklist(args)) => checklist::checklist(&cli.global, &paths, &args).await,
         Some(Command::Audit(args)) => audit::audit(&paths, &args),
     }
-}
-
-/// Honest about what has not been built: nothing pretends to work.
-fn not_yet(command: &str, feature: &str) -> Result<Exit, Failure> {
-    Err(Failure::usage(format!(
-        "`opsdeck {command}` is not implemented yet (it arrives with {feature}; see CHANGELOG.md)"
-    )))
 }
 
 fn kubeconfig_source(global: &GlobalArgs) -> KubeconfigSource {

@@ -53,6 +53,8 @@ pub struct Console {
 /// What the console needs to start.
 pub struct Setup {
     pub config: Config,
+    /// Where signed checklists are kept, and the config file checklist paths are relative to.
+    pub files: crate::runner::Files,
     pub kubeconfig: Result<Kubeconfig, String>,
     pub readonly: bool,
     pub audit: Result<AuditLog, String>,
@@ -73,12 +75,12 @@ pub fn apply(state: &mut State, effects: &mpsc::UnboundedSender<Effect>, action:
 impl Console {
     /// Starts one task per environment and the operations service.
     pub fn start(setup: Setup) -> Self {
-        let Setup { config, kubeconfig, readonly, audit, webhook, demo } = setup;
+        let Setup { config, files, kubeconfig, readonly, audit, webhook, demo } = setup;
         let mut state = State::new(&config, readonly);
         state.demo = demo;
         let (op_tx, op_events) = mpsc::channel(64);
         let effects =
-            crate::runner::spawn(config.clone(), kubeconfig.clone(), readonly, audit, webhook, op_tx);
+            crate::runner::spawn(config.clone(), files, kubeconfig.clone(), readonly, audit, webhook, op_tx);
         let (tx, env_updates) = mpsc::channel(256);
         let tasks = config
             .environments

@@ -6,6 +6,7 @@ pub mod canary;
 mod confirm;
 mod deployment;
 mod plan;
+pub mod policy;
 mod request;
 pub mod rollback;
 

@@ -16,6 +16,7 @@ use crate::config::{App, Config, Environment};
 use crate::ops::{Kind, Operation, Place, Plan, PlanError, Scope, Step, Target};
 
 mod canary;
+mod checklist;
 mod rollback;
 mod service;
 
@@ -24,10 +25,11 @@ pub use canary::{
     CanaryObjects, canary_apps, canary_target, describe_now as describe_canary_now, fetch_canary,
     plan_canary, plan_kill_switch,
 };
+pub use checklist::{checklist_apps, gather as gather_checklist, previous_environment};
 pub use rollback::{
     RollbackObjects, describe_now as describe_rollback_now, fetch_rollback, plan_rollback, plan_suspend,
 };
-pub use service::{AutoEvent, OpEvent, spawn};
+pub use service::{AutoEvent, Files, OpEvent, spawn};
 
 /// One environment, as the operation path needs it.
 #[derive(Clone)]
@@ -255,6 +257,7 @@ fn intent(session: &Session, plan: &Plan, step: &Step, reason: Option<&str>) -> 
         operation: plan.operation.name().to_owned(),
         sentence: step.sentence.clone(),
         reason: reason.map(str::to_owned),
+        emergency: plan.emergency.clone(),
         from_resource_version: Some(step.from_resource_version.clone()),
         patch: Some(step.patch.with_precondition(&step.from_resource_version).to_value()),
         outcome: None,

@@ -32,10 +32,18 @@ pub async fn run(mut console: Console) -> std::io::Result<()> {
     let started = std::time::Instant::now();
     let mut populated = false;
     // Deployment windows open and close with the clock, not with any event: look every 30 s,
-    // and draw only when a window's status actually changed.
-    let window_statuses = |state: &State| -> Vec<crate::windows::WindowStatus> {
+    // and draw only when what a column says about its window changed (the countdown moves by
+    // the minute at most).
+    let window_statuses = |state: &State| -> Vec<String> {
         let now = jiff::Timestamp::now();
-        state.envs.iter().map(|e| crate::windows::status(&e.windows, &e.blackouts, now)).collect()
+        state
+            .envs
+            .iter()
+            .map(|e| {
+                let next = crate::windows::next_change(&e.windows, &e.blackouts, now);
+                crate::windows::status(&e.windows, &e.blackouts, now).describe_until(next, now)
+            })
+            .collect()
     };
     let mut windows_shown = window_statuses(&console.state);
     let mut window_check = tokio::time::interval(Duration::from_secs(30));

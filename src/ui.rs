@@ -1,6 +1,7 @@
 //! Drawing: pure functions from `&State` to a frame. No I/O, no waiting, no state changes.
 
 mod canary;
+mod checklist;
 mod drill;
 pub mod figures;
 mod help;
@@ -34,6 +35,7 @@ pub fn render(frame: &mut Frame, state: &State) {
         Screen::Rollback { env, app, selected, progress } => {
             rollback::render(frame, body, state, *env, *app, *selected, progress.as_ref());
         }
+        Screen::Checklist { env } => checklist::render(frame, body, state, *env),
     }
     if let Some(n) = &state.notice {
         let style = if n.error { theme::BAD } else { theme::OK };

@@ -92,14 +92,6 @@ fn missing_default_config_says_what_to_do() {
 }
 
 #[test]
-fn unbuilt_subcommands_say_so_and_exit_2() {
-    let home = tempfile::tempdir().expect("tempdir");
-    let out = opsdeck(&["checklist", "--env", "production"], home.path());
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("not implemented yet"), "{}", stderr(&out));
-}
-
-#[test]
 fn usage_errors_exit_2() {
     let home = tempfile::tempdir().expect("tempdir");
     let out = opsdeck(&["canary", "set", "150", "--env", "e", "--app", "a"], home.path());

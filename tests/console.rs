@@ -14,21 +14,10 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use fleet::{ingress_weight, route_weights};
 use opsdeck::app::{Action, Overlay, State};
-use opsdeck::console::{Console, Setup};
+use opsdeck::console::Console;
 
 fn console(demo: &fleet::Demo, config: &Path) -> Console {
-    let config = opsdeck::config::load(config).expect("config");
-    let kubeconfig = kube::config::Kubeconfig::read_from(&demo.kubeconfig).expect("kubeconfig");
-    // Where the binary keeps it: $XDG_DATA_HOME/opsdeck.
-    let audit = opsdeck::audit::AuditLog::open(&demo.data_home().join("opsdeck")).expect("audit");
-    Console::start(Setup {
-        config,
-        kubeconfig: Ok(kubeconfig),
-        readonly: false,
-        audit: Ok(audit),
-        webhook: None,
-        demo: true,
-    })
+    demo.console(config)
 }
 
 fn press(console: &mut Console, keys: &str) {

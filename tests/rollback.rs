@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use fleet::{first_image, ingress_weight, route_weights, text};
 use opsdeck::app::{Action, Overlay, Screen};
-use opsdeck::console::{Console, Setup};
+use opsdeck::console::Console;
 use serde_json::{Value, json};
 
 const PROD: [&str; 4] = ["--yes", "--reason", "errors after v1.2.0", "--json"];
@@ -228,17 +228,7 @@ async fn until(console: &mut Console, what: &str, done: impl Fn(&opsdeck::app::S
 #[tokio::test]
 async fn the_rollback_screen_confirms_by_typed_name_and_follows_the_rollout() {
     let demo = fleet::start().await;
-    let config = opsdeck::config::load(&demo.config).expect("config");
-    let kubeconfig = kube::config::Kubeconfig::read_from(&demo.kubeconfig).expect("kubeconfig");
-    let audit = opsdeck::audit::AuditLog::open(&demo.data_home().join("opsdeck")).expect("audit");
-    let mut console = Console::start(Setup {
-        config,
-        kubeconfig: Ok(kubeconfig),
-        readonly: false,
-        audit: Ok(audit),
-        webhook: None,
-        demo: true,
-    });
+    let mut console = demo.console(&demo.config);
     until(&mut console, "synced", |s| s.envs.iter().all(|e| e.snapshot.is_some())).await;
 
     press(&mut console, "lljR");
@@ -285,17 +275,7 @@ async fn the_rollback_screen_confirms_by_typed_name_and_follows_the_rollout() {
 #[tokio::test]
 async fn a_flux_managed_deployment_can_have_its_kustomization_suspended() {
     let demo = fleet::start().await;
-    let config = opsdeck::config::load(&demo.config).expect("config");
-    let kubeconfig = kube::config::Kubeconfig::read_from(&demo.kubeconfig).expect("kubeconfig");
-    let audit = opsdeck::audit::AuditLog::open(&demo.data_home().join("opsdeck")).expect("audit");
-    let mut console = Console::start(Setup {
-        config,
-        kubeconfig: Ok(kubeconfig),
-        readonly: false,
-        audit: Ok(audit),
-        webhook: None,
-        demo: true,
-    });
+    let mut console = demo.console(&demo.config);
     until(&mut console, "synced", |s| s.envs.iter().all(|e| e.snapshot.is_some())).await;
     press(&mut console, "lRS");
     until(&mut console, "the confirmation", |s| matches!(s.overlay, Some(Overlay::Confirm(_)))).await;

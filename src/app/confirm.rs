@@ -32,7 +32,10 @@ pub struct ConfirmState {
 impl ConfirmState {
     pub fn new(plan: Plan, user: String, cluster: String, overrides: Option<String>) -> Self {
         let mut confirmation = Confirmation::for_plan(&plan);
-        if overrides.is_some() {
+        // An override of the analysis, or a change that adds risk outside a deployment window,
+        // always needs a reason: it is what the record of it will say.
+        let emergency = plan.emergency.is_some() && crate::ops::policy::adds_risk(plan.operation);
+        if overrides.is_some() || emergency {
             confirmation = confirmation.with_override();
         }
         let mut name = TextArea::default();
@@ -69,7 +72,7 @@ impl ConfirmState {
             Confirmation::Typed { expected } => expected,
             Confirmation::Reason if self.typed_reason().is_empty() => {
                 self.focus = Field::Reason;
-                self.error = Some("a reason is required to override the analysis".into());
+                self.error = Some("a reason is required: it is recorded".into());
                 return false;
             }
             _ => return true,

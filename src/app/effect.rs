@@ -16,4 +16,8 @@ pub enum Effect {
     Auto { env: String, app: String, request: Request, reason: String },
     /// Read the audit log for the audit screen.
     LoadAudit,
+    /// Read what the environment's checklist checks (and the checklist itself).
+    RunChecks { env: String },
+    /// Save a signed checklist report as JSON and Markdown in the data dir.
+    SaveChecklist { report: Box<crate::checklist::Report> },
 }

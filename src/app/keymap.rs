@@ -52,6 +52,47 @@ pub enum Command {
     PlanRollback,
     /// Rollback screen: suspend the Flux object that would revert it.
     SuspendGitOps,
+    /// Open the selected environment's checklist walk-through.
+    OpenChecklist,
+    /// Checklist: run the automated checks again.
+    Recheck,
+    /// Checklist: acknowledge a manual item, or take it back.
+    ToggleItem,
+    /// Checklist: write a note on the item.
+    Note,
+    /// Checklist: waive a failed check, with a reason.
+    Waive,
+    /// Checklist: sign it off.
+    Sign,
+    /// Checklist: jump to the next item that blocks sign-off.
+    NextBlocking,
+}
+
+impl Command {
+    /// The commands of the canary, rollback and checklist screens, and the keys that open them.
+    pub fn opens_or_belongs_to_a_screen(self) -> bool {
+        matches!(
+            self,
+            Self::OpenCanary
+                | Self::OpenRollback
+                | Self::OpenChecklist
+                | Self::Recheck
+                | Self::ToggleItem
+                | Self::Note
+                | Self::Waive
+                | Self::Sign
+                | Self::NextBlocking
+                | Self::PlanRollback
+                | Self::SuspendGitOps
+                | Self::CanaryStep
+                | Self::CanaryBack
+                | Self::CanarySetWeight
+                | Self::CanaryAbort
+                | Self::CanaryPromote
+                | Self::ToggleAuto
+                | Self::KillSwitch
+        )
+    }
 }
 
 /// Where the keys are read: some keys mean different things on different screens.
@@ -83,12 +124,16 @@ pub enum Mode {
     CanaryWeight,
     /// One app's rollback screen.
     Rollback,
+    /// A checklist walk-through.
+    Checklist,
+    /// Typing a note, a waiver's reason or the signer's name: keys are text.
+    ChecklistInput,
 }
 
 impl Mode {
     /// In text-entry modes every key without a binding of the mode's own is typed.
     pub fn takes_text(self) -> bool {
-        matches!(self, Self::ConfirmTyped | Self::DrillFilter | Self::CanaryWeight)
+        matches!(self, Self::ConfirmTyped | Self::DrillFilter | Self::CanaryWeight | Self::ChecklistInput)
     }
 
     /// Modal screens answer only their own keys, and Ctrl-c: a stray `?` must not open help
@@ -96,7 +141,12 @@ impl Mode {
     pub fn is_modal(self) -> bool {
         matches!(
             self,
-            Self::ConfirmYesNo | Self::ConfirmTyped | Self::Busy | Self::DrillFilter | Self::CanaryWeight
+            Self::ConfirmYesNo
+                | Self::ConfirmTyped
+                | Self::Busy
+                | Self::DrillFilter
+                | Self::CanaryWeight
+                | Self::ChecklistInput
         )
     }
 }
@@ -198,6 +248,84 @@ pub const KEYMAP: &[Binding] = &[
         keys: &[(KeyCode::Char('X'), NONE)],
         command: Command::KillSwitch,
         help: "kill switch: all canaries to 0%",
+    },
+    Binding {
+        mode: Mode::Overview,
+        keys: &[(KeyCode::Char('C'), NONE)],
+        command: Command::OpenChecklist,
+        help: "the environment's pre-deploy checklist",
+    },
+    Binding {
+        mode: Mode::Checklist,
+        keys: &[(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)],
+        command: Command::NextApp,
+        help: "next item",
+    },
+    Binding {
+        mode: Mode::Checklist,
+        keys: &[(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)],
+        command: Command::PrevApp,
+        help: "previous item",
+    },
+    Binding {
+        mode: Mode::Checklist,
+        keys: &[(KeyCode::Char('n'), NONE)],
+        command: Command::NextBlocking,
+        help: "next item blocking sign-off",
+    },
+    Binding {
+        mode: Mode::Checklist,
+        keys: &[(KeyCode::Char(' '), NONE)],
+        command: Command::ToggleItem,
+        help: "acknowledge a manual item (again: undo)",
+    },
+    Binding {
+        mode: Mode::Checklist,
+        keys: &[(KeyCode::Char('e'), NONE)],
+        command: Command::Note,
+        help: "note on the item",
+    },
+    Binding {
+        mode: Mode::Checklist,
+        keys: &[(KeyCode::Char('w'), NONE)],
+        command: Command::Waive,
+        help: "waive a failed check, with a reason",
+    },
+    Binding {
+        mode: Mode::Checklist,
+        keys: &[(KeyCode::Char('r'), NONE)],
+        command: Command::Recheck,
+        help: "run the automated checks again",
+    },
+    Binding {
+        mode: Mode::Checklist,
+        keys: &[(KeyCode::Char('S'), NONE)],
+        command: Command::Sign,
+        help: "sign off (saves JSON and Markdown)",
+    },
+    Binding {
+        mode: Mode::Checklist,
+        keys: &[(KeyCode::Esc, NONE)],
+        command: Command::Back,
+        help: "back (the walk-through is kept)",
+    },
+    Binding {
+        mode: Mode::Checklist,
+        keys: &[(KeyCode::Char('q'), NONE)],
+        command: Command::Quit,
+        help: "quit",
+    },
+    Binding {
+        mode: Mode::ChecklistInput,
+        keys: &[(KeyCode::Enter, NONE)],
+        command: Command::Confirm,
+        help: "done",
+    },
+    Binding {
+        mode: Mode::ChecklistInput,
+        keys: &[(KeyCode::Esc, NONE)],
+        command: Command::Cancel,
+        help: "cancel",
     },
     Binding {
         mode: Mode::Overview,
@@ -456,6 +584,7 @@ pub fn command_for(mode: Mode, key: KeyEvent) -> Option<Command> {
 /// How a key is written in the help and the footer.
 pub fn key_label(code: KeyCode, modifiers: KeyModifiers) -> String {
     let key = match code {
+        KeyCode::Char(' ') => "Space".to_owned(),
         KeyCode::Char(c) => c.to_string(),
         KeyCode::Left => "←".to_owned(),
         KeyCode::Right => "→".to_owned(),

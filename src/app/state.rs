@@ -113,6 +113,11 @@ pub enum Screen {
         selected: Option<u64>,
         progress: Option<super::rollback::Progress>,
     },
+    /// An environment's checklist walk-through (the walk itself is in `State::walks`, so
+    /// leaving the screen keeps it).
+    Checklist {
+        env: usize,
+    },
 }
 
 /// A one-line message under the columns: why an action is unavailable, what just happened.
@@ -139,6 +144,10 @@ pub struct State {
     pub overlay: Option<Overlay>,
     /// Canaries the console is stepping by itself.
     pub autos: Vec<AutoMode>,
+    /// Checklist walk-throughs in progress, by environment name.
+    pub walks: std::collections::BTreeMap<String, super::checklist::Walk>,
+    /// Checklists being read for the first time (`None`), or why one could not be.
+    pub checklist_pending: std::collections::BTreeMap<String, Option<String>>,
     /// The time as of the last tick: auto mode's decisions are made against it.
     pub clock: jiff::Timestamp,
     pub notice: Option<Notice>,
@@ -167,6 +176,13 @@ impl State {
                 Screen::Canary { input: None, .. } => Mode::Canary,
                 Screen::Canary { input: Some(_), .. } => Mode::CanaryWeight,
                 Screen::Rollback { .. } => Mode::Rollback,
+                Screen::Checklist { env } => {
+                    let typing = self
+                        .walks
+                        .get(&self.envs.get(*env).map(|e| e.name.clone()).unwrap_or_default())
+                        .is_some_and(|w| w.input.is_some());
+                    if typing { Mode::ChecklistInput } else { Mode::Checklist }
+                }
             },
             Some(Overlay::Help) => Mode::Help,
             Some(Overlay::Confirm(c))
@@ -218,6 +234,8 @@ impl State {
             screen: Screen::Overview,
             overlay: None,
             autos: Vec::new(),
+            walks: std::collections::BTreeMap::new(),
+            checklist_pending: std::collections::BTreeMap::new(),
             clock: jiff::Timestamp::now(),
             notice: None,
             readonly,

@@ -11,6 +11,7 @@ use crate::ops::{Confirmation, Operation, Request, Scope};
 use crate::runner::OpEvent;
 
 mod canary;
+mod checklist;
 mod rollback;
 
 /// What one action did.
@@ -42,6 +43,9 @@ pub fn update(state: &mut State, action: Action) -> Update {
             match command_for(mode, key) {
                 Some(command) => run(state, command),
                 None if mode.takes_text() => {
+                    if mode == super::keymap::Mode::ChecklistInput {
+                        return Update::quiet(checklist::type_text(state, key));
+                    }
                     if let (None, Screen::Canary { input: Some(input), .. }) =
                         (&state.overlay, &mut state.screen)
                     {
@@ -205,6 +209,8 @@ fn op_event(state: &mut State, event: OpEvent) -> Update {
             Update::redraw()
         }
         OpEvent::Auto { env, app, event } => canary::auto_event(state, &env, &app, event),
+        OpEvent::Checklist { env, result } => checklist::checked(state, &env, result),
+        OpEvent::ChecklistSaved { env, result } => checklist::saved(state, &env, result),
         OpEvent::Audit(records) => {
             if let Some(Overlay::Audit { records: shown, .. }) = &mut state.overlay {
                 *shown = Some(records.map(|mut r| {
@@ -260,7 +266,16 @@ fn prepare(state: &mut State, env: usize, app: usize, request: Request) -> Updat
 
 /// Keys a screen gives its own meaning to, where the overview has them too.
 fn on_screen(state: &mut State, command: Command) -> Option<Update> {
-    if state.overlay.is_some() || !matches!(state.screen, Screen::Rollback { .. }) {
+    if state.overlay.is_some() {
+        return None;
+    }
+    if matches!(state.screen, Screen::Checklist { .. }) {
+        return match command {
+            Command::Back | Command::Quit | Command::ToggleHelp | Command::ShowAudit => None,
+            other => Some(checklist::command(state, other)),
+        };
+    }
+    if !matches!(state.screen, Screen::Rollback { .. }) {
         return None;
     }
     match command {
@@ -270,6 +285,30 @@ fn on_screen(state: &mut State, command: Command) -> Option<Update> {
             Some(Update::redraw())
         }
         _ => None,
+    }
+}
+
+/// The commands that open a screen or belong to one.
+fn screens(state: &mut State, command: Command) -> Update {
+    match command {
+        Command::OpenCanary => {
+            canary::open(state);
+            Update::redraw()
+        }
+        Command::OpenRollback => {
+            rollback::open(state);
+            Update::redraw()
+        }
+        Command::OpenChecklist => checklist::open(state),
+        Command::PlanRollback | Command::SuspendGitOps => rollback::command(state, command),
+        Command::CanaryStep
+        | Command::CanaryBack
+        | Command::CanarySetWeight
+        | Command::CanaryAbort
+        | Command::CanaryPromote
+        | Command::ToggleAuto
+        | Command::KillSwitch => canary::command(state, command),
+        _ => checklist::command(state, command),
     }
 }
 
@@ -346,17 +385,7 @@ fn run(state: &mut State, command: Command) -> Update {
             };
             return prepare(state, state.selected_env, state.selected_app, Request::Deployment(operation));
         }
-        Command::OpenCanary => canary::open(state),
-        Command::OpenRollback => rollback::open(state),
-        Command::PlanRollback | Command::SuspendGitOps => return rollback::command(state, command),
 
-        Command::CanaryStep
-        | Command::CanaryBack
-        | Command::CanarySetWeight
-        | Command::CanaryAbort
-        | Command::CanaryPromote
-        | Command::ToggleAuto
-        | Command::KillSwitch => return canary::command(state, command),
         Command::Confirm if state.overlay.is_none() => return canary::submit_weight(state),
         Command::NextField => {
             if let Some(Overlay::Confirm(confirm)) = &mut state.overlay {
@@ -372,6 +401,11 @@ fn run(state: &mut State, command: Command) -> Update {
                 return execute(state, *confirm);
             }
             state.overlay = Some(Overlay::Confirm(confirm));
+        }
+        // The canary, rollback and checklist screens' commands, and the keys that open them.
+        screen_command => {
+            debug_assert!(screen_command.opens_or_belongs_to_a_screen());
+            return screens(state, screen_command);
         }
     }
     Update::redraw()

@@ -66,6 +66,10 @@ pub struct Record {
     pub sentence: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Why this write counts as an emergency (outside the deployment windows, on a blackout
+    /// day), when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emergency: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_resource_version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -143,6 +147,7 @@ pub(crate) mod tests {
             operation: "pause".into(),
             sentence: "production · shop/web · paused false → true".into(),
             reason: Some("CHG-1234".into()),
+            emergency: None,
             from_resource_version: Some("100".into()),
             patch: Some(serde_json::json!({"spec": {"paused": true}})),
             outcome: None,

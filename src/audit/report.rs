@@ -131,7 +131,12 @@ pub fn markdown(records: &[Record], now: Timestamp) -> String {
             head.env.clone(),
             who(head),
             head.sentence.clone(),
-            head.reason.clone().unwrap_or_else(|| "—".to_owned()),
+            match (&head.reason, &head.emergency) {
+                (Some(r), Some(e)) => format!("{r} (EMERGENCY: {e})"),
+                (None, Some(e)) => format!("EMERGENCY: {e}"),
+                (Some(r), None) => r.clone(),
+                (None, None) => "—".to_owned(),
+            },
             result,
         ];
         out.push('|');
@@ -176,6 +181,9 @@ pub fn slack_payload(record: &Record) -> serde_json::Value {
     let mut text = format!("opsdeck · {} · {} · {outcome}", record.user, record.sentence);
     if let Some(reason) = record.reason.as_deref().filter(|r| !r.trim().is_empty()) {
         let _ = write!(text, " — reason: {reason}");
+    }
+    if let Some(emergency) = &record.emergency {
+        let _ = write!(text, " — EMERGENCY: {emergency}");
     }
     serde_json::json!({ "text": slack_escape(&one_line(&text)) })
 }

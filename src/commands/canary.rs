@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::operate::{Options, confirm_non_interactively, execute, op_failure, show};
+use super::operate::{Options, apply_policy, confirm_non_interactively, execute, op_failure, show};
 use super::{kubeconfig_source, load_config};
 use crate::cli::{AbortArgs, GlobalArgs, TargetArgs, WriteArgs};
 use crate::cluster::metrics::Collector;
@@ -196,7 +196,9 @@ pub async fn change(
     let session = runner::open_session(kubeconfig, env, readonly).await.map_err(|e| op_failure(&e))?;
     let objects = runner::fetch_canary(&session, env, app, target).await.map_err(|e| op_failure(&e))?;
     let current = canary::read_weight(target, &objects.view()).map_err(plan_failure)?.percent;
-    let plan = runner::plan_canary(env, app, target, &objects, request).map_err(plan_failure)?;
+    let mut plan = runner::plan_canary(env, app, target, &objects, request).map_err(plan_failure)?;
+    let version = objects.canary_version();
+    apply_policy(paths, env, &mut plan, version.as_deref(), args.reason.as_deref())?;
     let sessions = runner::Sessions::from(session.clone());
 
     show(&plan, args.target.json);

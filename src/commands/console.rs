@@ -71,6 +71,7 @@ pub async fn console(global: &GlobalArgs, paths: &Paths, demo: bool) -> Result<E
     let audit = AuditLog::open(paths.data_dir()).map_err(|e| format!("{}: {e}", paths.data_dir().display()));
     let console = crate::console::Console::start(crate::console::Setup {
         webhook: webhook(&config),
+        files: crate::runner::Files { data_dir: paths.data_dir().clone(), config_file: path.clone() },
         config,
         kubeconfig,
         readonly: global.readonly,

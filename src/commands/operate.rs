@@ -82,10 +82,11 @@ pub async fn deployment(
     let session = runner::open_session(kubeconfig, env, readonly).await.map_err(|e| op_failure(&e))?;
     let object =
         ops::fetch(&session.read, &runner::deployment_target(env, app)).await.map_err(|e| op_failure(&e))?;
-    let plan = runner::plan_deployment(env, app, operation, &object).map_err(|e| match e {
+    let mut plan = runner::plan_deployment(env, app, operation, &object).map_err(|e| match e {
         PlanError::Refused(m) => Failure::new(Exit::Precondition, m),
         PlanError::Invalid(m) => Failure::new(Exit::Failed, m),
     })?;
+    apply_policy(paths, env, &mut plan, None, args.reason.as_deref())?;
 
     carry_out(
         &config,
@@ -104,6 +105,38 @@ pub struct Options<'a> {
     pub yes: bool,
     pub reason: Option<&'a str>,
     pub json: bool,
+}
+
+/// The environment's rules on `plan` (windows, blackouts, the checklist gate): refused is
+/// exit 3; a change that adds risk outside a window needs `--reason`; either way an emergency
+/// is written onto the plan, for the audit log.
+pub fn apply_policy(
+    paths: &Paths,
+    env: &crate::config::Environment,
+    plan: &mut Plan,
+    version: Option<&str>,
+    reason: Option<&str>,
+) -> Result<(), Failure> {
+    use crate::ops::policy::{Decision, Rules, decide};
+    let reports = crate::checklist::report::signed(paths.data_dir(), env.name());
+    match decide(plan, &Rules::of(env, &reports), version, jiff::Timestamp::now()) {
+        Decision::Go => Ok(()),
+        Decision::Emergency(why) => {
+            plan.emergency = Some(why);
+            Ok(())
+        }
+        Decision::NeedsReason(why) => {
+            if reason.map(str::trim).is_none_or(str::is_empty) {
+                return Err(Failure::usage(format!(
+                    "{why}: pass --reason R; it is recorded as an emergency change"
+                )));
+            }
+            plan.warnings.push(format!("{why}: recorded as an emergency"));
+            plan.emergency = Some(why);
+            Ok(())
+        }
+        Decision::Refused(why) => Err(Failure::new(Exit::Precondition, why)),
+    }
 }
 
 /// The plan as the command line shows it before anything happens: its sentence, each change,

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::operate::{Options, confirm_non_interactively, execute, op_failure, show};
+use super::operate::{Options, apply_policy, confirm_non_interactively, execute, op_failure, show};
 use super::{kubeconfig_source, load_config};
 use crate::cli::{GlobalArgs, RollbackArgs, TargetArgs};
 use crate::cluster;
@@ -123,7 +123,8 @@ pub async fn rollback(global: &GlobalArgs, paths: &Paths, args: &RollbackArgs) -
     let objects = runner::fetch_rollback(&session, env, app).await.map_err(|e| op_failure(&e))?;
     let options =
         rollback::Options { to_revision: args.to_revision, resume_paused: false, no_wait: args.no_wait };
-    let plan = runner::plan_rollback(env, app, &objects, options).map_err(plan_failure)?;
+    let mut plan = runner::plan_rollback(env, app, &objects, options).map_err(plan_failure)?;
+    apply_policy(paths, env, &mut plan, None, args.write.reason.as_deref())?;
     let sessions = runner::Sessions::from(session.clone());
     show(&plan, target.json);
     runner::preflight(&sessions, &plan).await.map_err(|e| op_failure(&e))?;

@@ -55,6 +55,13 @@ pub struct Environment {
     /// Dates when no deployment should happen at all.
     #[serde(default)]
     pub blackouts: Vec<Blackout>,
+    /// Outside a window (or on a blackout day) refuse writes that add risk, rather than
+    /// asking for an emergency reason. Rollbacks, aborts and pauses are always allowed.
+    #[serde(default)]
+    pub enforce_windows: bool,
+    /// Canary steps and promotions here need a checklist signed for the version within this
+    /// long (e.g. `12h`).
+    pub require_checklist: Option<HumanDuration>,
     /// Checklist file for this environment (relative paths are relative to the config file).
     pub checklist: Option<PathBuf>,
     #[serde(default)]
@@ -89,6 +96,9 @@ pub struct Window {
     /// Offset from UTC the times are written in, `+01:00` or `-05:00`; default `+00:00`.
     #[serde(default = "default_offset")]
     pub utc_offset: Spanned<String>,
+    /// A named time zone the times are written in (`Europe/Paris`), daylight saving time and
+    /// all; instead of `utc_offset`.
+    pub time_zone: Option<Spanned<String>>,
 }
 
 fn default_offset() -> Spanned<String> {

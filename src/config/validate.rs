@@ -150,6 +150,20 @@ fn environment(c: &mut Checker<'_>, env: &Environment) {
         if window.days.is_empty() {
             c.at(&window.start, format!("environment {name:?}: a window needs at least one day"));
         }
+        if let Some(zone) = &window.time_zone {
+            if jiff::tz::TimeZone::get(zone.get_ref()).is_err() {
+                c.at(
+                    zone,
+                    format!(
+                        "environment {name:?}: unknown time zone {:?} (e.g. Europe/Paris)",
+                        zone.get_ref()
+                    ),
+                );
+            }
+            if window.utc_offset.span() != (0..0) {
+                c.at(zone, format!("environment {name:?}: a window takes time_zone or utc_offset, not both"));
+            }
+        }
         if parse_offset(window.utc_offset.get_ref()).is_none() {
             c.at(
                 &window.utc_offset,

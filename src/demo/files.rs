@@ -70,15 +70,20 @@ context = "production"
 namespaces = ["shop"]
 protection = "typed"
 color = "red"
+# Uncomment to require a signed checklist for the version before canary steps and promotions:
+# require_checklist = "12h"
 
 [environments.metrics]
 interval = "5s"
 
+# The seeds' production windows: Monday to Thursday, 10:00-16:00 Central European Time.
+# Outside them a change that adds risk needs an emergency reason (enforce_windows = true
+# would refuse it); rollbacks, aborts and pauses are always allowed.
 [[environments.windows]]
 days = ["mon", "tue", "wed", "thu"]
 start = "10:00"
 end = "16:00"
-utc_offset = "+01:00"
+time_zone = "Europe/Paris"
 
 [[apps]]
 name = "web"

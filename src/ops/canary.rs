@@ -573,6 +573,7 @@ pub fn kill_switch(aborts: Vec<Plan>) -> Option<Plan> {
         scope: Scope::Fleet,
         warnings: Vec::new(),
         headline: None,
+        emergency: None,
     })
 }
 

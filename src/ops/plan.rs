@@ -312,6 +312,9 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// What the plan does, for a plan whose steps do not say it (auto mode has none).
     pub headline: Option<String>,
+    /// Why it counts as an emergency, set by the policy ([`super::policy`]): recorded with
+    /// every step in the audit log.
+    pub emergency: Option<String>,
 }
 
 impl Plan {
@@ -326,6 +329,7 @@ impl Plan {
             scope: Scope::App,
             warnings: Vec::new(),
             headline: None,
+            emergency: None,
         }
     }
 

@@ -37,6 +37,14 @@ pub struct CanaryObjects {
 }
 
 impl CanaryObjects {
+    /// The canary's image tag: the version more traffic would go to.
+    pub fn canary_version(&self) -> Option<String> {
+        self.canary
+            .pointer("/spec/template/spec/containers/0/image")
+            .and_then(Value::as_str)
+            .map(crate::health::image_tag)
+    }
+
     pub fn view(&self) -> crate::ops::canary::Objects<'_> {
         crate::ops::canary::Objects {
             stable: &self.stable,

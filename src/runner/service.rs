@@ -43,6 +43,16 @@ pub enum OpEvent {
     },
     /// The audit log's latest records (oldest first), or why it could not be read.
     Audit(Result<Vec<crate::audit::Record>, String>),
+    /// The checklist of an environment and the objects its checks read, or why not.
+    Checklist {
+        env: String,
+        result: Result<Box<(crate::checklist::Checklist, crate::checklist::Objects)>, String>,
+    },
+    /// Where a signed checklist was saved (JSON, Markdown), or why it was not.
+    ChecklistSaved {
+        env: String,
+        result: Result<(std::path::PathBuf, std::path::PathBuf), String>,
+    },
     /// How an operation auto mode started is going: it has no confirmation screen to report
     /// on, so it reports to the canary it drives.
     Auto {
@@ -65,8 +75,18 @@ pub enum AutoEvent {
     },
 }
 
+/// The files the service reads and writes besides the audit log.
+#[derive(Debug, Clone)]
+pub struct Files {
+    /// Where signed checklists are saved, and read for the gate.
+    pub data_dir: std::path::PathBuf,
+    /// The config file: checklist paths in it are relative to it.
+    pub config_file: std::path::PathBuf,
+}
+
 struct Service {
     config: Config,
+    files: Files,
     kubeconfig: Result<Kubeconfig, String>,
     readonly: bool,
     audit: Result<AuditLog, String>,
@@ -79,6 +99,7 @@ struct Service {
 /// Starts the service; effects sent on the returned channel are handled in the background.
 pub fn spawn(
     config: Config,
+    files: Files,
     kubeconfig: Result<Kubeconfig, String>,
     readonly: bool,
     audit: Result<AuditLog, String>,
@@ -88,6 +109,7 @@ pub fn spawn(
     let (tx, mut rx) = mpsc::unbounded_channel::<Effect>();
     let service = Arc::new(Service {
         config,
+        files,
         kubeconfig,
         readonly,
         audit,
@@ -139,6 +161,19 @@ impl Service {
                 let _ = self.events.send(finished).await;
             }
             Effect::Auto { env, app, request, reason } => self.auto(env, app, request, &reason).await,
+            Effect::RunChecks { env } => {
+                let result = self.run_checks(&env).await.map(Box::new);
+                let _ = self.events.send(OpEvent::Checklist { env, result }).await;
+            }
+            Effect::SaveChecklist { report } => {
+                let mut report = *report;
+                report.local_user = Some(ops::local_user());
+                if let Ok(session) = self.session(&report.env).await {
+                    report.kube_user = Some(session.user);
+                }
+                let result = crate::checklist::report::save(&report, &self.files.data_dir);
+                let _ = self.events.send(OpEvent::ChecklistSaved { env: report.env.clone(), result }).await;
+            }
             Effect::LoadAudit => {
                 let records = match &self.audit {
                     Ok(log) => log.read().map(|(records, _)| records).map_err(|e| e.to_string()),
@@ -174,6 +209,26 @@ impl Service {
         if let OpEvent::Finished { sentence, outcome, message } = finished {
             let _ = self.events.send(tell(AutoEvent::Finished { sentence, outcome, message })).await;
         }
+    }
+
+    /// The environment's checklist, and the objects its automated checks read: the
+    /// environment's, and the previous environment's apps for the soak check.
+    async fn run_checks(
+        &self,
+        env: &str,
+    ) -> Result<(crate::checklist::Checklist, crate::checklist::Objects), String> {
+        let environment =
+            self.config.environment(env).ok_or_else(|| format!("unknown environment {env:?}"))?;
+        let checklist = crate::checklist::model::for_environment(environment, &self.files.config_file)?;
+        let session = self.session(env).await?;
+        let previous = match super::previous_environment(&self.config, environment) {
+            Some(p) => Some((p, self.session(p.name()).await)),
+            None => None,
+        };
+        let objects = super::gather_checklist(&self.config, environment, &session, previous)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok((checklist, objects))
     }
 
     async fn session(&self, env: &str) -> Result<Session, String> {
@@ -227,6 +282,7 @@ impl Service {
 
     /// Plans the request against the objects as they are now, authorizes and dry-runs it.
     async fn prepare(&self, env: &str, app: &str, request: Request) -> Result<(Plan, Sessions), String> {
+        let mut version: Option<String> = None;
         let (session, plan) = match request {
             Request::KillSwitch => return self.prepare_kill_switch().await,
             Request::Deployment(operation) => {
@@ -248,6 +304,7 @@ impl Service {
                     .map_err(|e| e.to_string())?;
                 let plan =
                     plan_canary(environment, app_config, target, &objects, canary).map_err(plan_error)?;
+                version = objects.canary_version();
                 (session, plan)
             }
             Request::Rollback { to_revision } => {
@@ -267,9 +324,25 @@ impl Service {
                 (session, plan)
             }
         };
+        let mut plan = plan;
+        self.policy(&mut plan, version.as_deref())?;
         let sessions = Sessions::from(session);
         preflight(&sessions, &plan).await.map_err(|e| e.to_string())?;
         Ok((plan, sessions))
+    }
+
+    /// The environment's rules on the plan: refused, or an emergency written onto it (the
+    /// confirmation then asks for a reason where the change adds risk).
+    fn policy(&self, plan: &mut Plan, version: Option<&str>) -> Result<(), String> {
+        use crate::ops::policy::{Decision, Rules, decide};
+        let Some(env) = self.config.environment(&plan.env) else { return Ok(()) };
+        let reports = crate::checklist::report::signed(&self.files.data_dir, env.name());
+        match decide(plan, &Rules::of(env, &reports), version, jiff::Timestamp::now()) {
+            Decision::Go => {}
+            Decision::Emergency(why) | Decision::NeedsReason(why) => plan.emergency = Some(why),
+            Decision::Refused(why) => return Err(why),
+        }
+        Ok(())
     }
 
     /// Every environment with a canary, each abort authorized and dry-run on its own: an

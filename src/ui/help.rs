@@ -9,11 +9,13 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 use super::theme;
 use crate::app::{KEYMAP, Mode, Screen, key_label};
 
-const SECTIONS: [(Mode, &str); 13] = [
+const SECTIONS: [(Mode, &str); 15] = [
     (Mode::Global, "Everywhere"),
     (Mode::Overview, "Overview"),
     (Mode::Canary, "Canary"),
     (Mode::Rollback, "Rollback"),
+    (Mode::Checklist, "Checklist"),
+    (Mode::ChecklistInput, "Typing a note, waiver or name"),
     (Mode::CanaryWeight, "Typing a weight"),
     (Mode::ConfirmYesNo, "Confirmation (y/n)"),
     (Mode::ConfirmTyped, "Typed confirmation"),
@@ -51,6 +53,7 @@ pub fn render(frame: &mut Frame, area: Rect, screen: &Screen) {
         Screen::Overview => &[Mode::Global, Mode::Overview],
         Screen::Canary { .. } => &[Mode::Global, Mode::Canary, Mode::CanaryWeight],
         Screen::Rollback { .. } => &[Mode::Global, Mode::Rollback],
+        Screen::Checklist { .. } => &[Mode::Global, Mode::Checklist, Mode::ChecklistInput],
     };
     let mut ordered: Vec<(Mode, &str)> =
         first.iter().filter_map(|m| SECTIONS.iter().find(|(s, _)| s == m).copied()).collect();

@@ -103,6 +103,9 @@ pub fn confirm(frame: &mut Frame, area: Rect, state: &ConfirmState) {
             theme::BAD,
         ));
     }
+    if let Some(emergency) = &plan.emergency {
+        lines.push(Line::styled(format!("⚠ {emergency}: recorded as an emergency change"), theme::BAD));
+    }
     for warning in &plan.warnings {
         lines.push(Line::styled(format!("⚠ {warning}"), theme::WARN));
     }

@@ -243,13 +243,15 @@ fn render_feed(frame: &mut Frame, area: Rect, state: &State) {
 }
 
 fn window_line(env: &EnvState) -> Line<'static> {
-    let status = crate::windows::status(&env.windows, &env.blackouts, jiff::Timestamp::now());
+    let now = jiff::Timestamp::now();
+    let status = crate::windows::status(&env.windows, &env.blackouts, now);
+    let next = crate::windows::next_change(&env.windows, &env.blackouts, now);
     let style = match status {
         crate::windows::WindowStatus::Always | crate::windows::WindowStatus::Open { .. } => theme::DIM,
         crate::windows::WindowStatus::Closed => theme::WARN,
         crate::windows::WindowStatus::Blackout { .. } => theme::BAD,
     };
-    Line::styled(format!("⏱ {}", status.describe()), style)
+    Line::styled(format!("⏱ {}", status.describe_until(next, now)), style)
 }
 
 fn connection_line(connection: &Connection) -> Line<'static> {

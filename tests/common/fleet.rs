@@ -138,6 +138,24 @@ impl Demo {
         Api::namespaced_with(self.client(context).await, namespace, &resource)
     }
 
+    /// The console, headless, on the fleet with `config`: the real state, reducer, cluster tasks
+    /// and operations service, with the audit log and checklists where the binary keeps them.
+    pub fn console(&self, config: &Path) -> opsdeck::console::Console {
+        let config_text = opsdeck::config::load(config).expect("config");
+        let kubeconfig = Kubeconfig::read_from(&self.kubeconfig).expect("kubeconfig");
+        let data_dir = self.data_home().join("opsdeck");
+        let audit = opsdeck::audit::AuditLog::open(&data_dir).expect("audit");
+        opsdeck::console::Console::start(opsdeck::console::Setup {
+            config: config_text,
+            files: opsdeck::runner::Files { data_dir, config_file: config.to_path_buf() },
+            kubeconfig: Ok(kubeconfig),
+            readonly: false,
+            audit: Ok(audit),
+            webhook: None,
+            demo: true,
+        })
+    }
+
     pub fn audit(&self) -> Vec<Value> {
         std::fs::read_to_string(self.data_home().join("opsdeck/audit.jsonl"))
             .unwrap_or_default()

@@ -63,6 +63,10 @@ pub fn back(state: &mut State) {
             (state.selected_env, state.selected_app) = (*env, *app);
             state.screen = Screen::Overview;
         }
+        Screen::Checklist { env } => {
+            state.selected_env = *env;
+            state.screen = Screen::Overview;
+        }
         Screen::Overview => {}
     }
 }

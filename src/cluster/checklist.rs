@@ -1,0 +1,114 @@
+//! Reads what the checklist's automated checks need from one environment, once: the apps'
+//! Deployments and ReplicaSets, the namespaces' policies, budgets, quotas and autoscalers,
+//! the nodes, and recent Warning events.
+
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{Event, LimitRange, Namespace, Node, ResourceQuota};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::Client;
+use kube::api::{Api, ListParams};
+
+use super::ops::{OpError, REQUEST_TIMEOUT};
+use crate::checklist::{AppObjects, Objects};
+
+/// A configured app, as the checklist reads it.
+#[derive(Debug, Clone)]
+pub struct ChecklistApp {
+    pub app: String,
+    pub namespace: String,
+    pub deployment: String,
+    pub canary_deployment: Option<String>,
+}
+
+async fn list<K>(client: &Client, namespace: Option<&str>, params: ListParams) -> Result<Vec<K>, OpError>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+{
+    let api: Api<K> = match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::default_namespaced(client.clone()),
+    };
+    let what = format!("list {} in {}", K::plural(&()), namespace.unwrap_or("the default namespace"));
+    match tokio::time::timeout(REQUEST_TIMEOUT, api.list(&params)).await {
+        Ok(Ok(list)) => Ok(list.items),
+        Ok(Err(e)) => Err(OpError::Failed(format!("{what}: {}", super::summarize(&e)))),
+        Err(_) => {
+            Err(OpError::Unreachable(format!("{what}: no answer within {}s", REQUEST_TIMEOUT.as_secs())))
+        }
+    }
+}
+
+fn owned_by(rs: &ReplicaSet, deployment: &Deployment) -> bool {
+    rs.metadata.owner_references.as_ref().is_some_and(|refs| {
+        refs.iter().any(|r| r.kind == "Deployment" && Some(&r.uid) == deployment.metadata.uid.as_ref())
+    })
+}
+
+/// The apps of one environment, with their Deployments and ReplicaSets.
+pub async fn apps(client: &Client, apps: &[ChecklistApp]) -> Result<Vec<AppObjects>, OpError> {
+    let mut out = Vec::new();
+    for app in apps {
+        let deployments: Vec<Deployment> = list(client, Some(&app.namespace), ListParams::default()).await?;
+        let replica_sets: Vec<ReplicaSet> = list(client, Some(&app.namespace), ListParams::default()).await?;
+        let find =
+            |name: &str| deployments.iter().find(|d| d.metadata.name.as_deref() == Some(name)).cloned();
+        let deployment = find(&app.deployment);
+        let owned = deployment
+            .as_ref()
+            .map(|d| replica_sets.iter().filter(|rs| owned_by(rs, d)).cloned().collect())
+            .unwrap_or_default();
+        out.push(AppObjects {
+            app: app.app.clone(),
+            namespace: app.namespace.clone(),
+            deployment_name: app.deployment.clone(),
+            canary: app.canary_deployment.as_deref().and_then(find),
+            deployment,
+            replica_sets: owned,
+        });
+    }
+    Ok(out)
+}
+
+/// Everything the checks read in one environment. The previous environment is the caller's
+/// to add.
+pub async fn objects(client: &Client, env: &str, wanted: &[ChecklistApp]) -> Result<Objects, OpError> {
+    let mut namespaces: Vec<&str> = Vec::new();
+    for app in wanted {
+        if !namespaces.contains(&app.namespace.as_str()) {
+            namespaces.push(&app.namespace);
+        }
+    }
+    let mut objects = Objects {
+        env: env.to_owned(),
+        apps: apps(client, wanted).await?,
+        now: jiff::Timestamp::now(),
+        ..Objects::default()
+    };
+    for ns in namespaces {
+        let any = ListParams::default;
+        objects.pdbs.extend(list::<PodDisruptionBudget>(client, Some(ns), any()).await?);
+        objects.network_policies.extend(list::<NetworkPolicy>(client, Some(ns), any()).await?);
+        objects.quotas.extend(list::<ResourceQuota>(client, Some(ns), any()).await?);
+        objects.limit_ranges.extend(list::<LimitRange>(client, Some(ns), any()).await?);
+        objects.hpas.extend(list::<HorizontalPodAutoscaler>(client, Some(ns), any()).await?);
+        objects
+            .events
+            .extend(list::<Event>(client, Some(ns), ListParams::default().fields("type=Warning")).await?);
+        let api: Api<Namespace> = Api::all(client.clone());
+        match tokio::time::timeout(REQUEST_TIMEOUT, api.get(ns)).await {
+            Ok(Ok(namespace)) => objects.namespaces.push(namespace),
+            Ok(Err(e)) => tracing::info!(namespace = ns, error = %e, "namespace unreadable"),
+            Err(_) => return Err(OpError::Unreachable(format!("get namespace {ns}: no answer"))),
+        }
+    }
+    let nodes: Api<Node> = Api::all(client.clone());
+    match tokio::time::timeout(REQUEST_TIMEOUT, nodes.list(&ListParams::default())).await {
+        Ok(Ok(list)) => objects.nodes = list.items,
+        Ok(Err(e)) => objects.nodes_error = Some(super::summarize(&e)),
+        Err(_) => objects.nodes_error = Some(format!("no answer within {}s", REQUEST_TIMEOUT.as_secs())),
+    }
+    Ok(objects)
+}

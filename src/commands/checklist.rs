@@ -1,0 +1,114 @@
+//! `opsdeck checklist`: the automated part of an environment's checklist, each result with
+//! its evidence; exit 1 when a required automated item fails.
+
+use serde_json::json;
+
+use super::operate::op_failure;
+use super::{kubeconfig_source, load_config};
+use crate::checklist::report::{self, State};
+use crate::checklist::{Report, Status, model};
+use crate::cli::{ChecklistArgs, GlobalArgs};
+use crate::cluster;
+use crate::config::{self, Paths};
+use crate::exit::{Exit, Failure};
+use crate::runner;
+
+pub async fn checklist(global: &GlobalArgs, paths: &Paths, args: &ChecklistArgs) -> Result<Exit, Failure> {
+    let path = config::resolve_path(global.config.as_deref(), paths);
+    if args.last {
+        return last(global, paths, args);
+    }
+    let kubeconfig = cluster::load_kubeconfig(&kubeconfig_source(global)).map_err(Failure::usage)?;
+    let config = load_config(&path, global.config.is_some(), Ok(&kubeconfig))?;
+    let env = config.environment(&args.env).ok_or_else(|| {
+        let known: Vec<&str> = config.environments.iter().map(config::Environment::name).collect();
+        Failure::usage(format!("unknown environment {:?} (configured: {})", args.env, known.join(", ")))
+    })?;
+    let checklist = model::for_environment(env, &path).map_err(Failure::usage)?;
+    // The checklist only reads.
+    let session = runner::open_session(kubeconfig.clone(), env, true).await.map_err(|e| op_failure(&e))?;
+    let previous = match runner::previous_environment(&config, env) {
+        Some(p) => Some((p, runner::open_session(kubeconfig, p, true).await.map_err(|e| e.to_string()))),
+        None => None,
+    };
+    let objects =
+        runner::gather_checklist(&config, env, &session, previous).await.map_err(|e| op_failure(&e))?;
+    let mut report = Report::new(&checklist, env.name(), objects.now);
+    report.check(&checklist, &objects);
+    let failed_required =
+        report.items.iter().filter(|i| i.auto.is_some() && i.required && i.state() == State::Failed).count();
+    if args.json {
+        let items: Vec<_> = report
+            .items
+            .iter()
+            .map(|i| {
+                json!({
+                    "section": i.section, "text": i.text, "auto": i.auto, "required": i.required,
+                    "state": i.state().word(),
+                    "evidence": i.outcome.as_ref().map(|o| &o.evidence),
+                })
+            })
+            .collect();
+        let out = json!({
+            "env": report.env, "checklist": report.checklist, "targets": report.targets,
+            "summary": report.summary(), "failed_required": failed_required, "items": items,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).map_err(|e| Failure::new(Exit::Failed, e.to_string()))?
+        );
+    } else {
+        print_text(&report);
+    }
+    Ok(if failed_required > 0 { Exit::Failed } else { Exit::Ok })
+}
+
+fn print_text(report: &Report) {
+    println!("{} · {} · automated items", report.checklist, report.env);
+    let versions: Vec<String> = report.targets.iter().map(|(a, v)| format!("{a} {v}")).collect();
+    if !versions.is_empty() {
+        println!("about to deploy: {}", versions.join(", "));
+    }
+    let mut section = "";
+    for item in report.items.iter().filter(|i| i.auto.is_some()) {
+        if item.section != section {
+            section = &item.section;
+            println!("\n{section}");
+        }
+        let state = item.state();
+        let kind = if item.required { "" } else { " (advisory)" };
+        println!("  {} {:<4} {}{kind}", state.symbol(), state.word(), item.text);
+        if let Some(outcome) = &item.outcome {
+            for e in
+                outcome.evidence.iter().filter(|e| e.status != Status::Pass || outcome.status == Status::Pass)
+            {
+                println!("       {} {} · {} · {}", e.status.word(), e.object, e.field, e.detail);
+            }
+        }
+    }
+    let manual = report.items.iter().filter(|i| i.auto.is_none()).count();
+    let s = report.summary();
+    println!(
+        "\n{} passed, {} failed, {} not applicable; {manual} manual items are for the walk-through in the console",
+        s.passed, s.failed, s.not_applicable
+    );
+}
+
+/// `--last`: the newest signed report of the environment, as saved.
+fn last(global: &GlobalArgs, paths: &Paths, args: &ChecklistArgs) -> Result<Exit, Failure> {
+    let _ = global;
+    let reports = report::signed(paths.data_dir(), &args.env);
+    let Some(latest) = reports.first() else {
+        println!("no signed checklist for {} in {}", args.env, report::dir(paths.data_dir()).display());
+        return Ok(Exit::Failed);
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(latest).map_err(|e| Failure::new(Exit::Failed, e.to_string()))?
+        );
+    } else {
+        print!("{}", latest.to_markdown());
+    }
+    Ok(Exit::Ok)
+}
