@@ -108,6 +108,9 @@ fn env_update(state: &mut State, index: usize, update: EnvUpdate) -> bool {
             return true;
         }
         EnvUpdate::Metrics(round) => {
+            // The clock only ticks while a screen counts; a round is a fresher reading of it,
+            // so a screen opened between ticks never draws the figures as if in the future.
+            state.clock = state.clock.max(round.at);
             env.metrics = Some(Ok(round));
             return true;
         }
