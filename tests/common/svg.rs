@@ -14,7 +14,8 @@ const BG: &str = "#1b1d23";
 
 fn hex(color: Color, default: &str) -> String {
     match color {
-        Color::Reset => default.to_owned(),
+        // The palette's own default; an indexed colour is drawn as the default too.
+        Color::Reset | Color::Indexed(_) => default.to_owned(),
         Color::Black => "#1b1d23".into(),
         Color::Red => "#e06c75".into(),
         Color::Green => "#98c379".into(),
@@ -32,7 +33,6 @@ fn hex(color: Color, default: &str) -> String {
         Color::LightCyan => "#7fdbe6".into(),
         Color::White => "#ffffff".into(),
         Color::Rgb(r, g, b) => format!("#{r:02x}{g:02x}{b:02x}"),
-        Color::Indexed(_) => default.to_owned(),
     }
 }
 
