@@ -1,8 +1,11 @@
 //! opsdeck: a terminal operations console for Kubernetes deployment windows.
 //!
 //! Layers (see DESIGN.md): `config` reads and checks the TOML; `cluster` is the only code that
-//! talks to Kubernetes; `app` holds state and the pure reducer; `ui` draws; `commands` wires
-//! the command line to all of them.
+//! talks to Kubernetes; the domain is pure — `health`, `metrics`, `ops` (plans for every write,
+//! canary, rollback, the policy), `checklist`, `windows`, `audit`'s records; `runner` takes a
+//! plan along the operation path; `app` holds state and the pure reducer; `ui` draws;
+//! `console` runs the console without its terminal and `tui` gives it one; `commands` wires the
+//! command line to all of them.
 
 pub mod app;
 pub mod audit;

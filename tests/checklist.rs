@@ -8,12 +8,12 @@
 #[path = "common/fleet.rs"]
 mod fleet;
 
-use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use fleet::{key, press, until};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::collections::BTreeSet;
+
+use crossterm::event::KeyCode;
 use fleet::text;
-use opsdeck::app::Action;
 use opsdeck::checklist::report::State;
 use serde_json::Value;
 
@@ -77,29 +77,6 @@ async fn the_scenarios_planted_failures_are_found_and_nothing_else_fails() {
     let out = demo.run(&["checklist", "--env", "local"]).await;
     assert_eq!(out.status.code(), Some(2), "an unprotected environment has no checklist: {}", text(&out));
     assert!(text(&out).contains("has no checklist"), "{}", text(&out));
-}
-
-fn key(console: &mut opsdeck::console::Console, code: KeyCode) {
-    console.apply(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-}
-
-fn press(console: &mut opsdeck::console::Console, keys: &str) {
-    for c in keys.chars() {
-        key(console, KeyCode::Char(c));
-    }
-}
-
-async fn until(
-    console: &mut opsdeck::console::Console,
-    what: &str,
-    done: impl Fn(&opsdeck::app::State) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done(&console.state) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        assert!(!left.is_zero(), "{what}: not in time; notice {:?}", console.state.notice);
-        let _ = tokio::time::timeout(left, console.step()).await;
-    }
 }
 
 #[tokio::test]

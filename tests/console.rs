@@ -8,36 +8,17 @@
 #[path = "common/fleet.rs"]
 mod fleet;
 
-use std::path::Path;
-use std::time::{Duration, Instant};
+use fleet::{key, press, until};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::path::Path;
+
+use crossterm::event::KeyCode;
 use fleet::{ingress_weight, route_weights};
-use opsdeck::app::{Action, Overlay, State};
+use opsdeck::app::{Overlay, State};
 use opsdeck::console::Console;
 
 fn console(demo: &fleet::Demo, config: &Path) -> Console {
     demo.console(config)
-}
-
-fn press(console: &mut Console, keys: &str) {
-    for c in keys.chars() {
-        console.apply(Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)));
-    }
-}
-
-fn key(console: &mut Console, code: KeyCode) {
-    console.apply(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-}
-
-/// Runs the console until `done` holds, for at most `within`.
-async fn until(console: &mut Console, within: Duration, what: &str, done: impl Fn(&State) -> bool) {
-    let deadline = Instant::now() + within;
-    while !done(&console.state) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        assert!(!left.is_zero(), "{what}: not within {within:?}; notice: {:?}", console.state.notice);
-        let _ = tokio::time::timeout(left, console.step()).await;
-    }
 }
 
 fn judged(state: &State, env: usize, app: &str) -> bool {
@@ -72,10 +53,10 @@ fn auto_on(console: &mut Console, row: usize, app: &str) {
 async fn auto_mode_aborts_the_failing_api_canary_and_records_why() {
     let demo = fleet::start().await;
     let mut console = console(&demo, &quick_auto(&demo, "gateway-api"));
-    until(&mut console, Duration::from_secs(30), "the api canary judged", |s| judged(s, 2, "api")).await;
+    until(&mut console, "the api canary judged", |s| judged(s, 2, "api")).await;
     auto_on(&mut console, 1, "api");
 
-    until(&mut console, Duration::from_secs(60), "auto mode ends", |s| s.autos.is_empty()).await;
+    until(&mut console, "auto mode ends", |s| s.autos.is_empty()).await;
     let notice = console.state.notice.clone().expect("a notice");
     assert!(
         notice.error
@@ -106,10 +87,10 @@ async fn auto_mode_aborts_the_failing_api_canary_and_records_why() {
 async fn auto_mode_steps_a_passing_canary_and_a_manual_key_takes_over() {
     let demo = fleet::start().await;
     let mut console = console(&demo, &quick_auto(&demo, "nginx-ingress"));
-    until(&mut console, Duration::from_secs(30), "the web canary judged", |s| judged(s, 2, "web")).await;
+    until(&mut console, "the web canary judged", |s| judged(s, 2, "web")).await;
     auto_on(&mut console, 0, "web");
 
-    until(&mut console, Duration::from_secs(60), "the first automatic step", |s| {
+    until(&mut console, "the first automatic step", |s| {
         s.notice.as_ref().is_some_and(|n| n.text.starts_with("auto mode: production"))
     })
     .await;

@@ -8,12 +8,13 @@
 #[path = "common/fleet.rs"]
 mod fleet;
 
+use fleet::{key, press, until};
+
 use std::time::{Duration, Instant};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use fleet::{first_image, ingress_weight, route_weights, text};
-use opsdeck::app::{Action, Overlay, Screen};
-use opsdeck::console::Console;
+use opsdeck::app::{Overlay, Screen};
 use serde_json::{Value, json};
 
 const PROD: [&str; 4] = ["--yes", "--reason", "errors after v1.2.0", "--json"];
@@ -204,25 +205,6 @@ async fn a_paused_deployment_is_refused_and_no_wait_returns_at_once() {
             .is_some_and(|w| w.iter().any(|w| w.as_str().is_some_and(|w| w.contains("managed by Flux")))),
         "{result}"
     );
-}
-
-fn press(console: &mut Console, keys: &str) {
-    for c in keys.chars() {
-        console.apply(Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)));
-    }
-}
-
-fn key(console: &mut Console, code: KeyCode) {
-    console.apply(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-}
-
-async fn until(console: &mut Console, what: &str, done: impl Fn(&opsdeck::app::State) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done(&console.state) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        assert!(!left.is_zero(), "{what}: not in time; notice {:?}", console.state.notice);
-        let _ = tokio::time::timeout(left, console.step()).await;
-    }
 }
 
 #[tokio::test]

@@ -9,35 +9,17 @@
 
 #[path = "common/fleet.rs"]
 mod fleet;
+
+use fleet::{key, press, until};
 #[path = "common/svg.rs"]
 mod svg;
 
 use std::time::{Duration, Instant};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use opsdeck::app::{Action, Overlay, State};
-use opsdeck::console::Console;
+use crossterm::event::KeyCode;
+use opsdeck::app::{Overlay, State};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-
-fn press(console: &mut Console, keys: &str) {
-    for c in keys.chars() {
-        console.apply(Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)));
-    }
-}
-
-fn key(console: &mut Console, code: KeyCode) {
-    console.apply(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-}
-
-async fn until(console: &mut Console, what: &str, done: impl Fn(&State) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while !done(&console.state) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        assert!(!left.is_zero(), "{what}: not in time; notice {:?}", console.state.notice);
-        let _ = tokio::time::timeout(left, console.step()).await;
-    }
-}
 
 /// Draws the state at 160x45, checks it shows `needles`, and writes it as `name.svg` when asked.
 fn shot(state: &State, name: &str, needles: &[&str]) {

@@ -12,6 +12,7 @@ use crate::exit::{Exit, Failure};
 use crate::ops::PlanError;
 use crate::ops::rollback::{self, Choice, GitOps, Revision};
 use crate::runner;
+use crate::ui::figures::age;
 
 /// `opsdeck history --json`. Field names are part of the command-line contract.
 #[derive(Debug, Serialize)]
@@ -25,16 +26,6 @@ struct History {
     /// What the console preselects for a rollback, and why.
     last_known_good: Option<Choice>,
     gitops: Option<GitOps>,
-}
-
-fn age(now: jiff::Timestamp, then: Option<jiff::Timestamp>) -> String {
-    let Some(then) = then else { return "?".into() };
-    match now.duration_since(then).as_secs().max(0) {
-        s if s < 120 => format!("{s}s"),
-        s if s < 7200 => format!("{}m", s / 60),
-        s if s < 172_800 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86_400),
-    }
 }
 
 pub async fn history(global: &GlobalArgs, paths: &Paths, args: &TargetArgs) -> Result<Exit, Failure> {

@@ -17,7 +17,8 @@ pub struct Place<'a> {
     pub protection: Protection,
 }
 
-fn target(place: &Place<'_>, deployment: &Value) -> Result<(Target, String), PlanError> {
+/// The Deployment as a step's target, and the resourceVersion its plan is computed from.
+pub(super) fn target(place: &Place<'_>, deployment: &Value) -> Result<(Target, String), PlanError> {
     let meta = |f: &str| deployment.pointer(&format!("/metadata/{f}")).and_then(Value::as_str);
     let name = meta("name").ok_or_else(|| PlanError::Invalid("the Deployment has no name".into()))?;
     let namespace = meta("namespace").unwrap_or("default");

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::deployment::Place;
-use super::plan::{Guard, Kind, Operation, PatchBody, Plan, PlanError, Step, Target, Verify};
+use super::plan::{Guard, Operation, PatchBody, Plan, PlanError, Step, Verify};
 use crate::health::image_tag;
 
 pub use diff::template_diff;
@@ -248,23 +248,6 @@ fn annotations(deployment: &Value, rs: &Value) -> Map<String, Value> {
     out
 }
 
-fn deployment_target(place: &Place<'_>, deployment: &Value) -> Result<(Target, String), PlanError> {
-    let name = text(deployment, "/metadata/name")
-        .ok_or_else(|| PlanError::Invalid("the Deployment has no name".into()))?;
-    let namespace = text(deployment, "/metadata/namespace").unwrap_or("default");
-    let rv = text(deployment, "/metadata/resourceVersion")
-        .filter(|rv| !rv.is_empty())
-        .ok_or_else(|| PlanError::Invalid(format!("Deployment {namespace}/{name} has no resourceVersion")))?;
-    let target = Target {
-        env: place.env.to_owned(),
-        context: place.context.to_owned(),
-        namespace: namespace.to_owned(),
-        kind: Kind::Deployment,
-        name: name.to_owned(),
-    };
-    Ok((target, rv.to_owned()))
-}
-
 /// Plans `kubectl rollout undo [--to-revision N]` on `deployment`, whose ReplicaSets (any in
 /// its namespace; the ones it does not own are ignored) are `replica_sets`.
 pub fn rollback(
@@ -273,7 +256,7 @@ pub fn rollback(
     replica_sets: &[Value],
     options: Options,
 ) -> Result<Plan, PlanError> {
-    let (target, rv) = deployment_target(place, deployment)?;
+    let (target, rv) = super::deployment::target(place, deployment)?;
     let who = format!("{}/{}", target.namespace, target.name);
     let paused = deployment.pointer("/spec/paused").and_then(Value::as_bool).unwrap_or(false);
     if paused && !options.resume_paused {

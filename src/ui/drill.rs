@@ -7,22 +7,12 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
 
+use super::figures::{self, age};
 use super::overview::verdict_mark;
 use super::theme;
 use crate::app::State;
 use crate::health::image_tag;
 use crate::health::inventory::{EventInfo, Inventory};
-
-/// kubectl's short age: 45s, 12m, 3h, 5d.
-fn age(now: jiff::Timestamp, then: Option<jiff::Timestamp>) -> String {
-    let Some(then) = then else { return "?".into() };
-    match now.duration_since(then).as_secs().max(0) {
-        s if s < 120 => format!("{s}s"),
-        s if s < 7200 => format!("{}m", s / 60),
-        s if s < 172_800 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86_400),
-    }
-}
 
 fn heading(text: String) -> Line<'static> {
     Line::styled(text, Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED))
@@ -130,18 +120,7 @@ fn pod_lines(lines: &mut Vec<Line<'static>>, inventory: &Inventory, filter: &Fil
     let mut pods: Vec<_> = inventory.pods.iter().filter(|p| filter.shows(&p.name)).collect();
     pods.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     for p in pods {
-        let status = if p.terminating {
-            "Terminating".to_owned()
-        } else {
-            p.waiting_reason
-                .clone()
-                .unwrap_or_else(|| if p.ready { "Running".into() } else { p.phase.clone() })
-        };
-        let style = match status.as_str() {
-            "Running" => Style::new(),
-            "CrashLoopBackOff" | "ImagePullBackOff" | "ErrImagePull" => theme::BAD,
-            _ => theme::WARN,
-        };
+        let (status, style) = figures::pod_status(p);
         lines.push(Line::from(vec![
             Span::raw(format!("{:<40} ", p.name)),
             Span::styled(format!("{status:<18}"), style),

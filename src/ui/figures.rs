@@ -43,6 +43,34 @@ pub fn error_spark(history: &History, width: usize) -> String {
     spark(&history.points().map(|p| p.error_rate).collect::<Vec<_>>(), width)
 }
 
+/// kubectl's short age: 45s, 12m, 3h, 5d; `?` when unknown.
+pub fn age(now: jiff::Timestamp, then: Option<jiff::Timestamp>) -> String {
+    let Some(then) = then else { return "?".into() };
+    match now.duration_since(then).as_secs().max(0) {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+/// What a pod is doing, in kubectl's words, and how alarming that is.
+pub fn pod_status(pod: &crate::health::inventory::PodInfo) -> (String, Style) {
+    let status = if pod.terminating {
+        "Terminating".to_owned()
+    } else {
+        pod.waiting_reason
+            .clone()
+            .unwrap_or_else(|| if pod.ready { "Running".into() } else { pod.phase.clone() })
+    };
+    let style = match status.as_str() {
+        "Running" => Style::new(),
+        "CrashLoopBackOff" | "ImagePullBackOff" | "ErrImagePull" => theme::BAD,
+        _ => theme::WARN,
+    };
+    (status, style)
+}
+
 /// Symbol, word and style of a canary verdict: the symbol and word say what the colour says.
 pub fn verdict_mark(verdict: &Verdict) -> (&'static str, &'static str, Style) {
     match verdict {

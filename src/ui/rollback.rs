@@ -8,6 +8,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
 
+use super::figures::{self, age};
 use super::theme;
 use crate::app::rollback::{self, Progress};
 use crate::app::{EnvState, State};
@@ -18,16 +19,6 @@ use crate::ops::rollback::{GitOps, Revision};
 
 fn heading(text: &str) -> Line<'static> {
     Line::styled(text.to_owned(), Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED))
-}
-
-fn age(now: jiff::Timestamp, then: Option<jiff::Timestamp>) -> String {
-    let Some(then) = then else { return "?".into() };
-    match now.duration_since(then).as_secs().max(0) {
-        s if s < 120 => format!("{s}s"),
-        s if s < 7200 => format!("{}m", s / 60),
-        s if s < 172_800 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86_400),
-    }
 }
 
 /// `███░░ 2/3`
@@ -313,18 +304,8 @@ fn progress_lines(
         .collect();
     pods.sort_by(|a, b| a.name.cmp(&b.name));
     for pod in pods {
-        let status = if pod.terminating {
-            "Terminating".to_owned()
-        } else {
-            pod.waiting_reason
-                .clone()
-                .unwrap_or_else(|| if pod.ready { "Running, ready".into() } else { pod.phase.clone() })
-        };
-        let style = match status.as_str() {
-            "Running, ready" => theme::OK,
-            "CrashLoopBackOff" | "ImagePullBackOff" | "ErrImagePull" => theme::BAD,
-            _ => theme::WARN,
-        };
+        let (status, style) = figures::pod_status(pod);
+        let style = if status == "Running" { theme::OK } else { style };
         lines.push(Line::from(vec![
             Span::raw(format!("{:<44}", pod.name)),
             Span::styled(format!("{status:<20}"), style),

@@ -199,3 +199,29 @@ pub fn first_image(deployment: &Value) -> String {
         .unwrap_or("")
         .to_owned()
 }
+
+/// Keys typed into the headless console, one per character.
+pub fn press(console: &mut opsdeck::console::Console, keys: &str) {
+    for c in keys.chars() {
+        key(console, crossterm::event::KeyCode::Char(c));
+    }
+}
+
+pub fn key(console: &mut opsdeck::console::Console, code: crossterm::event::KeyCode) {
+    let event = crossterm::event::KeyEvent::new(code, crossterm::event::KeyModifiers::NONE);
+    console.apply(opsdeck::app::Action::Key(event));
+}
+
+/// Runs the headless console until `done` holds, for at most a minute and a half.
+pub async fn until(
+    console: &mut opsdeck::console::Console,
+    what: &str,
+    done: impl Fn(&opsdeck::app::State) -> bool,
+) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while !done(&console.state) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        assert!(!left.is_zero(), "{what}: not in time; notice {:?}", console.state.notice);
+        let _ = tokio::time::timeout(left, console.step()).await;
+    }
+}
