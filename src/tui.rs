@@ -59,8 +59,16 @@ pub async fn run(mut console: Console) -> std::io::Result<()> {
         tokio::select! {
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => {
+                    // The mode, not the key, when the key may be text (a reason being typed).
+                    let mode = console.state.mode();
+                    if mode.takes_text() {
+                        tracing::trace!(?mode, "key");
+                    } else {
+                        tracing::trace!(?mode, code = ?key.code, modifiers = ?key.modifiers, "key");
+                    }
                     dirty |= apply(&mut console.state, &effects, Action::Key(key));
                 }
+                Some(Ok(other)) if !matches!(other, Event::Resize(..)) => tracing::trace!(?other, "terminal event"),
                 Some(Ok(Event::Resize(..))) => dirty |= apply(&mut console.state, &effects, Action::Resize),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e),

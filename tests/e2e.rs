@@ -123,6 +123,7 @@ fn demo(dir: &Path) -> CommandBuilder {
     command.env("XDG_DATA_HOME", dir.join("data"));
     command.env("XDG_STATE_HOME", dir.join("state"));
     command.env("TERM", "xterm-256color");
+    command.env("OPSDECK_LOG", "info,opsdeck::tui=trace");
     command
 }
 
@@ -220,7 +221,24 @@ async fn an_operator_works_a_deployment_window_end_to_end() {
         Some(&Value::from("3"))
     );
 
-    // Staging's checklist: tick what a person checks, waive what fails, sign off.
+    sign_staging_checklist(&mut tty, dir.path());
+    small_terminal(&mut tty);
+
+    tty.send("q");
+    let code =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tty.exit_code(Duration::from_secs(10))));
+    let log = std::fs::read_to_string(dir.path().join("state/opsdeck/opsdeck.log")).unwrap_or_default();
+    let tail: String =
+        log.lines().rev().take(12).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+    assert_eq!(code.ok(), Some(0), "q quits at once; the log ends:\n{tail}");
+    let raw = String::from_utf8_lossy(&tty.raw.lock().expect("raw")).into_owned();
+    let tail = &raw[raw.rfind("\x1b[?1049h").unwrap_or(0)..];
+    assert!(tail.contains("\x1b[?1049l"), "the alternate screen is left");
+    assert!(tail.contains("\x1b[?25h"), "the cursor is shown again");
+}
+
+/// Staging's checklist: tick what a person checks, waive what fails, sign off.
+fn sign_staging_checklist(tty: &mut Tty, dir: &Path) {
     tty.send(ESC);
     tty.send("h");
     tty.send("C");
@@ -247,25 +265,34 @@ async fn an_operator_works_a_deployment_window_end_to_end() {
     tty.wait_for("Signed off by");
     tty.send(ENTER);
     tty.wait_for("✔ signed by demo-admin");
-    let reports: Vec<_> =
-        std::fs::read_dir(dir.path().join("data/opsdeck/checklists")).expect("saved").collect();
+    let reports: Vec<_> = std::fs::read_dir(dir.join("data/opsdeck/checklists")).expect("saved").collect();
     assert_eq!(reports.len(), 2, "JSON and Markdown");
+}
 
-    // A small terminal stays readable.
+/// A small terminal stays readable, the canary screen too; then back to full size.
+fn small_terminal(tty: &mut Tty) {
     tty.send(ESC);
     tty.resize(24, 80);
     let small = tty.until("the overview at 80x24", Duration::from_secs(10), |s| {
         s.lines().count() <= 24 && s.contains("local") && s.contains("production") && s.contains("quit")
     });
     assert!(small.lines().all(|l| l.chars().count() <= 80), "{small}");
+    // The canary screen at that size still says what is true and what the keys do.
+    tty.send("l");
+    tty.send("k");
+    tty.send("c");
+    let canary = tty.wait_for("Canary production/web");
+    for needle in ["verdict", "step 25% → 50%", "abort 25% → 0%"] {
+        assert!(canary.contains(needle), "{needle:?} at 80x24:\n{canary}");
+    }
+    tty.send(ESC);
+    tty.until("the overview again", Duration::from_secs(10), |s| !s.contains("Canary production/web"));
     tty.resize(45, 160);
-
-    tty.send("q");
-    assert_eq!(tty.exit_code(Duration::from_secs(10)), 0);
-    let raw = String::from_utf8_lossy(&tty.raw.lock().expect("raw")).into_owned();
-    let tail = &raw[raw.rfind("\x1b[?1049h").unwrap_or(0)..];
-    assert!(tail.contains("\x1b[?1049l"), "the alternate screen is left");
-    assert!(tail.contains("\x1b[?25h"), "the cursor is shown again");
+    // Keys only once the screen has been drawn at the new size: a key pressed in the same
+    // instant as a resize can be lost (see the closing note of the end-to-end issue).
+    tty.until("the overview at 160x45", Duration::from_secs(10), |s| {
+        s.lines().any(|l| l.chars().count() > 120)
+    });
 }
 
 #[test]

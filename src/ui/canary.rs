@@ -74,10 +74,14 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, env: usize, app: usi
     frame.render_widget(block, area);
 
     let status = status_lines(&view);
+    // Wrapped, on a narrow terminal a line takes more than one row: the verdict below the
+    // figures must never be the part that is cut.
+    let width = usize::from(inner.width.max(1));
+    let status_rows: usize = status.iter().map(|l| l.width().max(1).div_ceil(width)).sum();
     let [top, gauge, status_area, charts, auto_area, keys] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
-        Constraint::Length(status.len() as u16),
+        Constraint::Length(status_rows as u16),
         Constraint::Min(0),
         Constraint::Length(1),
         Constraint::Length(2),
@@ -178,7 +182,7 @@ fn track_line(
     ];
     if let Some(f) = figures {
         spans.push(Span::raw(format!(
-            " · 5xx {} · p95 {} · {:.1} rps · {:.0} requests in the window",
+            " · 5xx {} · p95 {} · {:.1} rps · {:.0} in the window",
             figures::error_rate(f),
             figures::p95(f),
             f.rps,

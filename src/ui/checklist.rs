@@ -44,13 +44,16 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, env: usize) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let typing = walk.input.is_some();
+    let head_text = head_lines(walk);
+    let width = usize::from(inner.width.max(1));
+    let head_rows: usize = head_text.iter().map(|l| l.width().max(1).div_ceil(width)).sum();
     let [head, body, bottom] = Layout::vertical([
-        Constraint::Length(3),
+        Constraint::Length(head_rows as u16),
         Constraint::Min(3),
         Constraint::Length(if typing { 4 } else { 2 }),
     ])
     .areas(inner);
-    frame.render_widget(Paragraph::new(head_lines(walk)).wrap(Wrap { trim: false }), head);
+    frame.render_widget(Paragraph::new(head_text).wrap(Wrap { trim: false }), head);
     let [list, detail] =
         Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(body);
     render_list(frame, list, walk);

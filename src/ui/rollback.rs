@@ -3,7 +3,7 @@
 //! controller) — then, once confirmed, the rollback followed live until it completes.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
@@ -91,18 +91,31 @@ pub fn render(
         return;
     };
     let now = state.clock;
-    let lines = match progress {
-        Some(p) => progress_lines(inventory, d, p, snapshot, now),
-        None => choose_lines(state, e, env, app, inventory, d, selected, now),
+    let (lines, keys) = match progress {
+        Some(p) => (
+            progress_lines(inventory, d, p, snapshot, now),
+            Line::styled(
+                "Esc leaves this view (the rollback goes on; the result shows as a notice)",
+                theme::DIM,
+            ),
+        ),
+        None => (
+            choose_lines(state, e, app, inventory, d, selected, now),
+            key_line(selected, d, rollback::gitops(d).as_ref(), env, state),
+        ),
     };
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), area);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    // What the keys do stays on screen, whatever the terminal's size: the content gives way.
+    let key_rows = u16::try_from(keys.width().max(1).div_ceil(usize::from(inner.width.max(1)))).unwrap_or(1);
+    let [body, bottom] = Layout::vertical([Constraint::Fill(1), Constraint::Length(key_rows)]).areas(inner);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
+    frame.render_widget(Paragraph::new(keys).wrap(Wrap { trim: false }), bottom);
 }
 
-#[allow(clippy::too_many_arguments, reason = "one screen's worth of context, each piece read once")]
 fn choose_lines(
     state: &State,
     e: &EnvState,
-    env: usize,
     app: usize,
     inventory: &Inventory,
     d: &DeploymentInfo,
@@ -193,8 +206,6 @@ fn choose_lines(
             theme::DIM,
         ));
     }
-    lines.push(Line::raw(""));
-    lines.push(key_line(selected, d, rollback::gitops(d).as_ref(), env, state));
     lines
 }
 
@@ -333,10 +344,5 @@ fn progress_lines(
             w.message
         )));
     }
-    lines.push(Line::raw(""));
-    lines.push(Line::styled(
-        "Esc leaves this view (the rollback goes on; the result shows as a notice)",
-        theme::DIM,
-    ));
     lines
 }
