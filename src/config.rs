@@ -12,7 +12,7 @@ mod validate;
 
 use std::path::{Path, PathBuf};
 
-pub use duration::HumanDuration;
+pub use duration::{HumanDuration, duration_words};
 pub use init::{StarterEnvironment, starter_config, write_new_file};
 pub use location::{ConfigError, ConfigErrors};
 pub use model::{

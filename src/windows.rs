@@ -51,14 +51,8 @@ impl WindowStatus {
     }
 }
 
-/// "2h10m", "3d4h", "45m".
 fn span(from: jiff::Timestamp, to: jiff::Timestamp) -> String {
-    let minutes = to.duration_since(from).as_secs().max(0) / 60;
-    match minutes {
-        m if m < 60 => format!("{m}m"),
-        m if m < 48 * 60 => format!("{}h{:02}m", m / 60, m % 60),
-        m => format!("{}d{}h", m / (24 * 60), (m % (24 * 60)) / 60),
-    }
+    crate::config::duration_words(to.duration_since(from).as_secs())
 }
 
 fn weekday(day: jiff::civil::Weekday) -> Weekday {

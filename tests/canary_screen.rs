@@ -215,7 +215,7 @@ fn the_canary_screen_says_what_is_true_and_what_each_key_does() {
     for needle in [
         "Canary production/web · nginx-ingress · Ingress shop/web-canary",
         "[10%]",
-        "at 10% for 4m00s",
+        "at 10% for 4m (since",
         "10% of traffic",
         "stable  v1.2.0",
         "canary  v1.3.0",

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::operate::{Options, apply_policy, confirm_non_interactively, execute, op_failure, show};
+use super::operate::{
+    Options, apply_policy, confirm_non_interactively, execute, op_failure, plan_failure, show,
+};
 use super::{kubeconfig_source, load_config};
 use crate::cli::{AbortArgs, GlobalArgs, TargetArgs, WriteArgs};
 use crate::cluster::metrics::Collector;
@@ -18,7 +20,7 @@ use crate::exit::{Exit, Failure};
 use crate::health::Inventory;
 use crate::health::verdict::CanaryHealth;
 use crate::metrics::{AppMetrics, AppSettings, Backend, Figures, Settings, Verdict};
-use crate::ops::{PlanError, canary};
+use crate::ops::canary;
 use crate::runner::{self, CanaryRequest};
 
 /// Each scrape round of the command is this far apart, at most: a person is waiting.
@@ -256,13 +258,6 @@ async fn verdict_now(
         .map_err(|e| Failure::new(Exit::Unreachable, format!("{}: {e}", env.name())))?;
     let metrics = measure(&settings, &app_settings, &session.read, &tables.inventory()).await?;
     Ok(metrics.verdict.unwrap_or_else(|| Verdict::NotEnoughData(vec!["no canary figures".into()])))
-}
-
-fn plan_failure(error: PlanError) -> Failure {
-    match error {
-        PlanError::Refused(m) => Failure::new(Exit::Precondition, m),
-        PlanError::Invalid(m) => Failure::new(Exit::Failed, m),
-    }
 }
 
 /// `opsdeck canary abort --all`: the kill switch. Every environment's active canaries (weight

@@ -21,6 +21,15 @@ pub fn op_failure(error: &OpError) -> Failure {
     Failure::new(error.exit(), error.to_string())
 }
 
+/// A plan that could not be made: one that does not apply to the object as it is is a
+/// precondition (exit 3); an object that lacks what the plan needs is a failure (exit 1).
+pub fn plan_failure(error: PlanError) -> Failure {
+    match error {
+        PlanError::Refused(m) => Failure::new(Exit::Precondition, m),
+        PlanError::Invalid(m) => Failure::new(Exit::Failed, m),
+    }
+}
+
 /// The config's webhook, from the file or the environment variable it names.
 pub fn webhook(config: &Config) -> Option<Webhook> {
     let url = config
@@ -82,10 +91,7 @@ pub async fn deployment(
     let session = runner::open_session(kubeconfig, env, readonly).await.map_err(|e| op_failure(&e))?;
     let object =
         ops::fetch(&session.read, &runner::deployment_target(env, app)).await.map_err(|e| op_failure(&e))?;
-    let mut plan = runner::plan_deployment(env, app, operation, &object).map_err(|e| match e {
-        PlanError::Refused(m) => Failure::new(Exit::Precondition, m),
-        PlanError::Invalid(m) => Failure::new(Exit::Failed, m),
-    })?;
+    let mut plan = runner::plan_deployment(env, app, operation, &object).map_err(plan_failure)?;
     apply_policy(paths, env, &mut plan, None, args.reason.as_deref())?;
 
     carry_out(

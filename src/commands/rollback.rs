@@ -3,13 +3,14 @@
 
 use serde::Serialize;
 
-use super::operate::{Options, apply_policy, confirm_non_interactively, execute, op_failure, show};
+use super::operate::{
+    Options, apply_policy, confirm_non_interactively, execute, op_failure, plan_failure, show,
+};
 use super::{kubeconfig_source, load_config};
 use crate::cli::{GlobalArgs, RollbackArgs, TargetArgs};
 use crate::cluster;
 use crate::config::{self, Paths};
 use crate::exit::{Exit, Failure};
-use crate::ops::PlanError;
 use crate::ops::rollback::{self, Choice, GitOps, Revision};
 use crate::runner;
 use crate::ui::figures::age;
@@ -91,13 +92,6 @@ pub async fn history(global: &GlobalArgs, paths: &Paths, args: &TargetArgs) -> R
         println!("⚠ {}", g.warning());
     }
     Ok(Exit::Ok)
-}
-
-fn plan_failure(error: PlanError) -> Failure {
-    match error {
-        PlanError::Refused(m) => Failure::new(Exit::Precondition, m),
-        PlanError::Invalid(m) => Failure::new(Exit::Failed, m),
-    }
 }
 
 /// `opsdeck rollback`: the previous revision (or `--to-revision N`), an active canary aborted

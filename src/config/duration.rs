@@ -38,6 +38,19 @@ impl HumanDuration {
     }
 }
 
+/// A span of time as an operator reads it on screen: "45s", "4m12s", "2h10m", "3d4h", a zero
+/// last part left off ("4m", "2h", "29d"). Negative spans read as "0s".
+pub fn duration_words(seconds: i64) -> String {
+    let s = seconds.max(0);
+    let (big, small, units) = match s {
+        s if s < 60 => return format!("{s}s"),
+        s if s < 3600 => (s / 60, s % 60, ("m", "s")),
+        s if s < 48 * 3600 => (s / 3600, (s % 3600) / 60, ("h", "m")),
+        s => (s / 86_400, (s % 86_400) / 3600, ("d", "h")),
+    };
+    if small == 0 { format!("{big}{}", units.0) } else { format!("{big}{}{small:02}{}", units.0, units.1) }
+}
+
 impl fmt::Display for HumanDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = self.0.as_millis();
@@ -58,6 +71,23 @@ impl<'de> Deserialize<'de> for HumanDuration {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn spans_read_as_an_operator_reads_them() {
+        let cases = [
+            (-5, "0s"),
+            (45, "45s"),
+            (240, "4m"),
+            (252, "4m12s"),
+            (7800, "2h10m"),
+            (7200, "2h"),
+            (68 * 3600, "2d20h"),
+            (29 * 86_400, "29d"),
+        ];
+        for (seconds, words) in cases {
+            assert_eq!(duration_words(seconds), words, "{seconds}s");
+        }
+    }
     use super::*;
 
     #[test]

@@ -168,15 +168,6 @@ pub fn previous(history: &[Revision]) -> Option<&Revision> {
     history.get(1)
 }
 
-/// "2d", "45m": how long a revision served, roughly.
-fn served_words(d: jiff::SignedDuration) -> String {
-    match d.as_secs().max(0) {
-        s if s < 3600 => format!("{}m", s / 60),
-        s if s < 172_800 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86_400),
-    }
-}
-
 /// The last known good revision: the newest revision older than the current one that ran
 /// other images and was the Deployment's template for at least [`KNOWN_GOOD_AFTER`] (from
 /// its ReplicaSet's creation to the next revision's) — a release that soaked, not one that
@@ -199,7 +190,7 @@ pub fn last_known_good(history: &[Revision]) -> Option<Choice> {
     });
     if let Some(r) = soaked {
         let served = match (r.created, replaced_at(r)) {
-            (Some(from), Some(to)) => served_words(to.duration_since(from)),
+            (Some(from), Some(to)) => crate::config::duration_words(to.duration_since(from).as_secs()),
             _ => "?".into(),
         };
         return Some(Choice {

@@ -14,7 +14,7 @@ use super::{figures, theme};
 use crate::app::State;
 use crate::app::auto::{AutoMode, AutoPhase};
 use crate::app::canary::{CanarySpec, Provider};
-use crate::config::Protection;
+use crate::config::{Protection, duration_words};
 use crate::health::verdict::{AppHealth, CanaryHealth};
 use crate::metrics::{AppMetrics, Figures, History, Thresholds};
 use crate::ops::canary::{step_down, step_up};
@@ -101,15 +101,6 @@ fn weight(view: &View<'_>) -> Option<u32> {
     view.canary.and_then(|c| c.weight)
 }
 
-/// "4m12s"
-fn span(seconds: i64) -> String {
-    match seconds.max(0) {
-        s if s < 60 => format!("{s}s"),
-        s if s < 3600 => format!("{}m{:02}s", s / 60, s % 60),
-        s => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
-    }
-}
-
 /// `steps 0 ─ [10] ─ 25 ─ 50 ─ 100 ─ promote   at 10% for 4m12s`
 fn steps_line(view: &View<'_>) -> Line<'static> {
     let current = weight(view);
@@ -137,7 +128,7 @@ fn steps_line(view: &View<'_>) -> Line<'static> {
         (None, _) => spans.push(Span::styled("   weight unknown", theme::WARN)),
         (Some(w), Some(since)) => spans.push(Span::raw(format!(
             "   at {w}% for {} (since {})",
-            span(view.now.duration_since(since).as_secs()),
+            duration_words(view.now.duration_since(since).as_secs()),
             since.strftime("%H:%M:%S UTC")
         ))),
         (Some(w), None) => {
@@ -391,7 +382,7 @@ fn auto_line(view: &View<'_>) -> Line<'static> {
         ]);
     };
     let doing = match &auto.phase {
-        AutoPhase::Waiting => format!("next step in {}", span(auto.due_in(view.now))),
+        AutoPhase::Waiting => format!("next step in {}", duration_words(auto.due_in(view.now))),
         AutoPhase::Holding(why) => format!("step due, holding: {why}"),
         AutoPhase::Busy(what) => format!("running: {what}"),
     };
