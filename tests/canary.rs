@@ -292,3 +292,61 @@ async fn the_kill_switch_aborts_every_active_canary_everywhere() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("nothing to abort"), "{}", text(&out));
 }
+
+/// A plan for production web's canary, made from the objects as they are now.
+async fn plan_web(
+    demo: &fleet::Demo,
+    request: opsdeck::ops::CanaryRequest,
+) -> (opsdeck::runner::Session, opsdeck::ops::Plan) {
+    let config = opsdeck::config::load(&demo.config).expect("config");
+    let kubeconfig = kube::config::Kubeconfig::read_from(&demo.kubeconfig).expect("kubeconfig");
+    let (env, app) = opsdeck::runner::find(&config, "production", "web").expect("find");
+    let target = opsdeck::runner::canary_target(env, app).expect("canary");
+    let session = opsdeck::runner::open_session(kubeconfig, env, false).await.expect("session");
+    let objects = opsdeck::runner::fetch_canary(&session, env, app, target).await.expect("objects");
+    let plan = opsdeck::runner::plan_canary(env, app, target, &objects, request).expect("plan");
+    (session, plan)
+}
+
+#[tokio::test]
+async fn later_steps_go_ahead_on_unchanged_fields_and_stop_on_changed_ones() {
+    use opsdeck::ops::CanaryRequest;
+    let demo = fleet::start().await;
+    let audit = opsdeck::audit::AuditLog::open(&demo.data_home()).expect("audit");
+    let run = async |session: &opsdeck::runner::Session, plan: &opsdeck::ops::Plan| {
+        let mut recorder = opsdeck::runner::Recorder { audit: &audit, webhook: None, pending: Vec::new() };
+        opsdeck::runner::run(&session.clone().into(), plan, Some("promote"), &mut recorder, |_| {}).await
+    };
+
+    // Someone annotates the canary Deployment while the promotion is planned: its
+    // resourceVersion moves, its replicas (what the last step reads) do not.
+    let (session, plan) = plan_web(&demo, CanaryRequest::Promote).await;
+    let label = json!({"metadata": {"annotations": {"owner": "team-web"}}});
+    demo.patch_behind_our_back("production", "deployments", "web-canary", &label).await;
+    let report = run(&session, &plan).await;
+    assert_eq!(report.error, None, "{}", report.message);
+    assert_eq!(replicas(&demo.get("production", "deployments", "web-canary").await), 0, "the last step ran");
+
+    // A fresh fleet; this time the weight itself changes while stable rolls out.
+    let demo = fleet::start().await;
+    let (session, plan) = plan_web(&demo, CanaryRequest::Promote).await;
+    let weight = json!({"metadata": {"annotations": {"nginx.ingress.kubernetes.io/canary-weight": "40"}}});
+    demo.patch_behind_our_back("production", "ingresses", "web-canary", &weight).await;
+    let report = run(&session, &plan).await;
+    let error = report.error.expect("stopped");
+    assert_eq!(error.exit() as u8, 3, "{error}");
+    assert!(
+        error.to_string().contains("canary-weight is now \"40\""),
+        "the refusal names the field that moved: {error}"
+    );
+    assert_eq!(
+        ingress_weight(&demo.get("production", "ingresses", "web-canary").await),
+        "40",
+        "theirs stands"
+    );
+    assert_eq!(
+        replicas(&demo.get("production", "deployments", "web-canary").await),
+        1,
+        "nothing after it ran"
+    );
+}

@@ -68,33 +68,6 @@ pub enum Command {
     NextBlocking,
 }
 
-impl Command {
-    /// The commands of the canary, rollback and checklist screens, and the keys that open them.
-    pub fn opens_or_belongs_to_a_screen(self) -> bool {
-        matches!(
-            self,
-            Self::OpenCanary
-                | Self::OpenRollback
-                | Self::OpenChecklist
-                | Self::Recheck
-                | Self::ToggleItem
-                | Self::Note
-                | Self::Waive
-                | Self::Sign
-                | Self::NextBlocking
-                | Self::PlanRollback
-                | Self::SuspendGitOps
-                | Self::CanaryStep
-                | Self::CanaryBack
-                | Self::CanarySetWeight
-                | Self::CanaryAbort
-                | Self::CanaryPromote
-                | Self::ToggleAuto
-                | Self::KillSwitch
-        )
-    }
-}
-
 /// Where the keys are read: some keys mean different things on different screens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {

@@ -267,6 +267,23 @@ fn prepare(state: &mut State, env: usize, app: usize, request: Request) -> Updat
     Update::effect(effect)
 }
 
+/// Esc without an overlay: stop typing a weight, or leave the screen for the overview, with
+/// the environment and app it was about selected there.
+fn leave_screen(state: &mut State) {
+    match &mut state.screen {
+        Screen::Canary { input: input @ Some(_), .. } => *input = None,
+        Screen::Canary { env, app, .. } | Screen::Rollback { env, app, .. } => {
+            (state.selected_env, state.selected_app) = (*env, *app);
+            state.screen = Screen::Overview;
+        }
+        Screen::Checklist { env } => {
+            state.selected_env = *env;
+            state.screen = Screen::Overview;
+        }
+        Screen::Overview => {}
+    }
+}
+
 /// Keys a screen gives its own meaning to, where the overview has them too.
 fn on_screen(state: &mut State, command: Command) -> Option<Update> {
     if state.overlay.is_some() {
@@ -338,7 +355,7 @@ fn run(state: &mut State, command: Command) -> Update {
                 *scroll = 0;
             }
         }
-        Command::Back if state.overlay.is_none() => canary::back(state),
+        Command::Back if state.overlay.is_none() => leave_screen(state),
         Command::Back | Command::Cancel => {
             if matches!(state.overlay, Some(Overlay::Confirm(_))) {
                 state.notice = Some(Notice { error: false, text: "cancelled: nothing was written".into() });
@@ -406,10 +423,7 @@ fn run(state: &mut State, command: Command) -> Update {
             state.overlay = Some(Overlay::Confirm(confirm));
         }
         // The canary, rollback and checklist screens' commands, and the keys that open them.
-        screen_command => {
-            debug_assert!(screen_command.opens_or_belongs_to_a_screen());
-            return screens(state, screen_command);
-        }
+        screen_command => return screens(state, screen_command),
     }
     Update::redraw()
 }

@@ -55,22 +55,6 @@ pub fn open(state: &mut State) {
     }
 }
 
-/// Esc without an overlay: stop typing a weight, or leave the canary screen.
-pub fn back(state: &mut State) {
-    match &mut state.screen {
-        Screen::Canary { input: input @ Some(_), .. } => *input = None,
-        Screen::Canary { env, app, .. } | Screen::Rollback { env, app, .. } => {
-            (state.selected_env, state.selected_app) = (*env, *app);
-            state.screen = Screen::Overview;
-        }
-        Screen::Checklist { env } => {
-            state.selected_env = *env;
-            state.screen = Screen::Overview;
-        }
-        Screen::Overview => {}
-    }
-}
-
 /// ← → on the canary screen: the same app's canary in the neighbouring environment that has one.
 pub fn switch_env(state: &mut State, forward: bool) {
     let Screen::Canary { env, app, .. } = state.screen else { return };
