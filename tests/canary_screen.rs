@@ -384,3 +384,21 @@ fn auto_mode_aborts_after_the_threshold_of_failed_checks() {
     let text = draw(&state, 140, 40).to_string();
     assert!(text.contains("auto    ON") && text.contains("failed checks 2/2"), "{text}");
 }
+
+#[test]
+fn the_clock_redraws_only_screens_that_show_it() {
+    let mut state = state(&Verdict::Pass);
+    let tick = |state: &mut State, second| update(state, Action::Tick { now: at(second) }).redraw;
+    assert!(!state.ticking() && !tick(&mut state, 301), "the overview has no clock on it");
+    press(&mut state, "c");
+    assert!(state.ticking() && tick(&mut state, 302), "time at this step moves");
+    code(&mut state, KeyCode::Esc);
+    let progress = opsdeck::app::rollback::Progress {
+        started: at(300),
+        sentence: "roll back".into(),
+        stage: "waiting".into(),
+        outcome: None,
+    };
+    state.screen = Screen::Rollback { env: 1, app: 0, selected: None, progress: Some(progress) };
+    assert!(state.ticking() && tick(&mut state, 303), "a rollback's elapsed time moves");
+}

@@ -249,8 +249,13 @@ impl State {
     /// Whether the clock must tick: a countdown or a time-at-step is on screen, or auto mode
     /// has decisions to make. At idle on the overview nothing ticks and nothing is drawn.
     pub fn ticking(&self) -> bool {
-        !self.autos.is_empty()
-            || matches!(self.screen, Screen::Canary { .. } | Screen::Rollback { progress: Some(_), .. })
+        !self.autos.is_empty() || self.clock_on_screen()
+    }
+
+    /// Whether the screen shows something that moves with the clock: the canary screen's time
+    /// at this step and countdown, a rollback's elapsed time.
+    pub fn clock_on_screen(&self) -> bool {
+        matches!(self.screen, Screen::Canary { .. } | Screen::Rollback { progress: Some(_), .. })
     }
 
     /// The namespace of app `app` in environment `env` (indexes), as the cluster tasks use it.

@@ -79,13 +79,11 @@ pub fn update(state: &mut State, action: Action) -> Update {
             }
             result
         }
-        Action::Op(OpEvent::Auto { env, app, event }) => canary::auto_event(state, &env, &app, event),
         Action::Op(event) => op_event(state, event),
         Action::Tick { now } => {
             state.clock = now;
             let effects = canary::tick_autos(state, now);
-            // The countdown and the time at this step are on the canary screen only.
-            let redraw = matches!(state.screen, Screen::Canary { .. }) || !effects.is_empty();
+            let redraw = state.clock_on_screen() || !effects.is_empty();
             Update { redraw, effects }
         }
     }
