@@ -188,7 +188,10 @@ fn toggle_auto(state: &mut State, env: usize, app: usize) -> Update {
         "it stops at the last step (promotion stays yours), on any manual canary key, on the kill switch, or when the console quits".into(),
     ];
     let user = e.user.clone().unwrap_or_else(|| "?".into());
-    let confirm = ConfirmState::new(plan, user, e.context.clone(), None);
+    // The console's state knows the context, not the server behind it; each step's own
+    // confirmation-free run is authorized against the cluster the context names.
+    let cluster = format!("the one context {} names", e.context);
+    let confirm = ConfirmState::new(plan, user, cluster, None);
     state.overlay = Some(Overlay::Confirm(Box::new(confirm)));
     Update::redraw()
 }
