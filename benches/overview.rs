@@ -37,7 +37,11 @@ deployment = "worker"
 
 fn bench(c: &mut Criterion) {
     let config = opsdeck::config::parse(Path::new("bench.toml"), CONFIG).expect("config");
-    let mut state = State::new(&config, false);
+    let mut state = State::new(
+        std::sync::Arc::new(opsdeck::config::Fleet::resolve(config.clone())),
+        false,
+        jiff::Timestamp::now(),
+    );
     let now = jiff::Timestamp::now();
     let apps: Vec<AppSpec<'_>> = ["web", "api", "worker"]
         .iter()

@@ -185,6 +185,10 @@ pub struct RollbackArgs {
     /// Return once the change is written, without waiting for the rollout to complete.
     #[arg(long)]
     pub no_wait: bool,
+    /// Roll back a paused Deployment and resume it in the same write, so the old template
+    /// rolls out (without it a paused Deployment is refused, as kubectl refuses it).
+    #[arg(long)]
+    pub resume: bool,
 }
 
 #[derive(Debug, Args)]

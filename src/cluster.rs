@@ -16,4 +16,4 @@ pub mod watch;
 pub use connect::{ConnectError, ConnectTimeouts, EnvClients, connect};
 pub use errors::summarize;
 pub use kubeconfig::{KubeconfigSource, context_names, load_kubeconfig};
-pub use task::{EnvUpdate, EnvWatch, ServerInfo, Snapshot, WatchedApp, spawn_environment};
+pub use task::{EnvUpdate, EnvWatch, ServerInfo, Snapshot, spawn_environment};

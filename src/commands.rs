@@ -5,20 +5,35 @@ mod canary;
 mod checklist;
 mod console;
 mod init;
-mod operate;
 mod rollback;
 mod status;
+pub mod write;
 
 use std::path::Path;
 
 use clap::CommandFactory;
 
-use crate::cli::{CanaryCommand, Cli, Command, GlobalArgs, TargetArgs, WriteArgs};
+use crate::cli::{CanaryCommand, Cli, Command, GlobalArgs, WriteArgs};
 use crate::cluster::{self, KubeconfigSource};
 use crate::config::{self, Config, Paths};
+use crate::engine::{Ask, Request};
 use crate::exit::{Exit, Failure};
-use crate::ops::Operation;
-use crate::runner::CanaryRequest;
+use crate::ops::CanaryRequest;
+use write::Flags;
+
+/// A write to one app: the request, and what its flags answer.
+async fn write_app(
+    global: &GlobalArgs,
+    paths: &Paths,
+    ask: Ask,
+    args: &WriteArgs,
+    override_reason: Option<&str>,
+) -> Result<Exit, Failure> {
+    let request = Request::new(args.target.env.clone(), args.target.app.clone(), ask);
+    let flags =
+        Flags { yes: args.yes, reason: args.reason.as_deref(), override_reason, json: args.target.json };
+    write::run(global, paths, request, flags).await
+}
 
 pub async fn run(cli: Cli) -> Result<Exit, Failure> {
     let paths = Paths::discover();
@@ -32,46 +47,67 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
         Some(Command::Demo(args)) => console::demo(&cli.global, &paths, &args).await,
         Some(Command::Status(args)) => status::status(&cli.global, &paths, &args).await,
         Some(Command::History(args)) => rollback::history(&cli.global, &paths, &args).await,
-        Some(Command::Canary(sub)) => match sub {
-            CanaryCommand::Status(args) => canary::status(&cli.global, &paths, &args).await,
-            CanaryCommand::Step(args) => {
-                let overridden = args.override_reason.as_deref();
-                canary::change(&cli.global, &paths, CanaryRequest::Step, &args.write, overridden).await
-            }
-            CanaryCommand::Back(args) => {
-                canary::change(&cli.global, &paths, CanaryRequest::Back, &args, None).await
-            }
-            CanaryCommand::Set(args) => {
-                let request = CanaryRequest::Set(u32::from(args.weight));
-                let overridden = args.raise.override_reason.as_deref();
-                canary::change(&cli.global, &paths, request, &args.raise.write, overridden).await
-            }
-            CanaryCommand::Abort(args) if args.all => canary::abort_all(&cli.global, &paths, &args).await,
-            CanaryCommand::Abort(args) => {
-                let write = WriteArgs {
-                    target: TargetArgs {
-                        env: args.env.clone().unwrap_or_default(),
-                        app: args.app.clone().unwrap_or_default(),
+        Some(Command::Canary(sub)) => {
+            let canary = |request| Ask::Canary(request);
+            match sub {
+                CanaryCommand::Status(args) => canary::status(&cli.global, &paths, &args).await,
+                CanaryCommand::Step(args) => {
+                    let overridden = args.override_reason.as_deref();
+                    write_app(&cli.global, &paths, canary(CanaryRequest::Step), &args.write, overridden).await
+                }
+                CanaryCommand::Back(args) => {
+                    write_app(&cli.global, &paths, canary(CanaryRequest::Back), &args, None).await
+                }
+                CanaryCommand::Set(args) => {
+                    let request = canary(CanaryRequest::Set(u32::from(args.weight)));
+                    let overridden = args.raise.override_reason.as_deref();
+                    write_app(&cli.global, &paths, request, &args.raise.write, overridden).await
+                }
+                CanaryCommand::Abort(args) => {
+                    let request = if args.all {
+                        Request::kill_switch()
+                    } else {
+                        Request::new(
+                            args.env.clone().unwrap_or_default(),
+                            args.app.clone().unwrap_or_default(),
+                            canary(CanaryRequest::Abort),
+                        )
+                    };
+                    let flags = Flags {
+                        yes: args.yes,
+                        reason: args.reason.as_deref(),
+                        override_reason: None,
                         json: args.json,
-                    },
-                    yes: args.yes,
-                    reason: args.reason.clone(),
-                };
-                canary::change(&cli.global, &paths, CanaryRequest::Abort, &write, None).await
+                    };
+                    write::run(&cli.global, &paths, request, flags).await
+                }
+                CanaryCommand::Promote(args) => {
+                    let overridden = args.override_reason.as_deref();
+                    write_app(&cli.global, &paths, canary(CanaryRequest::Promote), &args.write, overridden)
+                        .await
+                }
             }
-            CanaryCommand::Promote(args) => {
-                let overridden = args.override_reason.as_deref();
-                canary::change(&cli.global, &paths, CanaryRequest::Promote, &args.write, overridden).await
-            }
-        },
-        Some(Command::Restart(args)) => {
-            operate::deployment(&cli.global, &paths, Operation::Restart, &args).await
         }
-        Some(Command::Pause(args)) => operate::deployment(&cli.global, &paths, Operation::Pause, &args).await,
-        Some(Command::Resume(args)) => {
-            operate::deployment(&cli.global, &paths, Operation::Resume, &args).await
+        Some(Command::Restart(args)) => write_app(&cli.global, &paths, Ask::Restart, &args, None).await,
+        Some(Command::Pause(args)) => write_app(&cli.global, &paths, Ask::Pause, &args, None).await,
+        Some(Command::Resume(args)) => write_app(&cli.global, &paths, Ask::Resume, &args, None).await,
+        Some(Command::Rollback(args)) => {
+            let target = &args.write.target;
+            let mut request = Request::new(
+                target.env.clone(),
+                target.app.clone(),
+                Ask::Rollback { to_revision: args.to_revision },
+            );
+            request.resume_paused = args.resume;
+            request.no_wait = args.no_wait;
+            let flags = Flags {
+                yes: args.write.yes,
+                reason: args.write.reason.as_deref(),
+                override_reason: None,
+                json: target.json,
+            };
+            write::run(&cli.global, &paths, request, flags).await
         }
-        Some(Command::Rollback(args)) => rollback::rollback(&cli.global, &paths, &args).await,
         Some(Command::Checklist(args)) => checklist::checklist(&cli.global, &paths, &args).await,
         Some(Command::Audit(args)) => audit::audit(&paths, &args),
     }

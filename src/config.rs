@@ -4,6 +4,7 @@
 //! and column when known, and the bad value, so the operator can fix it without guessing.
 
 mod duration;
+pub mod fleet;
 mod init;
 mod location;
 mod model;
@@ -13,6 +14,7 @@ mod validate;
 use std::path::{Path, PathBuf};
 
 pub use duration::{HumanDuration, duration_words};
+pub use fleet::{CanaryPlace, EnvModel, Fleet, Lookup, Placement};
 pub use init::{StarterEnvironment, starter_config, write_new_file};
 pub use location::{ConfigError, ConfigErrors};
 pub use model::{
@@ -47,4 +49,4 @@ pub fn resolve_path(given: Option<&Path>, paths: &Paths) -> PathBuf {
     given.map_or_else(|| paths.config_file(), Path::to_path_buf)
 }
 
-pub use validate::{parse_color, parse_date, parse_hhmm, parse_offset};
+pub use validate::{Color, parse_color, parse_date, parse_hhmm, parse_offset};

@@ -1,44 +1,67 @@
-//! The console without its terminal: the state, the cluster tasks feeding it, the operations
-//! service taking its effects, and the clock. The terminal loop (`tui`) draws it and feeds it
-//! keys; tests drive the very same thing headless, pressing keys through the reducer and
-//! watching what the real tasks do against the demo fleet.
+//! The console without its terminal: the state, the cluster tasks feeding it, the service
+//! taking its effects to the operation engine, and the clock. The terminal loop (`tui`) draws
+//! it and feeds it keys; tests drive the very same thing headless, pressing keys through the
+//! reducer and watching what the real tasks do against the demo fleet.
 
+mod service;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use kube::config::Kubeconfig;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::app::{Action, Effect, State, update};
+pub use service::Files;
+
+use crate::app::{Action, Effect, OpEvent, State, update};
 use crate::audit::{AuditLog, Webhook};
 use crate::cluster::{self, ConnectTimeouts, EnvUpdate};
-use crate::config::Config;
-use crate::runner::OpEvent;
+use crate::config::Fleet;
+use crate::engine::{Analysis, Board, Engine};
+
+/// Between ticks of a screen that counts, the clock still moves this often: deployment windows
+/// open and close with it, and a column says so within half a minute.
+const IDLE_TICK: Duration = Duration::from_secs(30);
 
 /// Where the console's inputs come from, besides the keyboard.
 pub struct Inputs {
     env_updates: mpsc::Receiver<(usize, EnvUpdate)>,
     op_events: mpsc::Receiver<OpEvent>,
     clock: tokio::time::Interval,
+    idle_clock: tokio::time::Interval,
+    /// Environment names by index, for publishing metrics rounds.
+    envs: Vec<String>,
+    /// The engine's analysis gate judges by the same rounds the screen shows.
+    board: Board,
 }
 
 impl Inputs {
     /// The next batch of actions: an environment update with every one already queued behind
-    /// it (one frame for all), an operation event, or — while `ticking` — the clock. `None`
-    /// once every source has closed.
+    /// it (one frame for all), an operation event, or the clock (every second while
+    /// `ticking`, else every half minute). `None` once every source has closed.
     pub async fn next(&mut self, ticking: bool) -> Option<Vec<Action>> {
-        tokio::select! {
+        let batch = tokio::select! {
             Some((index, update)) = self.env_updates.recv() => {
                 let mut batch = vec![Action::Env { index, update }];
                 while let Ok((index, update)) = self.env_updates.try_recv() {
                     batch.push(Action::Env { index, update });
                 }
-                Some(batch)
+                batch
             }
-            Some(event) = self.op_events.recv() => Some(vec![Action::Op(event)]),
-            _ = self.clock.tick(), if ticking => Some(vec![Action::Tick { now: jiff::Timestamp::now() }]),
-            else => None,
+            Some(event) = self.op_events.recv() => vec![Action::Op(event)],
+            _ = self.clock.tick(), if ticking => vec![Action::Tick { now: jiff::Timestamp::now() }],
+            _ = self.idle_clock.tick(), if !ticking => vec![Action::Tick { now: jiff::Timestamp::now() }],
+            else => return None,
+        };
+        for action in &batch {
+            if let Action::Env { index, update: EnvUpdate::Metrics(round) } = action
+                && let Some(env) = self.envs.get(*index)
+            {
+                self.board.publish(env, Arc::clone(round));
+            }
         }
+        Some(batch)
     }
 }
 
@@ -52,9 +75,9 @@ pub struct Console {
 
 /// What the console needs to start.
 pub struct Setup {
-    pub config: Config,
+    pub fleet: Arc<Fleet>,
     /// Where signed checklists are kept, and the config file checklist paths are relative to.
-    pub files: crate::runner::Files,
+    pub files: Files,
     pub kubeconfig: Result<Kubeconfig, String>,
     pub readonly: bool,
     pub audit: Result<AuditLog, String>,
@@ -73,24 +96,35 @@ pub fn apply(state: &mut State, effects: &mpsc::UnboundedSender<Effect>, action:
 }
 
 impl Console {
-    /// Starts one task per environment and the operations service.
+    /// Starts one task per environment and the service in front of the engine.
     pub fn start(setup: Setup) -> Self {
-        let Setup { config, files, kubeconfig, readonly, audit, webhook, demo } = setup;
-        let mut state = State::new(&config, readonly);
+        let Setup { fleet, files, kubeconfig, readonly, audit, webhook, demo } = setup;
+        let now = jiff::Timestamp::now();
+        let mut state = State::new(Arc::clone(&fleet), readonly, now);
         state.demo = demo;
+        let board = Board::default();
+        let engine = Engine::new(crate::engine::Setup {
+            fleet: Arc::clone(&fleet),
+            kubeconfig: kubeconfig.clone(),
+            readonly,
+            audit,
+            webhook,
+            data_dir: files.data_dir.clone(),
+            analysis: Analysis::Live(board.clone()),
+            say: None,
+        });
         let (op_tx, op_events) = mpsc::channel(64);
-        let effects =
-            crate::runner::spawn(config.clone(), files, kubeconfig.clone(), readonly, audit, webhook, op_tx);
+        let effects = service::spawn(engine, files, op_tx);
         let (tx, env_updates) = mpsc::channel(256);
-        let tasks = config
+        let tasks = fleet
             .environments
             .iter()
             .enumerate()
             .map(|(index, env)| {
                 cluster::spawn_environment(
                     index,
-                    env.context().to_owned(),
-                    cluster::EnvWatch::from_config(&config, env),
+                    env.context.clone(),
+                    cluster::EnvWatch::for_env(&fleet, &env.name),
                     kubeconfig.clone(),
                     ConnectTimeouts::default(),
                     tx.clone(),
@@ -99,7 +133,15 @@ impl Console {
             .collect();
         let mut clock = tokio::time::interval(Duration::from_secs(1));
         clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        Self { state, inputs: Inputs { env_updates, op_events, clock }, effects, tasks }
+        let mut idle_clock = tokio::time::interval_at(tokio::time::Instant::now() + IDLE_TICK, IDLE_TICK);
+        idle_clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let envs = fleet.environments.iter().map(|e| e.name.clone()).collect();
+        Self {
+            state,
+            inputs: Inputs { env_updates, op_events, clock, idle_clock, envs, board },
+            effects,
+            tasks,
+        }
     }
 
     /// Applies one action (a key, say); whether to redraw.

@@ -6,6 +6,7 @@ pub mod assess;
 pub mod drift;
 pub mod from_k8s;
 pub mod inventory;
+pub mod rollout;
 pub mod verdict;
 
 pub use assess::{AppSpec, assess, image_tag};

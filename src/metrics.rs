@@ -19,7 +19,7 @@ pub use exposition::{Counters, Names};
 pub use queries::Queries;
 pub use window::{Figures, History, Point, Series, Track};
 
-use crate::config::{CanaryTarget, Config, Environment, MetricsBackend};
+use crate::config::{CanaryTarget, Fleet, MetricsBackend};
 
 /// Points kept per track for the sparklines: at the default 15 s interval, the last 15 minutes.
 pub const HISTORY_POINTS: usize = 60;
@@ -82,15 +82,19 @@ pub struct Settings {
 impl Settings {
     /// The settings for `env`, or why they cannot be used (a Prometheus URL or credential
     /// variable missing): shown in the column instead of figures, never a panic.
-    pub fn from_config(config: &Config, env: &Environment) -> Result<Self, String> {
-        let m = &env.metrics;
+    pub fn for_env(fleet: &Fleet, env: &str) -> Result<Self, String> {
+        let (Some(config), Ok(model)) = (fleet.env_config(env), fleet.env(env)) else {
+            return Err(format!("unknown environment {env:?}"));
+        };
+        let m = &config.metrics;
         let backend = match m.source {
             MetricsBackend::None => return Err("off for this environment (source = \"none\")".to_owned()),
             MetricsBackend::Scrape => Backend::Scrape,
             MetricsBackend::Prometheus => {
-                let url = m.url.as_ref().map(|u| u.get_ref().trim_end_matches('/').to_owned()).ok_or_else(
-                    || format!("environment {}: metrics source \"prometheus\" needs a url", env.name()),
-                )?;
+                let url =
+                    m.url.as_ref().map(|u| u.get_ref().trim_end_matches('/').to_owned()).ok_or_else(
+                        || format!("environment {env}: metrics source \"prometheus\" needs a url"),
+                    )?;
                 let var = |name: &str| {
                     std::env::var(name)
                         .map_err(|_| format!("metrics credentials: environment variable {name} is not set"))
@@ -105,20 +109,17 @@ impl Settings {
                 Backend::Prometheus { url, auth }
             }
         };
-        let first_ns = env.namespaces.first().cloned().unwrap_or_else(|| "default".into());
-        let apps = config
+        let apps = model
             .apps
             .iter()
-            .map(|a| {
-                let canary = a.canary.as_ref().and_then(|c| {
-                    c.environments.iter().find(|(k, _)| k.get_ref() == env.name()).map(|(_, t)| t)
-                });
+            .filter_map(|placement| {
+                let a = fleet.config.app(&placement.app)?;
                 let metrics = &a.metrics;
-                AppSettings {
-                    app: a.name().to_owned(),
-                    namespace: a.namespace.clone().unwrap_or_else(|| first_ns.clone()),
-                    deployment: a.deployment.clone(),
-                    canary: canary.cloned(),
+                Some(AppSettings {
+                    app: placement.app.clone(),
+                    namespace: placement.namespace.clone(),
+                    deployment: placement.deployment.clone(),
+                    canary: placement.canary.as_ref().map(|c| c.target.clone()),
                     names: Names { requests: metrics.requests.clone(), duration: metrics.duration.clone() },
                     port: metrics.port,
                     path: metrics.path.clone(),
@@ -129,14 +130,9 @@ impl Settings {
                         &metrics.track_label,
                         &metrics.queries,
                     ),
-                    thresholds: Thresholds {
-                        max_error_rate: a.analysis.max_error_rate,
-                        max_latency_ratio: a.analysis.max_latency_ratio,
-                        max_p95_seconds: a.analysis.max_p95_ms / 1000.0,
-                        min_requests: a.analysis.min_requests,
-                    },
+                    thresholds: Thresholds::of(&a.analysis),
                     window: a.analysis.window.0,
-                }
+                })
             })
             .collect();
         Ok(Self { backend, interval: m.interval.0, timeout: m.timeout.0, apps })

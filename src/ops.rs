@@ -16,4 +16,4 @@ pub use plan::{
     DiffLine, FLEET_TYPED_NAME, Guard, Kind, Operation, PatchBody, Plan, PlanError, Scope, Step, Target,
     Verify,
 };
-pub use request::{CanaryRequest, Request};
+pub use request::CanaryRequest;

@@ -2,13 +2,35 @@
 
 use std::time::Duration;
 
-use crossterm::event::{Event, EventStream, KeyEventKind};
+use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use futures::StreamExt;
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::app::{Action, State};
+use crate::app::{Action, Key, KeyPress};
 use crate::console::{Console, apply};
 use crate::ui;
+
+/// A terminal key event as the console's state knows keys; `None` for keys it has no use for.
+/// Shift is already in the character (`A`, `?`), and terminals disagree on reporting it.
+fn key_press(event: &KeyEvent) -> Option<KeyPress> {
+    let key = match event.code {
+        KeyCode::Char(c) => Key::Char(c),
+        KeyCode::Enter => Key::Enter,
+        KeyCode::Esc => Key::Esc,
+        KeyCode::Tab => Key::Tab,
+        KeyCode::BackTab => Key::BackTab,
+        KeyCode::Backspace => Key::Backspace,
+        KeyCode::Delete => Key::Delete,
+        KeyCode::Left => Key::Left,
+        KeyCode::Right => Key::Right,
+        KeyCode::Up => Key::Up,
+        KeyCode::Down => Key::Down,
+        KeyCode::Home => Key::Home,
+        KeyCode::End => Key::End,
+        _ => return None,
+    };
+    Some(KeyPress { key, ctrl: event.modifiers.contains(KeyModifiers::CONTROL) })
+}
 
 /// Restores the terminal however the loop ends: return, error or unwinding panic.
 struct Restore;
@@ -31,23 +53,6 @@ pub async fn run(mut console: Console) -> std::io::Result<()> {
     // For BENCHMARKS.md: when every column first has data.
     let started = std::time::Instant::now();
     let mut populated = false;
-    // Deployment windows open and close with the clock, not with any event: look every 30 s,
-    // and draw only when what a column says about its window changed (the countdown moves by
-    // the minute at most).
-    let window_statuses = |state: &State| -> Vec<String> {
-        let now = jiff::Timestamp::now();
-        state
-            .envs
-            .iter()
-            .map(|e| {
-                let next = crate::windows::next_change(&e.windows, &e.blackouts, now);
-                crate::windows::status(&e.windows, &e.blackouts, now).describe_until(next, now)
-            })
-            .collect()
-    };
-    let mut windows_shown = window_statuses(&console.state);
-    let mut window_check = tokio::time::interval(Duration::from_secs(30));
-    window_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let effects = console.effects().clone();
     loop {
         if dirty {
@@ -58,15 +63,17 @@ pub async fn run(mut console: Console) -> std::io::Result<()> {
         let ticking = console.state.ticking();
         tokio::select! {
             event = events.next() => match event {
-                Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => {
+                Some(Ok(Event::Key(event))) if event.kind != KeyEventKind::Release => {
                     // The mode, not the key, when the key may be text (a reason being typed).
                     let mode = console.state.mode();
                     if mode.takes_text() {
                         tracing::trace!(?mode, "key");
                     } else {
-                        tracing::trace!(?mode, code = ?key.code, modifiers = ?key.modifiers, "key");
+                        tracing::trace!(?mode, code = ?event.code, modifiers = ?event.modifiers, "key");
                     }
-                    dirty |= apply(&mut console.state, &effects, Action::Key(key));
+                    if let Some(press) = key_press(&event) {
+                        dirty |= apply(&mut console.state, &effects, Action::Key(press));
+                    }
                 }
                 Some(Ok(other)) if !matches!(other, Event::Resize(..)) => tracing::trace!(?other, "terminal event"),
                 Some(Ok(Event::Resize(..))) => dirty |= apply(&mut console.state, &effects, Action::Resize),
@@ -81,13 +88,6 @@ pub async fn run(mut console: Console) -> std::io::Result<()> {
                 if !populated && console.state.envs.iter().all(|e| e.snapshot.is_some()) {
                     populated = true;
                     tracing::info!(elapsed_ms = started.elapsed().as_millis(), "every environment populated");
-                }
-            }
-            _ = window_check.tick() => {
-                let now_shown = window_statuses(&console.state);
-                if now_shown != windows_shown {
-                    windows_shown = now_shown;
-                    dirty = true;
                 }
             }
             _ = sigterm.recv() => break,

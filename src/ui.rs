@@ -16,7 +16,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::app::{KEYMAP, Mode, Overlay, Screen, State, key_label};
+use crate::app::{KEYMAP, Mode, Overlay, Screen, State};
 
 pub fn render(frame: &mut Frame, state: &State) {
     let [header, body, notice, footer] = Layout::vertical([
@@ -52,6 +52,7 @@ pub fn render(frame: &mut Frame, state: &State) {
             drill::render(frame, body, state, *env, *scroll, filter, *typing);
         }
         Some(Overlay::Audit { records, scroll }) => operation::audit(frame, body, records.as_ref(), *scroll),
+        Some(Overlay::Choice { question, .. }) => operation::choice(frame, body, question),
         Some(Overlay::Finished { sentence, outcome, message }) => {
             operation::finished(frame, body, sentence, outcome, message);
         }
@@ -82,8 +83,8 @@ fn render_footer(frame: &mut Frame, area: Rect, state: &State) {
     let mut spans = Vec::new();
     let shown = |b: &&crate::app::Binding| b.mode == mode || (b.mode == Mode::Global && !mode.is_modal());
     for binding in KEYMAP.iter().filter(shown) {
-        let Some((code, modifiers)) = binding.keys.first() else { continue };
-        spans.push(Span::styled(format!(" {} ", key_label(*code, *modifiers)), theme::KEY));
+        let Some(key) = binding.keys.first() else { continue };
+        spans.push(Span::styled(format!(" {} ", key.label()), theme::KEY));
         spans.push(Span::styled(format!("{} ", binding.help), Style::default().add_modifier(Modifier::DIM)));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);

@@ -230,31 +230,23 @@ async fn promotion_never_sends_traffic_to_pods_that_are_not_ready() {
 #[tokio::test]
 async fn a_weight_changed_behind_our_back_is_not_overwritten() {
     let demo = fleet::start().await;
-    let config = opsdeck::config::load(&demo.config).expect("config");
-    let kubeconfig = kube::config::Kubeconfig::read_from(&demo.kubeconfig).expect("kubeconfig");
-    let (env, app) = opsdeck::runner::find(&config, "production", "web").expect("find");
-    let target = opsdeck::runner::canary_target(env, app).expect("canary");
-    let session = opsdeck::runner::open_session(kubeconfig, env, false).await.expect("session");
-    let objects = opsdeck::runner::fetch_canary(&session, env, app, target).await.expect("objects");
+    let engine = demo.engine();
     let request = opsdeck::ops::CanaryRequest::Set(25);
-    let plan = opsdeck::runner::plan_canary(env, app, target, &objects, request).expect("plan");
+    let prepared = engine.prepare(canary_request("production", "web", request)).await.expect("prepared");
 
     // Another operator moves the weight after the plan was shown.
     let theirs = json!({"metadata": {"annotations": {"nginx.ingress.kubernetes.io/canary-weight": "50"}}});
     demo.patch_behind_our_back("production", "ingresses", "web-canary", &theirs).await;
 
-    let audit = opsdeck::audit::AuditLog::open(&demo.data_home()).expect("audit");
-    let mut recorder = opsdeck::runner::Recorder { audit: &audit, webhook: None, pending: Vec::new() };
-    let report =
-        opsdeck::runner::run(&session.clone().into(), &plan, Some("stage 2"), &mut recorder, |_| {}).await;
+    let report = engine.execute(&prepared, &fleet::yes("stage 2"), |_| {}).await.expect("answered");
     let error = report.error.expect("refused");
-    assert_eq!(error.exit() as u8, 3, "{error}");
+    assert_eq!(fleet::exit_of(&error), 3, "{error}");
     assert_eq!(
         ingress_weight(&demo.get("production", "ingresses", "web-canary").await),
         "50",
         "theirs stands"
     );
-    let now = opsdeck::runner::describe_canary_now(&session, env, app).await;
+    let now = &report.message;
     assert!(now.contains("the canary is at 50%"), "the operator is told what is true now: {now}");
 }
 
@@ -293,48 +285,46 @@ async fn the_kill_switch_aborts_every_active_canary_everywhere() {
     assert!(text(&out).contains("nothing to abort"), "{}", text(&out));
 }
 
-/// A plan for production web's canary, made from the objects as they are now.
-async fn plan_web(
-    demo: &fleet::Demo,
-    request: opsdeck::ops::CanaryRequest,
-) -> (opsdeck::runner::Session, opsdeck::ops::Plan) {
-    let config = opsdeck::config::load(&demo.config).expect("config");
-    let kubeconfig = kube::config::Kubeconfig::read_from(&demo.kubeconfig).expect("kubeconfig");
-    let (env, app) = opsdeck::runner::find(&config, "production", "web").expect("find");
-    let target = opsdeck::runner::canary_target(env, app).expect("canary");
-    let session = opsdeck::runner::open_session(kubeconfig, env, false).await.expect("session");
-    let objects = opsdeck::runner::fetch_canary(&session, env, app, target).await.expect("objects");
-    let plan = opsdeck::runner::plan_canary(env, app, target, &objects, request).expect("plan");
-    (session, plan)
+fn canary_request(env: &str, app: &str, request: opsdeck::ops::CanaryRequest) -> opsdeck::engine::Request {
+    opsdeck::engine::Request::new(env, app, opsdeck::engine::Ask::Canary(request))
+}
+
+/// An answer that goes ahead whatever the analysis says: these tests are about what happens
+/// between the plan and the write.
+fn past_the_gate(reason: &str) -> opsdeck::engine::Answer {
+    opsdeck::engine::Answer { override_reason: Some(reason.to_owned()), ..fleet::yes(reason) }
 }
 
 #[tokio::test]
 async fn later_steps_go_ahead_on_unchanged_fields_and_stop_on_changed_ones() {
     use opsdeck::ops::CanaryRequest;
     let demo = fleet::start().await;
-    let audit = opsdeck::audit::AuditLog::open(&demo.data_home()).expect("audit");
-    let run = async |session: &opsdeck::runner::Session, plan: &opsdeck::ops::Plan| {
-        let mut recorder = opsdeck::runner::Recorder { audit: &audit, webhook: None, pending: Vec::new() };
-        opsdeck::runner::run(&session.clone().into(), plan, Some("promote"), &mut recorder, |_| {}).await
+    let promote = async |demo: &fleet::Demo| {
+        let engine = demo.engine();
+        let prepared = engine
+            .prepare(canary_request("production", "web", CanaryRequest::Promote))
+            .await
+            .expect("prepared");
+        (engine, prepared)
     };
 
     // Someone annotates the canary Deployment while the promotion is planned: its
     // resourceVersion moves, its replicas (what the last step reads) do not.
-    let (session, plan) = plan_web(&demo, CanaryRequest::Promote).await;
+    let (engine, prepared) = promote(&demo).await;
     let label = json!({"metadata": {"annotations": {"owner": "team-web"}}});
     demo.patch_behind_our_back("production", "deployments", "web-canary", &label).await;
-    let report = run(&session, &plan).await;
+    let report = engine.execute(&prepared, &past_the_gate("promote"), |_| {}).await.expect("answered");
     assert_eq!(report.error, None, "{}", report.message);
     assert_eq!(replicas(&demo.get("production", "deployments", "web-canary").await), 0, "the last step ran");
 
     // A fresh fleet; this time the weight itself changes while stable rolls out.
     let demo = fleet::start().await;
-    let (session, plan) = plan_web(&demo, CanaryRequest::Promote).await;
+    let (engine, prepared) = promote(&demo).await;
     let weight = json!({"metadata": {"annotations": {"nginx.ingress.kubernetes.io/canary-weight": "40"}}});
     demo.patch_behind_our_back("production", "ingresses", "web-canary", &weight).await;
-    let report = run(&session, &plan).await;
+    let report = engine.execute(&prepared, &past_the_gate("promote"), |_| {}).await.expect("answered");
     let error = report.error.expect("stopped");
-    assert_eq!(error.exit() as u8, 3, "{error}");
+    assert_eq!(fleet::exit_of(&error), 3, "{error}");
     assert!(
         error.to_string().contains("canary-weight is now \"40\""),
         "the refusal names the field that moved: {error}"

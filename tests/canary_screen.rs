@@ -8,13 +8,12 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use opsdeck::app::{Action, Effect, Overlay, Screen, State, update};
+use opsdeck::app::{Action, Effect, Key, KeyPress, OpEvent, Overlay, Screen, State, update};
 use opsdeck::cluster::{EnvUpdate, Snapshot};
+use opsdeck::engine::{Ask, CanaryObjects, Origin, Prepared, Request, Traffic};
 use opsdeck::health::verdict::{AppHealth, CanaryHealth, EnvHealth, Replicas, Rollout, Verdict as Health};
 use opsdeck::metrics::{AppMetrics, Figures, History, MetricsSnapshot, Point, Verdict};
-use opsdeck::ops::{CanaryRequest, Confirmation, Request};
-use opsdeck::runner::OpEvent;
+use opsdeck::ops::{CanaryRequest, Confirmation, Operation, Place, Plan};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use serde_json::json;
@@ -147,7 +146,11 @@ fn failing() -> Verdict {
 /// Production has a live canary at 10% whose verdict is `verdict`; the clock reads 5 minutes in.
 fn state(verdict: &Verdict) -> State {
     let config = opsdeck::config::parse(Path::new("t.toml"), CONFIG).expect("config");
-    let mut state = State::new(&config, false);
+    let mut state = State::new(
+        std::sync::Arc::new(opsdeck::config::Fleet::resolve(config.clone())),
+        false,
+        jiff::Timestamp::now(),
+    );
     for env in &mut state.envs {
         env.windows.clear();
         env.user = Some("demo-admin".into());
@@ -162,13 +165,11 @@ fn state(verdict: &Verdict) -> State {
 }
 
 fn press(state: &mut State, keys: &str) -> Vec<Effect> {
-    keys.chars()
-        .flat_map(|c| update(state, Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))).effects)
-        .collect()
+    keys.chars().flat_map(|c| update(state, Action::Key(KeyPress::char(c))).effects).collect()
 }
 
-fn code(state: &mut State, code: KeyCode) -> Vec<Effect> {
-    update(state, Action::Key(KeyEvent::new(code, KeyModifiers::NONE))).effects
+fn code(state: &mut State, key: Key) -> Vec<Effect> {
+    update(state, Action::Key(KeyPress::plain(key))).effects
 }
 
 fn draw(state: &State, width: u16, height: u16) -> TestBackend {
@@ -186,22 +187,45 @@ fn deployment(name: &str, replicas: i64) -> serde_json::Value {
     json!({"metadata": {"name": name, "namespace": "shop", "resourceVersion": "7"}, "spec": {"replicas": replicas}})
 }
 
-/// The plan the service would send back for `request` on production's web canary at 10%.
-fn prepared(env: &str, request: CanaryRequest) -> OpEvent {
+fn canary(env: &str, request: CanaryRequest) -> Request {
+    Request::new(env, "web", Ask::Canary(request))
+}
+
+/// What the engine would send back for `request` on `env`'s web canary at 10%, the traffic
+/// gate having found `traffic`.
+fn prepared_with(env: &str, request: CanaryRequest, traffic: Traffic) -> Prepared {
     let config = opsdeck::config::parse(Path::new("t.toml"), CONFIG).expect("config");
-    let (e, a) = opsdeck::runner::find(&config, env, "web").expect("find");
-    let target = opsdeck::runner::canary_target(e, a).expect("canary");
-    let objects = opsdeck::runner::CanaryObjects {
+    let fleet = opsdeck::config::Fleet::resolve(config);
+    let (placement, target) = fleet.canary(env, "web").expect("canary");
+    let objects = CanaryObjects {
         stable: deployment("web", 3),
         canary: deployment("web-canary", 1),
         router: Some(ingress("10")),
     };
-    let plan = opsdeck::runner::plan_canary(e, a, target, &objects, request).expect("plan");
-    OpEvent::Prepared {
-        plan: Box::new(plan),
-        user: "demo-admin".into(),
-        cluster: format!("{env} (https://127.0.0.1:6443)"),
-    }
+    let plan =
+        opsdeck::engine::plan_canary(placement, &[10, 25, 50, 100], target, &objects, request).expect("plan");
+    let mut prepared = Prepared::offline(canary(env, request), plan, traffic).expect("decided");
+    prepared.cluster = format!("{env} (https://127.0.0.1:6443)");
+    prepared
+}
+
+fn prepared(env: &str, request: CanaryRequest, traffic: Traffic) -> OpEvent {
+    OpEvent::Prepared(Box::new(prepared_with(env, request, traffic)))
+}
+
+/// What the engine sends back for auto mode on `env`'s web canary: a plan with no write.
+fn auto_prepared(env: &str) -> OpEvent {
+    let place = Place { env, context: env, app: "web", protection: opsdeck::config::Protection::Confirm };
+    let plan = Plan::for_app(Operation::CanaryAuto, &place, Vec::new());
+    let request = Request::new(env, "web", Ask::AutoMode);
+    OpEvent::Prepared(Box::new(Prepared::offline(request, plan, Traffic::NotRaised).expect("decided")))
+}
+
+/// Turns auto mode on for the screen's canary, as the engine would answer `A`.
+fn auto_on(state: &mut State) {
+    assert_eq!(press(state, "A"), [Effect::Prepare(Request::new("staging", "web", Ask::AutoMode))]);
+    update(state, Action::Op(auto_prepared("staging")));
+    press(state, "y");
 }
 
 #[test]
@@ -232,7 +256,7 @@ fn the_canary_screen_says_what_is_true_and_what_each_key_does() {
     }
     insta::assert_snapshot!(backend);
 
-    code(&mut state, KeyCode::Esc);
+    code(&mut state, Key::Esc);
     assert_eq!(state.screen, Screen::Overview);
     assert_eq!((state.selected_env, state.selected_app), (1, 0), "back where the operator was");
 }
@@ -253,17 +277,11 @@ fn stepping_up_a_failing_canary_needs_an_override_reason_even_on_a_yes_no_enviro
     let mut state = state(&failing());
     press(&mut state, "c");
     let asked = press(&mut state, "s");
-    assert_eq!(
-        asked,
-        [Effect::Prepare {
-            env: "staging".into(),
-            app: "web".into(),
-            request: Request::Canary(CanaryRequest::Step)
-        }]
-    );
-    update(&mut state, Action::Op(prepared("staging", CanaryRequest::Step)));
+    assert_eq!(asked, [Effect::Prepare(canary("staging", CanaryRequest::Step))]);
+    let gate = Traffic::Analysis(Some(failing()));
+    update(&mut state, Action::Op(prepared("staging", CanaryRequest::Step, gate)));
     let Some(Overlay::Confirm(confirm)) = &state.overlay else { panic!("a confirmation") };
-    assert_eq!(confirm.confirmation, Confirmation::Reason, "y/n is not enough to override the analysis");
+    assert_eq!(*confirm.confirmation(), Confirmation::Reason, "y/n is not enough to override the analysis");
     let text = draw(&state, 120, 40).to_string();
     assert!(
         text.contains("this overrides the analysis (verdict fail: error rate 4.10% above 1.00%)"),
@@ -271,12 +289,16 @@ fn stepping_up_a_failing_canary_needs_an_override_reason_even_on_a_yes_no_enviro
     );
 
     assert!(press(&mut state, "y").is_empty(), "y is text here, not an answer");
-    code(&mut state, KeyCode::Backspace);
-    assert!(code(&mut state, KeyCode::Enter).is_empty(), "no reason, no write");
+    code(&mut state, Key::Backspace);
+    assert!(code(&mut state, Key::Enter).is_empty(), "no reason, no write");
     press(&mut state, "hotfix verified by hand");
-    let run = code(&mut state, KeyCode::Enter);
-    let [Effect::Execute { reason: Some(reason), .. }] = run.as_slice() else { panic!("{run:?}") };
-    assert_eq!(reason, "override (verdict fail: error rate 4.10% above 1.00%): hotfix verified by hand");
+    let run = code(&mut state, Key::Enter);
+    let [Effect::Execute { prepared, answer }] = run.as_slice() else { panic!("{run:?}") };
+    let recorded = opsdeck::engine::decide::check(&prepared.decision, answer).expect("enough");
+    assert_eq!(
+        recorded.as_deref(),
+        Some("override (verdict fail: error rate 4.10% above 1.00%): hotfix verified by hand")
+    );
 }
 
 #[test]
@@ -284,17 +306,21 @@ fn backing_off_is_never_gated_and_a_passing_canary_steps_on_a_plain_yes() {
     let mut state = state(&failing());
     press(&mut state, "c");
     press(&mut state, "b");
-    update(&mut state, Action::Op(prepared("staging", CanaryRequest::Back)));
+    update(&mut state, Action::Op(prepared("staging", CanaryRequest::Back, Traffic::NotRaised)));
     let Some(Overlay::Confirm(confirm)) = &state.overlay else { panic!("a confirmation") };
-    assert_eq!((confirm.confirmation.clone(), confirm.overrides.clone()), (Confirmation::YesNo, None));
-    code(&mut state, KeyCode::Esc);
+    assert_eq!((confirm.confirmation().clone(), confirm.overrides()), (Confirmation::YesNo, None));
+    code(&mut state, Key::Esc);
 
     let mut state = self::state(&Verdict::Pass);
     press(&mut state, "c");
     press(&mut state, "s");
-    update(&mut state, Action::Op(prepared("staging", CanaryRequest::Step)));
+    let gate = Traffic::Analysis(Some(Verdict::Pass));
+    update(&mut state, Action::Op(prepared("staging", CanaryRequest::Step, gate)));
     let run = press(&mut state, "y");
-    assert!(matches!(run.as_slice(), [Effect::Execute { reason: None, .. }]), "{run:?}");
+    assert!(
+        matches!(run.as_slice(), [Effect::Execute { answer, .. }] if answer.confirmed && answer.reason.is_none()),
+        "{run:?}"
+    );
 }
 
 #[test]
@@ -304,20 +330,16 @@ fn an_exact_weight_is_typed_and_checked() {
     assert!(matches!(state.screen, Screen::Canary { input: Some(_), .. }));
     press(&mut state, "3x5");
     assert!(draw(&state, 120, 40).to_string().contains("set weight: 35"), "only digits are taken");
-    let asked = code(&mut state, KeyCode::Enter);
-    assert_eq!(
-        asked,
-        [Effect::Prepare {
-            env: "staging".into(),
-            app: "web".into(),
-            request: Request::Canary(CanaryRequest::Set(35))
-        }]
-    );
-    let refused = OpEvent::Unavailable { what: "canary-set staging/web".into(), reason: "forbidden".into() };
+    let asked = code(&mut state, Key::Enter);
+    assert_eq!(asked, [Effect::Prepare(canary("staging", CanaryRequest::Set(35)))]);
+    let refused = OpEvent::Refused {
+        request: Box::new(canary("staging", CanaryRequest::Set(35))),
+        refusal: opsdeck::engine::Refusal::Forbidden("forbidden".into()),
+    };
     update(&mut state, Action::Op(refused));
     assert!(state.overlay.is_none() && matches!(state.screen, Screen::Canary { input: None, .. }));
     press(&mut state, "=150");
-    assert!(code(&mut state, KeyCode::Enter).is_empty());
+    assert!(code(&mut state, Key::Enter).is_empty());
     assert!(state.notice.as_ref().is_some_and(|n| n.text.contains("not a weight")));
 }
 
@@ -325,39 +347,26 @@ fn an_exact_weight_is_typed_and_checked() {
 fn the_kill_switch_takes_every_canary_out_of_auto_mode_on_one_typed_confirmation() {
     let mut state = state(&Verdict::Pass);
     press(&mut state, "c");
-    press(&mut state, "A");
-    press(&mut state, "y");
+    auto_on(&mut state);
     assert_eq!(state.autos.len(), 1, "auto mode on staging after its y/n");
     let asked = press(&mut state, "X");
-    assert_eq!(
-        asked,
-        [Effect::Prepare { env: String::new(), app: String::new(), request: Request::KillSwitch }]
-    );
-    let abort = |env: &str| match prepared(env, CanaryRequest::Abort) {
-        OpEvent::Prepared { plan, .. } => *plan,
-        _ => unreachable!(),
-    };
+    assert_eq!(asked, [Effect::Prepare(Request::kill_switch())]);
+    let abort = |env: &str| prepared_with(env, CanaryRequest::Abort, Traffic::NotRaised).plan;
     let plan = opsdeck::ops::canary::kill_switch(vec![abort("production"), abort("staging")]).expect("plan");
-    update(
-        &mut state,
-        Action::Op(OpEvent::Prepared {
-            plan: Box::new(plan),
-            user: "demo-admin".into(),
-            cluster: "two".into(),
-        }),
-    );
+    let prepared = Prepared::offline(Request::kill_switch(), plan, Traffic::NotRaised).expect("decided");
+    update(&mut state, Action::Op(OpEvent::Prepared(Box::new(prepared))));
     let Some(Overlay::Confirm(confirm)) = &state.overlay else { panic!("a confirmation") };
     assert_eq!(
-        confirm.confirmation,
+        *confirm.confirmation(),
         Confirmation::Typed { expected: "abort-all".into() },
         "production's protection decides"
     );
     let text = draw(&state, 120, 44).to_string();
     assert!(text.contains("Confirm the kill switch · 2 canary writes in production, staging"), "{text}");
     press(&mut state, "abort-all");
-    code(&mut state, KeyCode::Tab);
+    code(&mut state, Key::Tab);
     press(&mut state, "error spike");
-    let run = code(&mut state, KeyCode::Enter);
+    let run = code(&mut state, Key::Enter);
     assert!(matches!(run.as_slice(), [Effect::Execute { .. }]), "{run:?}");
     assert!(state.autos.is_empty(), "the kill switch ends auto mode");
 }
@@ -366,16 +375,22 @@ fn the_kill_switch_takes_every_canary_out_of_auto_mode_on_one_typed_confirmation
 fn auto_mode_aborts_after_the_threshold_of_failed_checks() {
     let mut state = state(&Verdict::Pass);
     press(&mut state, "c");
-    press(&mut state, "A");
-    press(&mut state, "y");
+    auto_on(&mut state);
     let check = |state: &mut State, when: i64| {
         let metrics = round(failing(), 0.041, at(when));
         update(state, Action::Env { index: 0, update: EnvUpdate::Metrics(metrics) }).effects
     };
     assert!(check(&mut state, 305).is_empty(), "one failed check of two");
     let abort = check(&mut state, 310);
-    let [Effect::Auto { env, app, request: Request::Canary(CanaryRequest::Abort), reason }] =
-        abort.as_slice()
+    let [
+        Effect::Auto(Request {
+            env,
+            app,
+            ask: Ask::Canary(CanaryRequest::Abort),
+            origin: Origin::Auto { reason },
+            ..
+        }),
+    ] = abort.as_slice()
     else {
         panic!("{abort:?}")
     };
@@ -392,7 +407,7 @@ fn the_clock_redraws_only_screens_that_show_it() {
     assert!(!state.ticking() && !tick(&mut state, 301), "the overview has no clock on it");
     press(&mut state, "c");
     assert!(state.ticking() && tick(&mut state, 302), "time at this step moves");
-    code(&mut state, KeyCode::Esc);
+    code(&mut state, Key::Esc);
     let progress = opsdeck::app::rollback::Progress {
         started: at(300),
         sentence: "roll back".into(),

@@ -12,8 +12,8 @@ use fleet::{key, press, until};
 
 use std::collections::BTreeSet;
 
-use crossterm::event::KeyCode;
 use fleet::text;
+use opsdeck::app::Key;
 use opsdeck::checklist::report::State;
 use serde_json::Value;
 
@@ -116,7 +116,7 @@ async fn a_signed_walk_through_opens_the_gate_and_a_rollback_never_waits_for_it(
             (true, State::Failed) => {
                 press(&mut console, "w");
                 press(&mut console, "accepted for this release, CHG-981");
-                key(&mut console, KeyCode::Enter);
+                key(&mut console, Key::Enter);
             }
             _ => {}
         }
@@ -125,7 +125,7 @@ async fn a_signed_walk_through_opens_the_gate_and_a_rollback_never_waits_for_it(
     let walk = &console.state.walks["production"];
     assert_eq!(walk.report.summary().blocking, 0, "{:#?}", walk.report.summary());
     press(&mut console, "S");
-    key(&mut console, KeyCode::Enter);
+    key(&mut console, Key::Enter);
     until(&mut console, "saved", |s| s.walks["production"].saved.is_some()).await;
     let (json, markdown) = console.state.walks["production"].saved.clone().expect("saved");
     let md = std::fs::read_to_string(&markdown).expect("markdown");

@@ -12,8 +12,8 @@ use fleet::{key, press, until};
 
 use std::path::Path;
 
-use crossterm::event::KeyCode;
 use fleet::{ingress_weight, route_weights};
+use opsdeck::app::Key;
 use opsdeck::app::{Overlay, State};
 use opsdeck::console::Console;
 
@@ -35,17 +35,17 @@ fn quick_auto(demo: &fleet::Demo, app_route: &str) -> std::path::PathBuf {
 
 /// Opens production's canary screen for the app in row `row`, and turns auto mode on through
 /// its typed confirmation.
-fn auto_on(console: &mut Console, row: usize, app: &str) {
+async fn auto_on(console: &mut Console, row: usize, app: &str) {
     press(console, "ll");
     for _ in 0..row {
         press(console, "j");
     }
     press(console, "cA");
-    assert!(matches!(console.state.overlay, Some(Overlay::Confirm(_))), "auto mode asks first");
+    until(console, "auto mode asks first", |s| matches!(s.overlay, Some(Overlay::Confirm(_)))).await;
     press(console, &format!("production/{app}"));
-    key(console, KeyCode::Tab);
+    key(console, Key::Tab);
     press(console, "release 1.3.1 soak");
-    key(console, KeyCode::Enter);
+    key(console, Key::Enter);
     assert_eq!(console.state.autos.len(), 1, "auto mode on: {:?}", console.state.notice);
 }
 
@@ -54,7 +54,7 @@ async fn auto_mode_aborts_the_failing_api_canary_and_records_why() {
     let demo = fleet::start().await;
     let mut console = console(&demo, &quick_auto(&demo, "gateway-api"));
     until(&mut console, "the api canary judged", |s| judged(s, 2, "api")).await;
-    auto_on(&mut console, 1, "api");
+    auto_on(&mut console, 1, "api").await;
 
     until(&mut console, "auto mode ends", |s| s.autos.is_empty()).await;
     let notice = console.state.notice.clone().expect("a notice");
@@ -88,7 +88,7 @@ async fn auto_mode_steps_a_passing_canary_and_a_manual_key_takes_over() {
     let demo = fleet::start().await;
     let mut console = console(&demo, &quick_auto(&demo, "nginx-ingress"));
     until(&mut console, "the web canary judged", |s| judged(s, 2, "web")).await;
-    auto_on(&mut console, 0, "web");
+    auto_on(&mut console, 0, "web").await;
 
     until(&mut console, "the first automatic step", |s| {
         s.notice.as_ref().is_some_and(|n| n.text.starts_with("auto mode: production"))

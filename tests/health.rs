@@ -12,8 +12,8 @@ use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, Patch, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use opsdeck::cluster::{ConnectTimeouts, EnvUpdate, EnvWatch, Snapshot, spawn_environment};
-use opsdeck::demo::{Fleet, FleetOptions, Timing};
 use opsdeck::health::Verdict;
+use opsdeck_demo::{Fleet, FleetOptions, Timing};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -51,7 +51,8 @@ impl Demo {
         let (tx, rx) = mpsc::channel(256);
         let kubeconfig = Kubeconfig::read_from(&self.kubeconfig).map_err(|e| e.to_string());
         for (index, env) in config.environments.iter().enumerate() {
-            let watch = EnvWatch::from_config(config, env);
+            let fleet = opsdeck::config::Fleet::resolve(config.clone());
+            let watch = EnvWatch::for_env(&fleet, env.name());
             let timeouts = ConnectTimeouts { connect: Duration::from_secs(2), ..ConnectTimeouts::default() };
             spawn_environment(
                 index,
@@ -136,7 +137,7 @@ async fn a_dead_cluster_is_unreachable_while_the_others_keep_updating() {
         spawn_environment(
             index,
             env.context().to_owned(),
-            EnvWatch::from_config(&config, env),
+            EnvWatch::for_env(&opsdeck::config::Fleet::resolve(config.clone()), env.name()),
             kubeconfig.clone(),
             timeouts,
             tx.clone(),
@@ -198,7 +199,11 @@ async fn the_overview_shows_the_demo_scenario() {
     let demo = start().await;
     let config = opsdeck::config::load(&demo.config).expect("config");
     let mut rx = demo.spawn(&config);
-    let mut state = opsdeck::app::State::new(&config, false);
+    let mut state = opsdeck::app::State::new(
+        std::sync::Arc::new(opsdeck::config::Fleet::resolve(config.clone())),
+        false,
+        jiff::Timestamp::now(),
+    );
     let mut synced = [false; 3];
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while synced.iter().any(|s| !s) {

@@ -1,4 +1,4 @@
-//! The operation path end to end: the real binary against the demo fleet, and the runner
+//! The operation path end to end: the real binary against the demo fleet, and the engine
 //! directly where a race has to be arranged.
 
 // Test helpers fail by panicking, like the tests that call them.
@@ -12,8 +12,7 @@ use std::time::Duration;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Event;
 use kube::api::{Api, ListParams, Patch, PatchParams};
-use kube::config::Kubeconfig;
-use opsdeck::demo::FleetOptions;
+use opsdeck_demo::FleetOptions;
 use serde_json::{Value, json};
 
 use fleet::{Demo, text};
@@ -179,38 +178,29 @@ async fn pause_resume_and_restart_are_recorded_everywhere() {
 #[tokio::test]
 async fn a_stale_resource_version_writes_nothing_and_exits_3() {
     let demo = start(FleetOptions::default()).await;
-    let kubeconfig = Kubeconfig::read_from(&demo.kubeconfig).expect("kubeconfig");
     let config_path = demo.one_environment("staging", "staging", "confirm", "");
-    let config = opsdeck::config::load(&config_path).expect("config");
-    let (env, app) = opsdeck::runner::find(&config, "staging", "web").expect("find");
-    let session = opsdeck::runner::open_session(kubeconfig, env, false).await.expect("session");
-    let object = opsdeck::cluster::ops::fetch(&session.read, &opsdeck::runner::deployment_target(env, app))
-        .await
-        .expect("fetch");
-    let plan =
-        opsdeck::runner::plan_deployment(env, app, opsdeck::ops::Operation::Pause, &object).expect("plan");
+    let engine = demo.engine_with(&config_path);
+    let request = opsdeck::engine::Request::new("staging", "web", opsdeck::engine::Ask::Pause);
+    let prepared = engine.prepare(request).await.expect("prepared");
 
     // Someone else changes the Deployment after the plan was made.
     let deployments: Api<Deployment> = Api::namespaced(demo.client("staging").await, "shop");
     let other = json!({"metadata": {"annotations": {"someone": "else"}}});
     deployments.patch("web", &PatchParams::default(), &Patch::Merge(&other)).await.expect("other write");
 
-    let audit = opsdeck::audit::AuditLog::open(&demo.data_home()).expect("audit");
-    let mut recorder = opsdeck::runner::Recorder { audit: &audit, webhook: None, pending: Vec::new() };
-    let report =
-        opsdeck::runner::run(&session.clone().into(), &plan, Some("test"), &mut recorder, |_| {}).await;
+    let report = engine.execute(&prepared, &fleet::yes("test"), |_| {}).await.expect("answered");
     let error = report.error.expect("refused");
-    assert_eq!(error.exit() as u8, 3, "{error}");
+    assert_eq!(fleet::exit_of(&error), 3, "{error}");
     assert!(error.to_string().contains("changed since the plan"), "{error}");
-    let now = opsdeck::runner::describe_now(&session, env, app, opsdeck::ops::Operation::Pause).await;
+    let now = &report.message;
     assert!(now.contains("spec.paused is now false") && now.contains("paused false → true"), "{now}");
     assert_ne!(
         deployments.get("web").await.expect("web").spec.and_then(|s| s.paused),
         Some(true),
         "nothing was written"
     );
-    let (records, _) = audit.read().expect("read");
-    assert_eq!(records.last().and_then(|r| r.outcome), Some(opsdeck::audit::Outcome::Conflict));
+    let last = demo.audit().pop().expect("a record");
+    assert_eq!(last["outcome"], "conflict");
 }
 
 #[tokio::test]

@@ -13,7 +13,11 @@ fn state() -> State {
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/opsdeck.example.toml"))
             .expect("example config");
     let config = opsdeck::config::parse(Path::new("example.toml"), &text).expect("valid");
-    let mut state = State::new(&config, false);
+    let mut state = State::new(
+        std::sync::Arc::new(opsdeck::config::Fleet::resolve(config.clone())),
+        false,
+        jiff::Timestamp::now(),
+    );
     // Window status depends on the wall clock; the windows module has its own tests.
     for env in &mut state.envs {
         env.windows.clear();
@@ -58,7 +62,7 @@ fn overview_is_readable_at_80x24() {
 #[test]
 fn help_overlay_lists_the_keymap() {
     let mut state = state();
-    update(&mut state, Action::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('?'))));
+    update(&mut state, Action::Key(opsdeck::app::KeyPress::char('?')));
     insta::assert_snapshot!(draw(&state, 120, 30));
 }
 
@@ -87,12 +91,11 @@ fn confirming(env: usize, protection: opsdeck::config::Protection) -> State {
         "spec": {"replicas": 3, "paused": false},
     });
     let plan = opsdeck::ops::pause(&place, &deployment).expect("plan");
-    let confirm = opsdeck::app::ConfirmState::new(
-        plan,
-        "demo-admin".into(),
-        format!("{name} (https://127.0.0.1:6443)"),
-        None,
-    );
+    let request = opsdeck::engine::Request::new(name.clone(), "web", opsdeck::engine::Ask::Pause);
+    let mut prepared = opsdeck::engine::Prepared::offline(request, plan, opsdeck::engine::Traffic::NotRaised)
+        .expect("decided");
+    prepared.cluster = format!("{name} (https://127.0.0.1:6443)");
+    let confirm = opsdeck::app::ConfirmState::new(prepared);
     state.overlay = Some(opsdeck::app::Overlay::Confirm(Box::new(confirm)));
     state
 }
@@ -101,7 +104,7 @@ fn confirming(env: usize, protection: opsdeck::config::Protection) -> State {
 fn typed_confirmation_screen_says_what_where_and_as_whom() {
     let mut state = confirming(2, opsdeck::config::Protection::Typed);
     for c in "production/we".chars() {
-        update(&mut state, Action::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char(c))));
+        update(&mut state, Action::Key(opsdeck::app::KeyPress::char(c)));
     }
     let backend = draw(&state, 120, 36);
     let text = backend.to_string();

@@ -16,7 +16,7 @@ mod svg;
 
 use std::time::{Duration, Instant};
 
-use crossterm::event::KeyCode;
+use opsdeck::app::Key;
 use opsdeck::app::{Overlay, State};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -69,9 +69,9 @@ async fn the_main_screens_render_what_they_must() {
         &["Canary production/api", "✗ FAIL", "error rate", "step 10% → 25%", "abort 10% → 0%"],
     );
 
-    key(&mut console, KeyCode::Esc);
+    key(&mut console, Key::Esc);
     press(&mut console, "R");
-    key(&mut console, KeyCode::Enter);
+    key(&mut console, Key::Enter);
     until(&mut console, "the confirmation", |s| matches!(s.overlay, Some(Overlay::Confirm(_)))).await;
     press(&mut console, "production/api");
     shot(
@@ -84,8 +84,8 @@ async fn the_main_screens_render_what_they_must() {
             "Type production/api to confirm",
         ],
     );
-    key(&mut console, KeyCode::Esc);
-    key(&mut console, KeyCode::Esc);
+    key(&mut console, Key::Esc);
+    key(&mut console, Key::Esc);
 
     press(&mut console, "C");
     until(&mut console, "the checks", |s| {

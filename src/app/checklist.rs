@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use ratatui_textarea::TextArea;
+use super::text::TextField;
 
 use crate::checklist::report::State;
 use crate::checklist::{Checklist, Objects, Report};
@@ -27,7 +27,7 @@ pub struct Walk {
     pub checking: bool,
     /// Why the last check or sign-off did not happen.
     pub error: Option<String>,
-    pub input: Option<(InputKind, TextArea<'static>)>,
+    pub input: Option<(InputKind, TextField)>,
     /// Where the signed report was saved (JSON, Markdown).
     pub saved: Option<(PathBuf, PathBuf)>,
 }
@@ -82,18 +82,12 @@ impl Walk {
     /// Starts typing; a waiver only for a failed automated item.
     pub fn start(&mut self, kind: InputKind, signer: &str) -> Result<(), String> {
         let item = self.report.items.get(self.cursor).ok_or("no item")?;
-        let mut text = TextArea::default();
-        match kind {
+        let text = match kind {
             InputKind::Waiver if item.state() != State::Failed => {
                 return Err("only a failed check can be waived".into());
             }
-            InputKind::Waiver => text.set_placeholder_text("why this failure is accepted for this release"),
-            InputKind::Note => {
-                if let Some(note) = &item.note {
-                    text.insert_str(note);
-                }
-                text.set_placeholder_text("a note for the record");
-            }
+            InputKind::Waiver => TextField::default(),
+            InputKind::Note => TextField::with_text(item.note.as_deref().unwrap_or_default()),
             InputKind::Signer => {
                 if self.report.checked_at.is_none() {
                     return Err("the automated checks have not run yet".into());
@@ -104,9 +98,9 @@ impl Walk {
                         "{blocking} required item(s) still fail or are open (n jumps to the next)"
                     ));
                 }
-                text.insert_str(signer);
+                TextField::with_text(signer)
             }
-        }
+        };
         self.input = Some((kind, text));
         Ok(())
     }
@@ -115,7 +109,7 @@ impl Walk {
     /// was signed (and is to be saved).
     pub fn finish(&mut self, now: jiff::Timestamp) -> Result<bool, String> {
         let Some((kind, text)) = self.input.take() else { return Ok(false) };
-        let value = text.lines().join(" ").trim().to_owned();
+        let value = text.text().trim().to_owned();
         let item = self.report.items.get_mut(self.cursor);
         match (kind, item) {
             (InputKind::Note, Some(item)) => {
@@ -159,8 +153,10 @@ mod tests {
     }
 
     fn typed(walk: &mut Walk, text: &str) {
-        if let Some((_, area)) = &mut walk.input {
-            area.insert_str(text);
+        if let Some((_, field)) = &mut walk.input {
+            for c in text.chars() {
+                field.input(crate::app::KeyPress::char(c));
+            }
         }
     }
 

@@ -1,19 +1,17 @@
-//! What the reducer asks the outside world to do. The terminal loop hands effects to the
-//! operations service; their results come back as actions.
+//! What the reducer asks the outside world to do. The console hands effects to the operation
+//! engine and the record keepers; their results come back as [`super::OpEvent`]s.
 
-use crate::ops::{Plan, Request};
+use crate::engine::{Answer, Prepared, Request};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    /// Fetch the objects, plan the request, authorize it and dry-run it, for the confirmation
-    /// screen. `env` and `app` are empty for the kill switch.
-    Prepare { env: String, app: String, request: Request },
-    /// The operator confirmed: run the plan along the operation path.
-    Execute { plan: Box<Plan>, reason: Option<String> },
-    /// Auto mode's own step or abort: prepared like any other, then run without a
-    /// confirmation screen, since the operator confirmed auto mode itself; `reason` goes into
-    /// the audit record.
-    Auto { env: String, app: String, request: Request, reason: String },
+    /// Plan, decide and check the request with the server, for the confirmation screen.
+    Prepare(Request),
+    /// The operator answered the confirmation: carry it out.
+    Execute { prepared: Box<Prepared>, answer: Answer },
+    /// Auto mode's own step or abort: prepared like any other and carried out without a
+    /// question, since the operator confirmed auto mode itself (the request says so).
+    Auto(Request),
     /// Read the audit log for the audit screen.
     LoadAudit,
     /// Read what the environment's checklist checks (and the checklist itself).

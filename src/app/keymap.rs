@@ -1,7 +1,7 @@
 //! The one keymap: the dispatcher and the help overlay are both built from [`KEYMAP`], so
 //! they cannot drift apart.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use super::keys::{Key, KeyPress};
 
 /// What the operator can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,400 +128,423 @@ impl Mode {
 #[derive(Debug, Clone, Copy)]
 pub struct Binding {
     pub mode: Mode,
-    pub keys: &'static [(KeyCode, KeyModifiers)],
+    pub keys: &'static [KeyPress],
     pub command: Command,
     pub help: &'static str,
 }
 
-const NONE: KeyModifiers = KeyModifiers::NONE;
-
 pub const KEYMAP: &[Binding] = &[
     Binding {
         mode: Mode::Overview,
-        keys: &[(KeyCode::Char('q'), NONE)],
+        keys: &[KeyPress::plain(Key::Char('q'))],
         command: Command::Quit,
         help: "quit",
     },
-    Binding { mode: Mode::Help, keys: &[(KeyCode::Char('q'), NONE)], command: Command::Quit, help: "quit" },
-    Binding { mode: Mode::Result, keys: &[(KeyCode::Char('q'), NONE)], command: Command::Quit, help: "quit" },
+    Binding {
+        mode: Mode::Help,
+        keys: &[KeyPress::plain(Key::Char('q'))],
+        command: Command::Quit,
+        help: "quit",
+    },
+    Binding {
+        mode: Mode::Result,
+        keys: &[KeyPress::plain(Key::Char('q'))],
+        command: Command::Quit,
+        help: "quit",
+    },
     Binding {
         mode: Mode::Global,
-        keys: &[(KeyCode::Char('c'), KeyModifiers::CONTROL)],
+        keys: &[KeyPress::ctrl(Key::Char('c'))],
         command: Command::Quit,
         help: "quit at once",
     },
     Binding {
         mode: Mode::Global,
-        keys: &[(KeyCode::Char('?'), NONE)],
+        keys: &[KeyPress::plain(Key::Char('?'))],
         command: Command::ToggleHelp,
         help: "show or hide this help",
     },
     Binding {
         mode: Mode::Help,
-        keys: &[(KeyCode::Esc, NONE)],
+        keys: &[KeyPress::plain(Key::Esc)],
         command: Command::Back,
         help: "close the help",
     },
     Binding {
         mode: Mode::Overview,
-        keys: &[(KeyCode::Right, NONE), (KeyCode::Char('l'), NONE), (KeyCode::Tab, NONE)],
+        keys: &[KeyPress::plain(Key::Right), KeyPress::plain(Key::Char('l')), KeyPress::plain(Key::Tab)],
         command: Command::NextEnv,
         help: "next environment",
     },
     Binding {
         mode: Mode::Overview,
-        keys: &[(KeyCode::Left, NONE), (KeyCode::Char('h'), NONE), (KeyCode::BackTab, KeyModifiers::SHIFT)],
+        keys: &[KeyPress::plain(Key::Left), KeyPress::plain(Key::Char('h')), KeyPress::plain(Key::BackTab)],
         command: Command::PrevEnv,
         help: "previous environment",
     },
     Binding {
         mode: Mode::Overview,
-        keys: &[(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)],
+        keys: &[KeyPress::plain(Key::Down), KeyPress::plain(Key::Char('j'))],
         command: Command::NextApp,
         help: "next app",
     },
     Binding {
         mode: Mode::Overview,
-        keys: &[(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)],
+        keys: &[KeyPress::plain(Key::Up), KeyPress::plain(Key::Char('k'))],
         command: Command::PrevApp,
         help: "previous app",
     },
     Binding {
         mode: Mode::Overview,
-        keys: &[(KeyCode::Char('r'), NONE)],
+        keys: &[KeyPress::plain(Key::Char('r'))],
         command: Command::Restart,
         help: "restart the app (rollout restart)",
     },
     Binding {
         mode: Mode::Overview,
-        keys: &[(KeyCode::Char('p'), NONE)],
+        keys: &[KeyPress::plain(Key::Char('p'))],
         command: Command::Pause,
         help: "pause the app's rollout",
     },
     Binding {
         mode: Mode::Overview,
-        keys: &[(KeyCode::Char('u'), NONE)],
+        keys: &[KeyPress::plain(Key::Char('u'))],
         command: Command::Resume,
         help: "resume (unpause) the app's rollout",
     },
     Binding {
         mode: Mode::Overview,
-        keys: &[(KeyCode::Char('a'), NONE)],
+        keys: &[KeyPress::plain(Key::Char('a'))],
         command: Command::ShowAudit,
         help: "audit log: who did what, when, why",
     },
     Binding {
         mode: Mode::Overview,
-        keys: &[(KeyCode::Char('c'), NONE)],
+        keys: &[KeyPress::plain(Key::Char('c'))],
         command: Command::OpenCanary,
         help: "canary screen: steps, analysis, abort",
     },
     Binding {
         mode: Mode::Overview,
-        keys: &[(KeyCode::Char('X'), NONE)],
+        keys: &[KeyPress::plain(Key::Char('X'))],
         command: Command::KillSwitch,
         help: "kill switch: all canaries to 0%",
     },
     Binding {
         mode: Mode::Overview,
-        keys: &[(KeyCode::Char('C'), NONE)],
+        keys: &[KeyPress::plain(Key::Char('C'))],
         command: Command::OpenChecklist,
         help: "the environment's pre-deploy checklist",
     },
     Binding {
         mode: Mode::Checklist,
-        keys: &[(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)],
+        keys: &[KeyPress::plain(Key::Down), KeyPress::plain(Key::Char('j'))],
         command: Command::NextApp,
         help: "next item",
     },
     Binding {
         mode: Mode::Checklist,
-        keys: &[(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)],
+        keys: &[KeyPress::plain(Key::Up), KeyPress::plain(Key::Char('k'))],
         command: Command::PrevApp,
         help: "previous item",
     },
     Binding {
         mode: Mode::Checklist,
-        keys: &[(KeyCode::Char('n'), NONE)],
+        keys: &[KeyPress::plain(Key::Char('n'))],
         command: Command::NextBlocking,
         help: "next item blocking sign-off",
     },
     Binding {
         mode: Mode::Checklist,
-        keys: &[(KeyCode::Char(' '), NONE)],
+        keys: &[KeyPress::plain(Key::Char(' '))],
         command: Command::ToggleItem,
         help: "acknowledge a manual item (again: undo)",
     },
     Binding {
         mode: Mode::Checklist,
-        keys: &[(KeyCode::Char('e'), NONE)],
+        keys: &[KeyPress::plain(Key::Char('e'))],
         command: Command::Note,
         help: "note on the item",
     },
     Binding {
         mode: Mode::Checklist,
-        keys: &[(KeyCode::Char('w'), NONE)],
+        keys: &[KeyPress::plain(Key::Char('w'))],
         command: Command::Waive,
         help: "waive a failed check, with a reason",
     },
     Binding {
         mode: Mode::Checklist,
-        keys: &[(KeyCode::Char('r'), NONE)],
+        keys: &[KeyPress::plain(Key::Char('r'))],
         command: Command::Recheck,
         help: "run the automated checks again",
     },
     Binding {
         mode: Mode::Checklist,
-        keys: &[(KeyCode::Char('S'), NONE)],
+        keys: &[KeyPress::plain(Key::Char('S'))],
         command: Command::Sign,
         help: "sign off (saves JSON and Markdown)",
     },
     Binding {
         mode: Mode::Checklist,
-        keys: &[(KeyCode::Esc, NONE)],
+        keys: &[KeyPress::plain(Key::Esc)],
         command: Command::Back,
         help: "back (the walk-through is kept)",
     },
     Binding {
         mode: Mode::Checklist,
-        keys: &[(KeyCode::Char('q'), NONE)],
+        keys: &[KeyPress::plain(Key::Char('q'))],
         command: Command::Quit,
         help: "quit",
     },
     Binding {
         mode: Mode::ChecklistInput,
-        keys: &[(KeyCode::Enter, NONE)],
+        keys: &[KeyPress::plain(Key::Enter)],
         command: Command::Confirm,
         help: "done",
     },
     Binding {
         mode: Mode::ChecklistInput,
-        keys: &[(KeyCode::Esc, NONE)],
+        keys: &[KeyPress::plain(Key::Esc)],
         command: Command::Cancel,
         help: "cancel",
     },
     Binding {
         mode: Mode::Overview,
-        keys: &[(KeyCode::Char('R'), NONE)],
+        keys: &[KeyPress::plain(Key::Char('R'))],
         command: Command::OpenRollback,
         help: "rollback screen: revisions, diff, undo",
     },
     Binding {
         mode: Mode::Rollback,
-        keys: &[(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)],
+        keys: &[KeyPress::plain(Key::Down), KeyPress::plain(Key::Char('j'))],
         command: Command::NextApp,
         help: "older revision",
     },
     Binding {
         mode: Mode::Rollback,
-        keys: &[(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)],
+        keys: &[KeyPress::plain(Key::Up), KeyPress::plain(Key::Char('k'))],
         command: Command::PrevApp,
         help: "newer revision",
     },
     Binding {
         mode: Mode::Rollback,
-        keys: &[(KeyCode::Enter, NONE)],
+        keys: &[KeyPress::plain(Key::Enter)],
         command: Command::PlanRollback,
         help: "roll back to the selected revision",
     },
     Binding {
         mode: Mode::Rollback,
-        keys: &[(KeyCode::Char('p'), NONE)],
+        keys: &[KeyPress::plain(Key::Char('p'))],
         command: Command::Pause,
         help: "pause the rollout while choosing",
     },
     Binding {
         mode: Mode::Rollback,
-        keys: &[(KeyCode::Char('S'), NONE)],
+        keys: &[KeyPress::plain(Key::Char('S'))],
         command: Command::SuspendGitOps,
         help: "suspend the Flux object",
     },
     Binding {
         mode: Mode::Rollback,
-        keys: &[(KeyCode::Char('a'), NONE)],
+        keys: &[KeyPress::plain(Key::Char('a'))],
         command: Command::ShowAudit,
         help: "audit log",
     },
     Binding {
         mode: Mode::Rollback,
-        keys: &[(KeyCode::Esc, NONE)],
+        keys: &[KeyPress::plain(Key::Esc)],
         command: Command::Back,
         help: "back to the overview",
     },
     Binding {
         mode: Mode::Rollback,
-        keys: &[(KeyCode::Char('q'), NONE)],
+        keys: &[KeyPress::plain(Key::Char('q'))],
         command: Command::Quit,
         help: "quit",
     },
     Binding {
         mode: Mode::Canary,
-        keys: &[(KeyCode::Char('s'), NONE)],
+        keys: &[KeyPress::plain(Key::Char('s'))],
         command: Command::CanaryStep,
         help: "step up to the next weight",
     },
     Binding {
         mode: Mode::Canary,
-        keys: &[(KeyCode::Char('b'), NONE)],
+        keys: &[KeyPress::plain(Key::Char('b'))],
         command: Command::CanaryBack,
         help: "step back down",
     },
     Binding {
         mode: Mode::Canary,
-        keys: &[(KeyCode::Char('='), NONE)],
+        keys: &[KeyPress::plain(Key::Char('='))],
         command: Command::CanarySetWeight,
         help: "set an exact weight",
     },
     Binding {
         mode: Mode::Canary,
-        keys: &[(KeyCode::Char('x'), NONE)],
+        keys: &[KeyPress::plain(Key::Char('x'))],
         command: Command::CanaryAbort,
         help: "abort: weight 0",
     },
     Binding {
         mode: Mode::Canary,
-        keys: &[(KeyCode::Char('P'), NONE)],
+        keys: &[KeyPress::plain(Key::Char('P'))],
         command: Command::CanaryPromote,
         help: "promote: stable takes the canary",
     },
     Binding {
         mode: Mode::Canary,
-        keys: &[(KeyCode::Char('A'), NONE)],
+        keys: &[KeyPress::plain(Key::Char('A'))],
         command: Command::ToggleAuto,
         help: "auto mode on/off",
     },
     Binding {
         mode: Mode::Canary,
-        keys: &[(KeyCode::Char('X'), NONE)],
+        keys: &[KeyPress::plain(Key::Char('X'))],
         command: Command::KillSwitch,
         help: "kill switch: all canaries to 0%",
     },
     Binding {
         mode: Mode::Canary,
-        keys: &[(KeyCode::Right, NONE), (KeyCode::Char('l'), NONE)],
+        keys: &[KeyPress::plain(Key::Right), KeyPress::plain(Key::Char('l'))],
         command: Command::NextEnv,
         help: "next environment's canary",
     },
     Binding {
         mode: Mode::Canary,
-        keys: &[(KeyCode::Left, NONE), (KeyCode::Char('h'), NONE)],
+        keys: &[KeyPress::plain(Key::Left), KeyPress::plain(Key::Char('h'))],
         command: Command::PrevEnv,
         help: "previous environment's canary",
     },
     Binding {
         mode: Mode::Canary,
-        keys: &[(KeyCode::Char('a'), NONE)],
+        keys: &[KeyPress::plain(Key::Char('a'))],
         command: Command::ShowAudit,
         help: "audit log",
     },
     Binding {
         mode: Mode::Canary,
-        keys: &[(KeyCode::Esc, NONE)],
+        keys: &[KeyPress::plain(Key::Esc)],
         command: Command::Back,
         help: "back to the overview",
     },
-    Binding { mode: Mode::Canary, keys: &[(KeyCode::Char('q'), NONE)], command: Command::Quit, help: "quit" },
+    Binding {
+        mode: Mode::Canary,
+        keys: &[KeyPress::plain(Key::Char('q'))],
+        command: Command::Quit,
+        help: "quit",
+    },
     Binding {
         mode: Mode::CanaryWeight,
-        keys: &[(KeyCode::Enter, NONE)],
+        keys: &[KeyPress::plain(Key::Enter)],
         command: Command::Confirm,
         help: "plan this weight",
     },
     Binding {
         mode: Mode::CanaryWeight,
-        keys: &[(KeyCode::Esc, NONE)],
+        keys: &[KeyPress::plain(Key::Esc)],
         command: Command::Back,
         help: "cancel",
     },
     Binding {
         mode: Mode::Audit,
-        keys: &[(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)],
+        keys: &[KeyPress::plain(Key::Down), KeyPress::plain(Key::Char('j'))],
         command: Command::NextApp,
         help: "scroll down",
     },
     Binding {
         mode: Mode::Audit,
-        keys: &[(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)],
+        keys: &[KeyPress::plain(Key::Up), KeyPress::plain(Key::Char('k'))],
         command: Command::PrevApp,
         help: "scroll up",
     },
     Binding {
         mode: Mode::Audit,
-        keys: &[(KeyCode::Esc, NONE)],
+        keys: &[KeyPress::plain(Key::Esc)],
         command: Command::Back,
         help: "close the audit log",
     },
-    Binding { mode: Mode::Audit, keys: &[(KeyCode::Char('q'), NONE)], command: Command::Quit, help: "quit" },
+    Binding {
+        mode: Mode::Audit,
+        keys: &[KeyPress::plain(Key::Char('q'))],
+        command: Command::Quit,
+        help: "quit",
+    },
     Binding {
         mode: Mode::Overview,
-        keys: &[(KeyCode::Enter, NONE)],
+        keys: &[KeyPress::plain(Key::Enter)],
         command: Command::Drill,
         help: "detail: deployments, pods, events, history",
     },
     Binding {
         mode: Mode::Drill,
-        keys: &[(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)],
+        keys: &[KeyPress::plain(Key::Down), KeyPress::plain(Key::Char('j'))],
         command: Command::NextApp,
         help: "scroll down",
     },
     Binding {
         mode: Mode::Drill,
-        keys: &[(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)],
+        keys: &[KeyPress::plain(Key::Up), KeyPress::plain(Key::Char('k'))],
         command: Command::PrevApp,
         help: "scroll up",
     },
     Binding {
         mode: Mode::Drill,
-        keys: &[(KeyCode::Char('/'), NONE)],
+        keys: &[KeyPress::plain(Key::Char('/'))],
         command: Command::Filter,
         help: "filter by name",
     },
     Binding {
         mode: Mode::Drill,
-        keys: &[(KeyCode::Esc, NONE)],
+        keys: &[KeyPress::plain(Key::Esc)],
         command: Command::Back,
         help: "back (clears a filter first)",
     },
-    Binding { mode: Mode::Drill, keys: &[(KeyCode::Char('q'), NONE)], command: Command::Quit, help: "quit" },
+    Binding {
+        mode: Mode::Drill,
+        keys: &[KeyPress::plain(Key::Char('q'))],
+        command: Command::Quit,
+        help: "quit",
+    },
     Binding {
         mode: Mode::DrillFilter,
-        keys: &[(KeyCode::Enter, NONE), (KeyCode::Esc, NONE)],
+        keys: &[KeyPress::plain(Key::Enter), KeyPress::plain(Key::Esc)],
         command: Command::Back,
         help: "stop typing the filter",
     },
     Binding {
         mode: Mode::ConfirmYesNo,
-        keys: &[(KeyCode::Char('y'), NONE)],
+        keys: &[KeyPress::plain(Key::Char('y'))],
         command: Command::Confirm,
         help: "yes: go ahead",
     },
     Binding {
         mode: Mode::ConfirmYesNo,
-        keys: &[(KeyCode::Char('n'), NONE), (KeyCode::Esc, NONE)],
+        keys: &[KeyPress::plain(Key::Char('n')), KeyPress::plain(Key::Esc)],
         command: Command::Cancel,
         help: "no: cancel, nothing is written",
     },
     Binding {
         mode: Mode::ConfirmTyped,
-        keys: &[(KeyCode::Enter, NONE)],
+        keys: &[KeyPress::plain(Key::Enter)],
         command: Command::Confirm,
         help: "confirm (name and reason must be filled in)",
     },
     Binding {
         mode: Mode::ConfirmTyped,
-        keys: &[(KeyCode::Tab, NONE)],
+        keys: &[KeyPress::plain(Key::Tab)],
         command: Command::NextField,
         help: "next field",
     },
     Binding {
         mode: Mode::ConfirmTyped,
-        keys: &[(KeyCode::Esc, NONE)],
+        keys: &[KeyPress::plain(Key::Esc)],
         command: Command::Cancel,
         help: "cancel, nothing is written",
     },
     Binding {
         mode: Mode::Result,
-        keys: &[(KeyCode::Esc, NONE), (KeyCode::Enter, NONE)],
+        keys: &[KeyPress::plain(Key::Esc), KeyPress::plain(Key::Enter)],
         command: Command::Back,
         help: "close",
     },
@@ -529,20 +552,8 @@ pub const KEYMAP: &[Binding] = &[
 
 /// The command a key means in `mode`, if any. Global bindings apply in every mode; an
 /// overlay's own bindings win over them.
-pub fn command_for(mode: Mode, key: KeyEvent) -> Option<Command> {
-    // Terminals disagree on whether Shift is reported with characters like '?'; compare
-    // characters without it.
-    let modifiers = match key.code {
-        KeyCode::Char(_) => key.modifiers - KeyModifiers::SHIFT,
-        _ => key.modifiers,
-    };
-    let matches = |b: &&Binding| {
-        b.keys.iter().any(|(code, mods)| {
-            *code == key.code
-                && (*mods == modifiers
-                    || (*code == KeyCode::BackTab && key.modifiers.contains(KeyModifiers::SHIFT)))
-        })
-    };
+pub fn command_for(mode: Mode, key: KeyPress) -> Option<Command> {
+    let matches = |b: &&Binding| b.keys.contains(&key);
     let own = KEYMAP.iter().filter(|b| b.mode == mode).find(matches);
     let global = || {
         KEYMAP
@@ -554,51 +565,41 @@ pub fn command_for(mode: Mode, key: KeyEvent) -> Option<Command> {
     own.or_else(global).map(|b| b.command)
 }
 
-/// How a key is written in the help and the footer.
-pub fn key_label(code: KeyCode, modifiers: KeyModifiers) -> String {
-    let key = match code {
-        KeyCode::Char(' ') => "Space".to_owned(),
-        KeyCode::Char(c) => c.to_string(),
-        KeyCode::Left => "←".to_owned(),
-        KeyCode::Right => "→".to_owned(),
-        KeyCode::Up => "↑".to_owned(),
-        KeyCode::Down => "↓".to_owned(),
-        KeyCode::Enter => "Enter".to_owned(),
-        KeyCode::Esc => "Esc".to_owned(),
-        KeyCode::Tab => "Tab".to_owned(),
-        KeyCode::BackTab => return "Shift-Tab".to_owned(),
-        other => format!("{other:?}"),
-    };
-    if modifiers.contains(KeyModifiers::CONTROL) { format!("Ctrl-{key}") } else { key }
+/// The key that does `command` in `mode`, as the screen writes it (`s`, `Enter`): what every
+/// screen shows comes from the keymap, so a key moved in the keymap moves on screen too.
+pub fn key_for(mode: Mode, command: Command) -> String {
+    KEYMAP
+        .iter()
+        .find(|b| b.mode == mode && b.command == command)
+        .or_else(|| KEYMAP.iter().find(|b| b.mode == Mode::Global && b.command == command))
+        .and_then(|b| b.keys.first())
+        .map_or_else(|| "?".to_owned(), |k| k.label())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn key(code: KeyCode) -> KeyEvent {
-        KeyEvent::new(code, KeyModifiers::NONE)
+    fn key(key: Key) -> KeyPress {
+        KeyPress::plain(key)
     }
 
     #[test]
     fn q_quits_where_nothing_is_typed_or_running() {
         for mode in [Mode::Overview, Mode::Help, Mode::Result] {
-            assert_eq!(command_for(mode, key(KeyCode::Char('q'))), Some(Command::Quit));
+            assert_eq!(command_for(mode, key(Key::Char('q'))), Some(Command::Quit));
         }
         for mode in [Mode::ConfirmTyped, Mode::ConfirmYesNo, Mode::Busy] {
-            assert_eq!(command_for(mode, key(KeyCode::Char('q'))), None, "{mode:?}");
+            assert_eq!(command_for(mode, key(Key::Char('q'))), None, "{mode:?}");
         }
     }
 
     #[test]
     fn typed_confirmation_takes_text_but_ctrl_c_still_quits() {
-        assert_eq!(command_for(Mode::ConfirmTyped, key(KeyCode::Char('?'))), None, "? is text here");
-        assert_eq!(command_for(Mode::ConfirmTyped, key(KeyCode::Char('y'))), None);
-        assert_eq!(command_for(Mode::ConfirmTyped, key(KeyCode::Esc)), Some(Command::Cancel));
-        assert_eq!(
-            command_for(Mode::ConfirmTyped, KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
-            Some(Command::Quit)
-        );
+        assert_eq!(command_for(Mode::ConfirmTyped, key(Key::Char('?'))), None, "? is text here");
+        assert_eq!(command_for(Mode::ConfirmTyped, key(Key::Char('y'))), None);
+        assert_eq!(command_for(Mode::ConfirmTyped, key(Key::Esc)), Some(Command::Cancel));
+        assert_eq!(command_for(Mode::ConfirmTyped, KeyPress::ctrl(Key::Char('c'))), Some(Command::Quit));
     }
 
     #[test]
@@ -606,29 +607,23 @@ mod tests {
         for mode in
             [Mode::Overview, Mode::Help, Mode::ConfirmYesNo, Mode::ConfirmTyped, Mode::Busy, Mode::Result]
         {
-            assert_eq!(
-                command_for(mode, KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
-                Some(Command::Quit),
-                "{mode:?}"
-            );
+            assert_eq!(command_for(mode, KeyPress::ctrl(Key::Char('c'))), Some(Command::Quit), "{mode:?}");
         }
-        assert_eq!(
-            command_for(Mode::Overview, KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
-            Some(Command::Quit)
-        );
+        assert_eq!(command_for(Mode::Overview, KeyPress::ctrl(Key::Char('c'))), Some(Command::Quit));
     }
 
     #[test]
-    fn question_mark_with_shift_still_opens_help() {
-        let shifted = KeyEvent::new(KeyCode::Char('?'), KeyModifiers::SHIFT);
-        assert_eq!(command_for(Mode::Overview, shifted), Some(Command::ToggleHelp));
+    fn the_keys_a_screen_names_come_from_the_keymap() {
+        assert_eq!(key_for(Mode::Canary, Command::CanaryStep), "s");
+        assert_eq!(key_for(Mode::Rollback, Command::PlanRollback), "Enter");
+        assert_eq!(key_for(Mode::Canary, Command::ToggleHelp), "?", "a global binding");
     }
 
     #[test]
     fn overview_keys_do_nothing_under_the_help_overlay() {
-        assert_eq!(command_for(Mode::Help, key(KeyCode::Right)), None);
-        assert_eq!(command_for(Mode::Help, key(KeyCode::Esc)), Some(Command::Back));
-        assert_eq!(command_for(Mode::Overview, key(KeyCode::Esc)), None);
+        assert_eq!(command_for(Mode::Help, key(Key::Right)), None);
+        assert_eq!(command_for(Mode::Help, key(Key::Esc)), Some(Command::Back));
+        assert_eq!(command_for(Mode::Overview, key(Key::Esc)), None);
     }
 
     #[test]

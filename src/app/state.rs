@@ -3,17 +3,16 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use ratatui::style::Color;
-
 use super::auto::AutoMode;
 use super::canary::CanarySpec;
 use super::confirm::ConfirmState;
 use super::keymap::Mode;
 use crate::cluster::{ServerInfo, Snapshot};
-use crate::config::{Config, Protection, parse_color};
+use crate::config::{Color, Fleet, Placement, Protection, parse_color};
+use crate::engine::Request;
 use crate::health::Drift;
 use crate::metrics::MetricsSnapshot;
-use crate::ops::{Confirmation, Request};
+use crate::ops::Confirmation;
 
 /// An environment's connection as last reported by its cluster task.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,18 +56,20 @@ pub struct EnvState {
 }
 
 /// A screen drawn over the others.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
     Help,
     /// Planning, authorizing and dry-running an operation.
     Preparing {
         what: String,
-        /// What was asked, where: the confirmation needs it (an override is judged on it).
-        env: String,
-        app: String,
-        request: Request,
     },
     Confirm(Box<ConfirmState>),
+    /// The engine refused the request as asked, but says what would make it acceptable: `y`
+    /// asks again with that (`request`), `n` or Esc drops it.
+    Choice {
+        question: String,
+        request: Box<Request>,
+    },
     /// The confirmed operation is running.
     Running {
         sentence: String,
@@ -129,12 +130,10 @@ pub struct Notice {
 
 #[derive(Debug, Clone)]
 pub struct State {
+    /// The config, resolved: where each app lives in each environment.
+    pub fleet: Arc<Fleet>,
     pub envs: Vec<EnvState>,
     pub apps: Vec<String>,
-    /// Each app's stable Deployment name, in the same order as `apps`.
-    pub deployments: Vec<String>,
-    /// Each app's namespace when config names one (otherwise each environment's first).
-    pub app_namespaces: Vec<Option<String>>,
     /// Each app's canary settings, in the same order as `apps`; `None` without a canary.
     pub canaries: Vec<Option<CanarySpec>>,
     pub selected_env: usize,
@@ -186,11 +185,11 @@ impl State {
             },
             Some(Overlay::Help) => Mode::Help,
             Some(Overlay::Confirm(c))
-                if matches!(c.confirmation, Confirmation::Typed { .. } | Confirmation::Reason) =>
+                if matches!(c.confirmation(), Confirmation::Typed { .. } | Confirmation::Reason) =>
             {
                 Mode::ConfirmTyped
             }
-            Some(Overlay::Confirm(_)) => Mode::ConfirmYesNo,
+            Some(Overlay::Confirm(_) | Overlay::Choice { .. }) => Mode::ConfirmYesNo,
             Some(Overlay::Preparing { .. } | Overlay::Running { .. }) => Mode::Busy,
             Some(Overlay::Finished { .. }) => Mode::Result,
             Some(Overlay::Audit { .. }) => Mode::Audit,
@@ -199,8 +198,10 @@ impl State {
         }
     }
 
-    pub fn new(config: &Config, readonly: bool) -> Self {
-        let envs = config
+    /// The state before anything is known, at `now`.
+    pub fn new(fleet: Arc<Fleet>, readonly: bool, now: jiff::Timestamp) -> Self {
+        let envs = fleet
+            .config
             .environments
             .iter()
             .map(|e| EnvState {
@@ -223,12 +224,13 @@ impl State {
                 blackouts: e.blackouts.clone(),
             })
             .collect();
+        let apps = fleet.app_names();
+        let canaries = apps.iter().map(|a| CanarySpec::of(&fleet, a)).collect();
         Self {
+            fleet,
             envs,
-            apps: config.apps.iter().map(|a| a.name().to_owned()).collect(),
-            deployments: config.apps.iter().map(|a| a.deployment.clone()).collect(),
-            app_namespaces: config.apps.iter().map(|a| a.namespace.clone()).collect(),
-            canaries: config.apps.iter().map(|a| CanarySpec::from_config(config, a)).collect(),
+            apps,
+            canaries,
             selected_env: 0,
             selected_app: 0,
             screen: Screen::Overview,
@@ -236,7 +238,7 @@ impl State {
             autos: Vec::new(),
             walks: std::collections::BTreeMap::new(),
             checklist_pending: std::collections::BTreeMap::new(),
-            clock: jiff::Timestamp::now(),
+            clock: now,
             notice: None,
             readonly,
             demo: false,
@@ -258,14 +260,21 @@ impl State {
         matches!(self.screen, Screen::Canary { .. } | Screen::Rollback { progress: Some(_), .. })
     }
 
-    /// The namespace of app `app` in environment `env` (indexes), as the cluster tasks use it.
-    pub fn namespace(&self, env: usize, app: usize) -> String {
-        self.app_namespaces
-            .get(app)
-            .cloned()
-            .flatten()
-            .or_else(|| self.envs.get(env).and_then(|e| e.namespaces.first().cloned()))
-            .unwrap_or_else(|| "default".into())
+    /// What each column says about its deployment windows as of the clock: the countdown in
+    /// it moves by the minute.
+    pub fn window_statuses(&self) -> Vec<String> {
+        self.envs
+            .iter()
+            .map(|e| {
+                let next = crate::windows::next_change(&e.windows, &e.blackouts, self.clock);
+                crate::windows::status(&e.windows, &e.blackouts, self.clock).describe_until(next, self.clock)
+            })
+            .collect()
+    }
+
+    /// Where app `app` lives in environment `env` (indexes).
+    pub fn placement(&self, env: usize, app: usize) -> Option<&Placement> {
+        self.fleet.environments.get(env)?.apps.get(app)
     }
 
     /// The auto mode driving `app` in `env`, if any.

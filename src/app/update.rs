@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 
 use super::confirm::{ConfirmState, Field};
 use super::keymap::{Command, command_for};
-use super::{Action, Connection, Effect, Notice, Overlay, Screen, State};
+use super::keys::Key;
+use super::{Action, Connection, Effect, Notice, OpEvent, Overlay, Screen, State};
 use crate::cluster::EnvUpdate;
-use crate::ops::{Confirmation, Operation, Request, Scope};
-use crate::runner::OpEvent;
+use crate::engine::{Ask, Refusal, Request};
+use crate::ops::{Confirmation, Operation, Scope};
 
 mod canary;
 mod checklist;
@@ -49,14 +50,14 @@ pub fn update(state: &mut State, action: Action) -> Update {
                     if let (None, Screen::Canary { input: Some(input), .. }) =
                         (&state.overlay, &mut state.screen)
                     {
-                        return Update::quiet(canary::type_weight(input, key.code));
+                        return Update::quiet(canary::type_weight(input, key.key));
                     }
                     match &mut state.overlay {
                         Some(Overlay::Confirm(confirm)) => confirm.input(key),
                         Some(Overlay::Drill { filter, scroll, .. }) => {
-                            match key.code {
-                                crossterm::event::KeyCode::Char(c) => filter.push(c),
-                                crossterm::event::KeyCode::Backspace => {
+                            match key.key {
+                                Key::Char(c) => filter.push(c),
+                                Key::Backspace => {
                                     filter.pop();
                                 }
                                 _ => return Update::default(),
@@ -81,9 +82,12 @@ pub fn update(state: &mut State, action: Action) -> Update {
         }
         Action::Op(event) => op_event(state, event),
         Action::Tick { now } => {
+            let windows_before = state.window_statuses();
             state.clock = now;
             let effects = canary::tick_autos(state, now);
-            let redraw = state.clock_on_screen() || !effects.is_empty();
+            // A deployment window opens or closes with the clock alone.
+            let redraw =
+                state.clock_on_screen() || !effects.is_empty() || state.window_statuses() != windows_before;
             Update { redraw, effects }
         }
     }
@@ -181,24 +185,33 @@ fn recompute_drift(state: &mut State) {
 
 fn op_event(state: &mut State, event: OpEvent) -> Update {
     match event {
-        OpEvent::Prepared { plan, user, cluster } => {
+        OpEvent::Prepared(prepared) => {
             // The operator may have cancelled while it was being prepared.
-            let Some(Overlay::Preparing { env, app, request, .. }) = &state.overlay else {
+            if !matches!(state.overlay, Some(Overlay::Preparing { .. })) {
                 return Update::default();
-            };
-            let overrides = canary::gate(state, env, app, *request);
-            let confirm = ConfirmState::new(*plan, user, cluster, overrides);
-            if confirm.confirmation == Confirmation::None {
+            }
+            let confirm = ConfirmState::new(*prepared);
+            if *confirm.confirmation() == Confirmation::None {
                 return execute(state, confirm);
             }
             state.overlay = Some(Overlay::Confirm(Box::new(confirm)));
             Update::redraw()
         }
-        OpEvent::Unavailable { what, reason } => {
-            if matches!(state.overlay, Some(Overlay::Preparing { .. })) {
-                state.overlay = None;
+        OpEvent::Refused { request, refusal } => {
+            if !matches!(state.overlay, Some(Overlay::Preparing { .. })) {
+                return Update::default();
             }
-            state.notice = Some(Notice { error: true, text: format!("{what} unavailable: {reason}") });
+            state.overlay = None;
+            if let Refusal::NeedsResume(why) = &refusal {
+                let question = format!("{why}.\nRoll back and resume it in the same write?");
+                state.overlay = Some(Overlay::Choice {
+                    question,
+                    request: Box::new(Request { resume_paused: true, ..*request }),
+                });
+                return Update::redraw();
+            }
+            let text = format!("{} unavailable: {refusal}", request.describe());
+            state.notice = Some(Notice { error: true, text });
             Update::redraw()
         }
         OpEvent::Progress { stage } => {
@@ -231,38 +244,36 @@ fn op_event(state: &mut State, event: OpEvent) -> Update {
 }
 
 fn execute(state: &mut State, confirm: ConfirmState) -> Update {
-    if confirm.plan.operation == Operation::CanaryAuto {
+    if confirm.prepared.plan.operation == Operation::CanaryAuto {
         return canary::start_auto(state, &confirm);
     }
-    if confirm.plan.scope == Scope::Fleet && !state.autos.is_empty() {
+    if confirm.prepared.plan.scope == Scope::Fleet && !state.autos.is_empty() {
         // The kill switch takes every canary out of auto mode's hands.
         state.autos.clear();
     }
-    let sentence = confirm.plan.sentence();
-    let reason = confirm.reason_given();
-    state.overlay = if rollback::follow(state, &confirm.plan) {
+    let sentence = confirm.prepared.plan.sentence();
+    let answer = confirm.answer();
+    state.overlay = if rollback::follow(state, &confirm.prepared.plan) {
         None
     } else {
         Some(Overlay::Running { sentence, stage: "starting".into() })
     };
-    Update::effect(Effect::Execute { plan: Box::new(confirm.plan), reason })
+    Update::effect(Effect::Execute { prepared: Box::new(confirm.prepared), answer })
 }
 
-/// Asks for `request` on `app` in environment `env` (indexes), or says why it cannot be.
-fn prepare(state: &mut State, env: usize, app: usize, request: Request) -> Update {
+/// Asks the engine to prepare `ask` on `app` in environment `env` (indexes).
+fn prepare(state: &mut State, env: usize, app: usize, ask: Ask) -> Update {
     let (Some(env), Some(app)) = (state.envs.get(env), state.apps.get(app)) else {
         return Update::default();
     };
-    let what = format!("{} {}/{}", request.name(), env.name, app);
-    if env.readonly {
-        state.notice =
-            Some(Notice { error: true, text: format!("{what} unavailable: {} is read-only", env.name) });
-        return Update::redraw();
-    }
-    let effect = Effect::Prepare { env: env.name.clone(), app: app.clone(), request };
+    ask_engine(state, Request::new(env.name.clone(), app.clone(), ask))
+}
+
+/// Hands `request` to the engine, with a box saying it is being prepared.
+fn ask_engine(state: &mut State, request: Request) -> Update {
     state.notice = None;
-    state.overlay = Some(Overlay::Preparing { what, env: env.name.clone(), app: app.clone(), request });
-    Update::effect(effect)
+    state.overlay = Some(Overlay::Preparing { what: request.describe() });
+    Update::effect(Effect::Prepare(request))
 }
 
 /// Esc without an overlay: stop typing a weight, or leave the screen for the overview, with
@@ -355,7 +366,7 @@ fn run(state: &mut State, command: Command) -> Update {
         }
         Command::Back if state.overlay.is_none() => leave_screen(state),
         Command::Back | Command::Cancel => {
-            if matches!(state.overlay, Some(Overlay::Confirm(_))) {
+            if matches!(state.overlay, Some(Overlay::Confirm(_) | Overlay::Choice { .. })) {
                 state.notice = Some(Notice { error: false, text: "cancelled: nothing was written".into() });
             }
             state.overlay = None;
@@ -396,12 +407,12 @@ fn run(state: &mut State, command: Command) -> Update {
             return Update::effect(Effect::LoadAudit);
         }
         Command::Restart | Command::Pause | Command::Resume => {
-            let operation = match command {
-                Command::Restart => Operation::Restart,
-                Command::Pause => Operation::Pause,
-                _ => Operation::Resume,
+            let ask = match command {
+                Command::Restart => Ask::Restart,
+                Command::Pause => Ask::Pause,
+                _ => Ask::Resume,
             };
-            return prepare(state, state.selected_env, state.selected_app, Request::Deployment(operation));
+            return prepare(state, state.selected_env, state.selected_app, ask);
         }
 
         Command::Confirm if state.overlay.is_none() => return canary::submit_weight(state),
@@ -413,13 +424,16 @@ fn run(state: &mut State, command: Command) -> Update {
                 };
             }
         }
-        Command::Confirm => {
-            let Some(Overlay::Confirm(mut confirm)) = state.overlay.take() else { return Update::default() };
-            if confirm.accept() {
-                return execute(state, *confirm);
+        Command::Confirm => match state.overlay.take() {
+            Some(Overlay::Confirm(mut confirm)) => {
+                if confirm.accept() {
+                    return execute(state, *confirm);
+                }
+                state.overlay = Some(Overlay::Confirm(confirm));
             }
-            state.overlay = Some(Overlay::Confirm(confirm));
-        }
+            Some(Overlay::Choice { request, .. }) => return ask_engine(state, *request),
+            other => state.overlay = other,
+        },
         // The canary, rollback and checklist screens' commands, and the keys that open them.
         screen_command => return screens(state, screen_command),
     }

@@ -11,16 +11,8 @@ use kube::Client;
 use kube::api::{Api, ListParams};
 
 use super::ops::{OpError, REQUEST_TIMEOUT};
-use crate::checklist::{AppObjects, Objects};
-
-/// A configured app, as the checklist reads it.
-#[derive(Debug, Clone)]
-pub struct ChecklistApp {
-    pub app: String,
-    pub namespace: String,
-    pub deployment: String,
-    pub canary_deployment: Option<String>,
-}
+use crate::checklist::{AppObjects, Objects, Previous};
+use crate::config::{EnvModel, Placement};
 
 async fn list<K>(client: &Client, namespace: Option<&str>, params: ListParams) -> Result<Vec<K>, OpError>
 where
@@ -48,7 +40,7 @@ fn owned_by(rs: &ReplicaSet, deployment: &Deployment) -> bool {
 }
 
 /// The apps of one environment, with their Deployments and ReplicaSets.
-pub async fn apps(client: &Client, apps: &[ChecklistApp]) -> Result<Vec<AppObjects>, OpError> {
+pub async fn apps(client: &Client, apps: &[Placement]) -> Result<Vec<AppObjects>, OpError> {
     let mut out = Vec::new();
     for app in apps {
         let deployments: Vec<Deployment> = list(client, Some(&app.namespace), ListParams::default()).await?;
@@ -64,7 +56,7 @@ pub async fn apps(client: &Client, apps: &[ChecklistApp]) -> Result<Vec<AppObjec
             app: app.app.clone(),
             namespace: app.namespace.clone(),
             deployment_name: app.deployment.clone(),
-            canary: app.canary_deployment.as_deref().and_then(find),
+            canary: app.canary.as_ref().and_then(|c| find(&c.deployment)),
             deployment,
             replica_sets: owned,
         });
@@ -74,7 +66,7 @@ pub async fn apps(client: &Client, apps: &[ChecklistApp]) -> Result<Vec<AppObjec
 
 /// Everything the checks read in one environment. The previous environment is the caller's
 /// to add.
-pub async fn objects(client: &Client, env: &str, wanted: &[ChecklistApp]) -> Result<Objects, OpError> {
+pub async fn objects(client: &Client, env: &str, wanted: &[Placement]) -> Result<Objects, OpError> {
     let mut namespaces: Vec<&str> = Vec::new();
     for app in wanted {
         if !namespaces.contains(&app.namespace.as_str()) {
@@ -109,6 +101,29 @@ pub async fn objects(client: &Client, env: &str, wanted: &[ChecklistApp]) -> Res
         Ok(Ok(list)) => objects.nodes = list.items,
         Ok(Err(e)) => objects.nodes_error = Some(super::summarize(&e)),
         Err(_) => objects.nodes_error = Some(format!("no answer within {}s", REQUEST_TIMEOUT.as_secs())),
+    }
+    Ok(objects)
+}
+
+/// Everything the automated checks read: `env`'s objects, and the previous environment's apps
+/// for the soak check. `previous` is that environment with its read client, or why there is
+/// none; a previous environment that cannot be read fails the soak check rather than the whole
+/// checklist.
+pub async fn gather(
+    client: &Client,
+    env: &EnvModel,
+    previous: Option<(&EnvModel, Result<Client, String>)>,
+) -> Result<Objects, OpError> {
+    let mut objects = objects(client, &env.name, &env.apps).await?;
+    if let Some((previous_env, read)) = previous {
+        let read = match read {
+            Ok(client) => apps(&client, &previous_env.apps).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        match read {
+            Ok(apps) => objects.previous = Some(Previous { env: previous_env.name.clone(), apps }),
+            Err(e) => objects.previous_error = Some(format!("{} could not be read: {e}", previous_env.name)),
+        }
     }
     Ok(objects)
 }

@@ -214,6 +214,43 @@ impl Collector {
     }
 }
 
+/// Each sampling round of [`measure`] is this far apart, at most: a person is waiting.
+const SAMPLE_EVERY: Duration = Duration::from_secs(5);
+
+/// One app's canary figures and verdict, measured now, for a process that has no history: a
+/// scrape samples until the canary has served enough requests to judge, or the analysis
+/// window has passed; Prometheus already holds the window. `waiting` hears once that it
+/// samples, so a person at a terminal knows why it takes a while.
+pub async fn measure(
+    settings: &Settings,
+    app: &AppSettings,
+    client: &kube::Client,
+    inventory: &Inventory,
+    waiting: impl FnOnce(&str),
+) -> Result<crate::metrics::AppMetrics, String> {
+    let scrape = matches!(settings.backend, Backend::Scrape);
+    let mut collector = Collector::new(settings.clone())?;
+    let started = std::time::Instant::now();
+    let mut waiting = Some(waiting);
+    loop {
+        let round = collector.round(client, inventory).await;
+        if let Some(error) = round.error {
+            return Err(format!("metrics: {error}"));
+        }
+        let Some(m) = round.apps.into_iter().find(|a| a.app == app.app) else {
+            return Err(format!("the metrics round did not include {}", app.app));
+        };
+        let enough = m.canary.as_ref().is_some_and(|c| c.requests >= app.thresholds.min_requests as f64);
+        if !scrape || (enough && started.elapsed() >= SAMPLE_EVERY) || started.elapsed() >= app.window {
+            return Ok(m);
+        }
+        if let Some(say) = waiting.take() {
+            say(&format!("sampling {} pods' metrics for up to {}s…", app.app, app.window.as_secs()));
+        }
+        tokio::time::sleep(SAMPLE_EVERY.min(settings.interval)).await;
+    }
+}
+
 /// Up to [`MAX_PODS_PER_TRACK`] running pods per track, by name so successive rounds scrape the
 /// same pods, and how many were left out. A pod's track comes from its track label when it has
 /// one, otherwise from the Deployment that owns it.

@@ -16,7 +16,6 @@ use kube::{Client, runtime::wait::await_condition};
 use serde_json::Value;
 
 use super::summarize;
-use crate::exit::Exit;
 use crate::ops::{PatchBody, Step, Target};
 
 /// Every request of an operation gets an answer within this, or is reported as unanswered.
@@ -26,32 +25,30 @@ const REVIEW_TTL: Duration = Duration::from_secs(30);
 const FIELD_MANAGER: &str = "opsdeck";
 
 /// Why an operation did not happen, or did not finish.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OpError {
     /// The object changed since the plan (409): nothing was written.
+    #[error("{0}")]
     Conflict(String),
     /// RBAC said no, or the environment is read-only: nothing was sent.
+    #[error("{0}")]
     Forbidden(String),
+    #[error("{0}")]
     NotFound(String),
     /// Validation or admission refused the change (dry run or write).
+    #[error("{0}")]
     Invalid(String),
     /// No answer in time; for a write, whether it landed is unknown.
+    #[error("{0}")]
     Unreachable(String),
     /// The operation does not apply to the object as it is (e.g. resume a running rollout).
+    #[error("{0}")]
     Refused(String),
+    #[error("{0}")]
     Failed(String),
 }
 
 impl OpError {
-    pub fn exit(&self) -> Exit {
-        match self {
-            Self::Conflict(_) | Self::Refused(_) => Exit::Precondition,
-            Self::Forbidden(_) => Exit::Forbidden,
-            Self::Unreachable(_) => Exit::Unreachable,
-            Self::NotFound(_) | Self::Invalid(_) | Self::Failed(_) => Exit::Failed,
-        }
-    }
-
     pub fn message(&self) -> &str {
         match self {
             Self::Conflict(m)
@@ -78,12 +75,6 @@ impl OpError {
             },
             _ => Self::Unreachable(format!("{what}: {}", summarize(error))),
         }
-    }
-}
-
-impl std::fmt::Display for OpError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.message())
     }
 }
 
@@ -143,19 +134,22 @@ pub async fn replica_sets(client: &Client, namespace: &str, selector: &str) -> R
         .collect()
 }
 
-/// The Kubernetes user the kubeconfig authenticates as, or the local user when the cluster
-/// cannot say.
-pub async fn whoami(client: &Client) -> String {
+/// The Kubernetes user the kubeconfig authenticates as, as the API server says
+/// (SelfSubjectReview). There is no fallback to a local name: a record that names the wrong
+/// user is worse than an operation refused.
+pub async fn whoami(client: &Client) -> Result<String, OpError> {
     let api: Api<SelfSubjectReview> = Api::all(client.clone());
-    match within("whoami", api.create(&PostParams::default(), &SelfSubjectReview::default())).await {
-        Ok(review) => {
-            review.status.and_then(|s| s.user_info).and_then(|u| u.username).unwrap_or_else(local_user)
-        }
-        Err(e) => {
-            tracing::info!(error = %e, "SelfSubjectReview unavailable; using the local user");
-            local_user()
-        }
-    }
+    let review = within(
+        "who am I (SelfSubjectReview)",
+        api.create(&PostParams::default(), &SelfSubjectReview::default()),
+    )
+    .await?;
+    review
+        .status
+        .and_then(|s| s.user_info)
+        .and_then(|u| u.username)
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| OpError::Failed("the API server's SelfSubjectReview names no user".into()))
 }
 
 /// The login name of whoever runs opsdeck: `$USER`, `$LOGNAME`, or the password database's
@@ -240,15 +234,6 @@ async fn ask(
         let why = status.reason.filter(|r| !r.is_empty()).unwrap_or_else(|| "RBAC denies it".to_owned());
         Ok(Err(format!("not allowed to patch {plural} in {}/{}: {why}", target.context, target.namespace)))
     }
-}
-
-/// The environment's write client, or why there is none.
-pub fn writer(write: Option<&Client>, env: &str) -> Result<Client, OpError> {
-    write.cloned().ok_or_else(|| {
-        OpError::Forbidden(format!(
-            "{env} is read-only (--readonly or readonly = true): opsdeck sends no writes there"
-        ))
-    })
 }
 
 /// The step as the server would apply it, nothing stored: admission and validation errors

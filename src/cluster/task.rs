@@ -9,7 +9,7 @@ use tokio::task::JoinHandle;
 
 use super::watch::{self, Tables, WatchSpec};
 use super::{ConnectError, ConnectTimeouts, connect, summarize};
-use crate::config::CanaryTarget;
+use crate::config::{Fleet, Placement};
 use crate::health::{AppSpec, EnvHealth, Inventory, assess};
 use crate::metrics::{self, MetricsSnapshot};
 
@@ -70,21 +70,12 @@ pub struct Snapshot {
     pub watch_error: Option<String>,
 }
 
-/// A configured app, as the environment task needs it for the health model.
-#[derive(Debug, Clone)]
-pub struct WatchedApp {
-    pub name: String,
-    pub namespace: String,
-    pub deployment: String,
-    pub canary: Option<CanaryTarget>,
-}
-
 /// What an environment task watches and assesses.
 #[derive(Debug, Clone, Default)]
 pub struct EnvWatch {
     pub env: String,
     pub spec: WatchSpec,
-    pub apps: Vec<WatchedApp>,
+    pub apps: Vec<Placement>,
     /// Where the apps' request metrics come from; `None` when nothing asks for them.
     pub metrics: Option<Result<metrics::Settings, String>>,
 }
@@ -96,65 +87,44 @@ impl EnvWatch {
             .apps
             .iter()
             .map(|a| AppSpec {
-                name: &a.name,
+                name: &a.app,
                 namespace: &a.namespace,
                 deployment: &a.deployment,
-                canary: a.canary.as_ref(),
+                canary: a.canary.as_ref().map(|c| &c.target),
             })
             .collect();
         assess(&self.env, &apps, inventory, now)
     }
 
-    /// What to watch for `env`, from the config: its namespaces, the apps' pods by label, and
-    /// the canary objects its providers use.
-    pub fn from_config(config: &crate::config::Config, env: &crate::config::Environment) -> Self {
-        let first_ns = env.namespaces.first().cloned().unwrap_or_else(|| "default".into());
-        let apps: Vec<WatchedApp> = config
-            .apps
-            .iter()
-            .map(|a| WatchedApp {
-                name: a.name().to_owned(),
-                namespace: a.namespace.clone().unwrap_or_else(|| first_ns.clone()),
-                deployment: a.deployment.clone(),
-                canary: a.canary.as_ref().and_then(|c| {
-                    c.environments.iter().find(|(k, _)| k.get_ref() == env.name()).map(|(_, t)| t.clone())
-                }),
-            })
-            .collect();
-        let mut namespaces = env.namespaces.clone();
-        for app in &apps {
-            if !namespaces.contains(&app.namespace) {
-                namespaces.push(app.namespace.clone());
-            }
-        }
+    /// What to watch for `env`: its namespaces, the apps' pods by label, and the canary
+    /// objects its providers use. An environment the fleet does not have watches nothing.
+    pub fn for_env(fleet: &Fleet, env: &str) -> Self {
+        let Ok(model) = fleet.env(env) else { return Self { env: env.to_owned(), ..Self::default() } };
+        let apps = model.apps.clone();
+        let uses =
+            |provider: &str| apps.iter().any(|a| a.canary.as_ref().is_some_and(|c| c.provider == provider));
         let spec = WatchSpec {
-            namespaces,
-            selector: pod_selector(config),
-            ingresses: apps.iter().any(|a| matches!(a.canary, Some(CanaryTarget::NginxIngress { .. }))),
-            routes: apps.iter().any(|a| matches!(a.canary, Some(CanaryTarget::GatewayApi { .. }))),
+            namespaces: model.namespaces.clone(),
+            selector: pod_selector(&apps),
+            ingresses: uses("nginx-ingress"),
+            routes: uses("gateway-api"),
         };
-        let metrics = (!apps.is_empty()).then(|| metrics::Settings::from_config(config, env));
-        Self { env: env.name().to_owned(), spec, apps, metrics }
+        let metrics = (!apps.is_empty()).then(|| metrics::Settings::for_env(fleet, env));
+        Self { env: env.to_owned(), spec, apps, metrics }
     }
 }
 
 /// `key in (v1,v2)` when every app is selected by one label with the same key (by default
 /// `app = <name>`); otherwise no narrowing.
-fn pod_selector(config: &crate::config::Config) -> Option<String> {
+fn pod_selector(apps: &[Placement]) -> Option<String> {
     let mut key = None;
     let mut values = Vec::new();
-    for app in &config.apps {
-        let (k, v) = if app.labels.is_empty() {
-            ("app".to_owned(), app.name().to_owned())
-        } else if app.labels.len() == 1 {
-            app.labels.iter().next().map(|(k, v)| (k.clone(), v.clone()))?
-        } else {
-            return None;
-        };
-        if key.get_or_insert_with(|| k.clone()) != &k {
+    for app in apps {
+        let [(k, v)] = app.labels.iter().collect::<Vec<_>>()[..] else { return None };
+        if key.get_or_insert_with(|| k.clone()) != k {
             return None;
         }
-        values.push(v);
+        values.push(v.clone());
     }
     key.map(|k| format!("{k} in ({})", values.join(",")))
 }
@@ -235,10 +205,8 @@ pub fn spawn_environment(
                 }
             }
         };
-        let user = super::ops::whoami(&clients.read).await;
-        if !send(EnvUpdate::Identity { user }).await {
-            return;
-        }
+        // Who we are, as the server says; asked again each probe until it answers.
+        let mut identified = false;
         let mut interval = tokio::time::interval(PROBE_INTERVAL);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let (snapshots, latest) = tokio::sync::watch::channel(None);
@@ -258,6 +226,12 @@ pub fn spawn_environment(
                 _ = interval.tick() => {
                     if !send(probe(&clients.read, &context).await).await {
                         return;
+                    }
+                    if !identified && let Ok(user) = super::ops::whoami(&clients.read).await {
+                        identified = true;
+                        if !send(EnvUpdate::Identity { user }).await {
+                            return;
+                        }
                     }
                     if !shown && listing_since.elapsed() >= SYNC_GRACE {
                         flush.get_or_insert_with(tokio::time::Instant::now);

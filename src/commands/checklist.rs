@@ -3,36 +3,35 @@
 
 use serde_json::json;
 
-use super::operate::op_failure;
-use super::{kubeconfig_source, load_config};
+use super::write::{self, refused};
 use crate::checklist::report::{self, State};
 use crate::checklist::{Report, Status, model};
 use crate::cli::{ChecklistArgs, GlobalArgs};
-use crate::cluster;
 use crate::config::{self, Paths};
 use crate::exit::{Exit, Failure};
-use crate::runner;
 
 pub async fn checklist(global: &GlobalArgs, paths: &Paths, args: &ChecklistArgs) -> Result<Exit, Failure> {
     let path = config::resolve_path(global.config.as_deref(), paths);
     if args.last {
         return last(global, paths, args);
     }
-    let kubeconfig = cluster::load_kubeconfig(&kubeconfig_source(global)).map_err(Failure::usage)?;
-    let config = load_config(&path, global.config.is_some(), Ok(&kubeconfig))?;
-    let env = config.environment(&args.env).ok_or_else(|| {
-        let known: Vec<&str> = config.environments.iter().map(config::Environment::name).collect();
-        Failure::usage(format!("unknown environment {:?} (configured: {})", args.env, known.join(", ")))
-    })?;
-    let checklist = model::for_environment(env, &path).map_err(Failure::usage)?;
     // The checklist only reads.
-    let session = runner::open_session(kubeconfig.clone(), env, true).await.map_err(|e| op_failure(&e))?;
-    let previous = match runner::previous_environment(&config, env) {
-        Some(p) => Some((p, runner::open_session(kubeconfig, p, true).await.map_err(|e| e.to_string()))),
+    let global = GlobalArgs { readonly: true, ..global.clone() };
+    let engine = write::engine(&global, paths, true)?;
+    let fleet = engine.fleet();
+    let model = fleet.env(&args.env).map_err(|e| Failure::usage(e.to_string()))?;
+    let env = fleet
+        .env_config(&args.env)
+        .ok_or_else(|| Failure::usage(format!("unknown environment {:?}", args.env)))?;
+    let checklist = model::for_environment(env, &path).map_err(Failure::usage)?;
+    let session = engine.session(&args.env).await.map_err(|e| refused(&e))?;
+    let previous = match fleet.previous(&args.env) {
+        Some(p) => Some((p, engine.session(&p.name).await.map(|s| s.read).map_err(|e| e.to_string()))),
         None => None,
     };
-    let objects =
-        runner::gather_checklist(&config, env, &session, previous).await.map_err(|e| op_failure(&e))?;
+    let objects = crate::cluster::checklist::gather(&session.read, model, previous)
+        .await
+        .map_err(|e| refused(&e.into()))?;
     let mut report = Report::new(&checklist, env.name(), objects.now);
     report.check(&checklist, &objects);
     let failed_required =

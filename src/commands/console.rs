@@ -1,6 +1,6 @@
 //! The console, and `opsdeck demo`, which opens it on the simulated fleet.
 
-use super::operate::webhook;
+use super::write::webhook;
 use super::{kubeconfig_source, load_config};
 use crate::audit::AuditLog;
 use crate::cli::{DemoArgs, GlobalArgs};
@@ -14,10 +14,10 @@ pub async fn demo(global: &GlobalArgs, paths: &Paths, args: &DemoArgs) -> Result
     if !(args.speed.is_finite() && args.speed > 0.0) {
         return Err(Failure::usage(format!("--speed {} must be a positive number", args.speed)));
     }
-    let timing = crate::demo::Timing { speed: args.speed, ..crate::demo::Timing::default() };
+    let timing = opsdeck_demo::Timing { speed: args.speed, ..opsdeck_demo::Timing::default() };
     let options =
-        crate::demo::FleetOptions { pods: args.pods, timing, ..crate::demo::FleetOptions::default() };
-    let fleet = crate::demo::Fleet::start(options).await.map_err(|e| Failure::new(Exit::Failed, e))?;
+        opsdeck_demo::FleetOptions { pods: args.pods, timing, ..opsdeck_demo::FleetOptions::default() };
+    let fleet = opsdeck_demo::Fleet::start(options).await.map_err(|e| Failure::new(Exit::Failed, e))?;
     let (dir, temporary) = match &args.dir {
         Some(dir) => (dir.clone(), false),
         None => (std::env::temp_dir().join(format!("opsdeck-demo-{}", std::process::id())), true),
@@ -71,8 +71,8 @@ pub async fn console(global: &GlobalArgs, paths: &Paths, demo: bool) -> Result<E
     let audit = AuditLog::open(paths.data_dir()).map_err(|e| format!("{}: {e}", paths.data_dir().display()));
     let console = crate::console::Console::start(crate::console::Setup {
         webhook: webhook(&config),
-        files: crate::runner::Files { data_dir: paths.data_dir().clone(), config_file: path.clone() },
-        config,
+        files: crate::console::Files { data_dir: paths.data_dir().clone(), config_file: path.clone() },
+        fleet: std::sync::Arc::new(crate::config::Fleet::resolve(config)),
         kubeconfig,
         readonly: global.readonly,
         audit,

@@ -1,18 +1,14 @@
-//! `opsdeck history` and `opsdeck rollback`: a Deployment's revisions, and
-//! `kubectl rollout undo` along the operation path.
+//! `opsdeck history`: a Deployment's revisions, with the current one and the last known good
+//! marked. (`opsdeck rollback` is a write like any other: see `write`.)
 
 use serde::Serialize;
 
-use super::operate::{
-    Options, apply_policy, confirm_non_interactively, execute, op_failure, plan_failure, show,
-};
-use super::{kubeconfig_source, load_config};
-use crate::cli::{GlobalArgs, RollbackArgs, TargetArgs};
-use crate::cluster;
-use crate::config::{self, Paths};
+use super::write::{self, refused};
+use crate::cli::{GlobalArgs, TargetArgs};
+use crate::config::Paths;
+use crate::engine::fetch_rollback;
 use crate::exit::{Exit, Failure};
 use crate::ops::rollback::{self, Choice, GitOps, Revision};
-use crate::runner;
 use crate::ui::figures::age;
 
 /// `opsdeck history --json`. Field names are part of the command-line contract.
@@ -30,18 +26,17 @@ struct History {
 }
 
 pub async fn history(global: &GlobalArgs, paths: &Paths, args: &TargetArgs) -> Result<Exit, Failure> {
-    let kubeconfig = cluster::load_kubeconfig(&kubeconfig_source(global)).map_err(Failure::usage)?;
-    let path = config::resolve_path(global.config.as_deref(), paths);
-    let config = load_config(&path, global.config.is_some(), Ok(&kubeconfig))?;
-    let (env, app) = runner::find(&config, &args.env, &args.app).map_err(Failure::usage)?;
     // History only reads.
-    let session = runner::open_session(kubeconfig, env, true).await.map_err(|e| op_failure(&e))?;
-    let objects = runner::fetch_rollback(&session, env, app).await.map_err(|e| op_failure(&e))?;
+    let global = GlobalArgs { readonly: true, ..global.clone() };
+    let engine = write::engine(&global, paths, true)?;
+    let placement = engine.fleet().placement(&args.env, &args.app).map_err(|e| refused(&e.into()))?.clone();
+    let session = engine.session(&args.env).await.map_err(|e| refused(&e))?;
+    let objects = fetch_rollback(&session, &placement).await.map_err(|e| refused(&e.into()))?;
     let revisions = objects.history();
     let out = History {
-        env: env.name().to_owned(),
-        app: app.name().to_owned(),
-        deployment: app.deployment.clone(),
+        env: placement.env.clone(),
+        app: placement.app.clone(),
+        deployment: placement.deployment.clone(),
         paused: objects
             .deployment
             .pointer("/spec/paused")
@@ -92,31 +87,4 @@ pub async fn history(global: &GlobalArgs, paths: &Paths, args: &TargetArgs) -> R
         println!("⚠ {}", g.warning());
     }
     Ok(Exit::Ok)
-}
-
-/// `opsdeck rollback`: the previous revision (or `--to-revision N`), an active canary aborted
-/// first, then waiting until the rollout completes or its progress deadline passes, unless
-/// `--no-wait`.
-pub async fn rollback(global: &GlobalArgs, paths: &Paths, args: &RollbackArgs) -> Result<Exit, Failure> {
-    let target = &args.write.target;
-    let kubeconfig = cluster::load_kubeconfig(&kubeconfig_source(global)).map_err(Failure::usage)?;
-    let path = config::resolve_path(global.config.as_deref(), paths);
-    let config = load_config(&path, global.config.is_some(), Ok(&kubeconfig))?;
-    let (env, app) = runner::find(&config, &target.env, &target.app).map_err(Failure::usage)?;
-    let readonly = global.readonly || env.readonly;
-    let session = runner::open_session(kubeconfig, env, readonly).await.map_err(|e| op_failure(&e))?;
-    let objects = runner::fetch_rollback(&session, env, app).await.map_err(|e| op_failure(&e))?;
-    let options =
-        rollback::Options { to_revision: args.to_revision, resume_paused: false, no_wait: args.no_wait };
-    let mut plan = runner::plan_rollback(env, app, &objects, options).map_err(plan_failure)?;
-    apply_policy(paths, env, &mut plan, None, args.write.reason.as_deref())?;
-    let sessions = runner::Sessions::from(session.clone());
-    show(&plan, target.json);
-    runner::preflight(&sessions, &plan).await.map_err(|e| op_failure(&e))?;
-    confirm_non_interactively(&plan, args.write.yes, args.write.reason.as_deref())?;
-    let options = Options { yes: args.write.yes, reason: args.write.reason.as_deref(), json: target.json };
-    execute(&config, paths, &sessions, &plan, options, async || {
-        runner::describe_rollback_now(&session, env, app).await
-    })
-    .await
 }

@@ -8,7 +8,7 @@ use super::{kubeconfig_source, load_config};
 use crate::cli::{GlobalArgs, StatusArgs};
 use crate::cluster::watch::sync_once;
 use crate::cluster::{self, ConnectTimeouts, EnvWatch};
-use crate::config::{self, Environment, Paths};
+use crate::config::{self, Environment, Fleet, Paths};
 use crate::exit::{Exit, Failure};
 use crate::health::{EnvHealth, Verdict};
 
@@ -31,7 +31,7 @@ struct EnvStatus {
 }
 
 async fn read_env(
-    config: &config::Config,
+    fleet: &Fleet,
     env: &Environment,
     kubeconfig: &Result<kube::config::Kubeconfig, String>,
 ) -> EnvStatus {
@@ -75,7 +75,7 @@ async fn read_env(
             return status;
         }
     }
-    let watch = EnvWatch::from_config(config, env);
+    let watch = EnvWatch::for_env(fleet, env.name());
     match sync_once(&clients.read, &watch.spec, DEADLINE).await {
         Ok(tables) => {
             let health = watch.assess(&tables.inventory(), jiff::Timestamp::now());
@@ -153,8 +153,8 @@ pub async fn status(global: &GlobalArgs, paths: &Paths, args: &StatusArgs) -> Re
         })?],
         None => config.environments.iter().collect(),
     };
-    let statuses =
-        futures::future::join_all(envs.iter().map(|env| read_env(&config, env, &kubeconfig))).await;
+    let fleet = Fleet::resolve(config.clone());
+    let statuses = futures::future::join_all(envs.iter().map(|env| read_env(&fleet, env, &kubeconfig))).await;
     if args.json {
         let out = serde_json::json!({ "environments": statuses });
         println!(

@@ -240,6 +240,26 @@ impl CanaryTarget {
             | Self::Replicas { canary_deployment } => canary_deployment,
         }
     }
+
+    /// The provider's name as config and the screen say it.
+    pub fn provider_name(&self) -> &'static str {
+        match self {
+            Self::NginxIngress { .. } => "nginx-ingress",
+            Self::GatewayApi { .. } => "gateway-api",
+            Self::Replicas { .. } => "replicas",
+        }
+    }
+
+    /// Whether the weight is a pod ratio rather than routed traffic.
+    pub fn approximate(&self) -> bool {
+        matches!(self, Self::Replicas { .. })
+    }
+
+    /// Whether a router object carries the weight (and so the canary's pods exist before
+    /// traffic is sent to them), rather than the replica counts themselves.
+    pub fn has_router(&self) -> bool {
+        !self.approximate()
+    }
 }
 
 /// Canary-versus-stable thresholds; the defaults are the seeds' rollback decision tree.

@@ -219,8 +219,7 @@ pub fn contexts(config: &Config, path: &Path, text: &str, known: &[String]) -> V
 }
 
 /// A named colour or `#rrggbb`, as (r, g, b) for hex and `None` when invalid.
-pub fn parse_color(text: &str) -> Option<ratatui::style::Color> {
-    use ratatui::style::Color;
+pub fn parse_color(text: &str) -> Option<Color> {
     Some(match text {
         "red" => Color::Red,
         "green" => Color::Green,
@@ -239,6 +238,20 @@ pub fn parse_color(text: &str) -> Option<ratatui::style::Color> {
             Color::Rgb((v >> 16) as u8, (v >> 8) as u8, v as u8)
         }
     })
+}
+
+/// An environment's column colour, as config names it; the screen maps it to the terminal's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Color {
+    Red,
+    Green,
+    Yellow,
+    Blue,
+    Magenta,
+    Cyan,
+    Gray,
+    White,
+    Rgb(u8, u8, u8),
 }
 
 /// Minutes after midnight of `HH:MM`.

@@ -156,22 +156,6 @@ fn version(deployment: Option<&DeploymentInfo>) -> Option<String> {
     deployment.and_then(|d| d.images.first()).map(|image| image_tag(image))
 }
 
-/// Where the rollout stands: missing, paused, stalled past its deadline, complete, or under way.
-fn rollout_state(deployment: Option<&DeploymentInfo>) -> Rollout {
-    let Some(d) = deployment else { return Rollout::Missing };
-    if d.paused {
-        return Rollout::Paused;
-    }
-    let stalled =
-        d.conditions.iter().find(|c| c.kind == "Progressing" && c.reason == "ProgressDeadlineExceeded");
-    if let Some(c) = stalled {
-        let reason = if c.message.is_empty() { "progress deadline exceeded" } else { &c.message };
-        return Rollout::Stalled { reason: reason.to_owned() };
-    }
-    let settled = d.updated == d.desired && d.available == d.desired && d.current == d.desired;
-    if d.observed_generation >= d.generation && settled { Rollout::Complete } else { Rollout::Progressing }
-}
-
 /// Every selector pair is among the pod's labels. An empty selector selects nothing here: the
 /// compact record keeps only matchLabels, and "every pod in the namespace" would be wrong.
 fn selects(deployment: &DeploymentInfo, pod: &PodInfo) -> bool {
@@ -442,7 +426,7 @@ fn pod_findings(counts: &PodCounts, warnings: &[&EventInfo], out: &mut Vec<Findi
 /// One app: its Deployments, pods, events and canary, into a verdict with reasons.
 fn assess_app(spec: &AppSpec<'_>, inventory: &Inventory, now: Timestamp) -> AppHealth {
     let objects = AppObjects::collect(spec, inventory);
-    let rollout = rollout_state(objects.stable);
+    let rollout = Rollout::of(objects.stable);
     let replicas = replicas(objects.stable);
     let counts = pod_counts(objects.live().map(|(_, pod)| pod), now);
     let warnings = app_warnings(spec, &objects, inventory, now);

@@ -26,6 +26,18 @@ impl Default for Thresholds {
     }
 }
 
+impl Thresholds {
+    /// An app's `[apps.analysis]`, in the units the analysis computes with.
+    pub fn of(analysis: &crate::config::Analysis) -> Self {
+        Self {
+            max_error_rate: analysis.max_error_rate,
+            max_latency_ratio: analysis.max_latency_ratio,
+            max_p95_seconds: analysis.max_p95_ms / 1000.0,
+            min_requests: analysis.min_requests,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(tag = "verdict", content = "reasons", rename_all = "kebab-case")]
 pub enum Verdict {

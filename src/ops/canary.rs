@@ -16,7 +16,6 @@ use super::plan::{
 };
 use super::request::CanaryRequest;
 use crate::config::{CanaryTarget, Protection};
-use crate::metrics::Verdict;
 
 const CANARY: &str = "nginx.ingress.kubernetes.io/canary";
 const CANARY_WEIGHT: &str = "nginx.ingress.kubernetes.io/canary-weight";
@@ -39,21 +38,9 @@ pub struct Weight {
 }
 
 /// One way of splitting traffic between the stable and the canary Deployment.
+/// Its name, and whether the weight is approximate, are the config's
+/// ([`CanaryTarget::provider_name`], [`CanaryTarget::approximate`]).
 pub trait TrafficProvider {
-    /// The provider's name as config and the screen say it.
-    fn name(&self) -> &'static str;
-
-    /// Whether the weight is a pod ratio rather than routed traffic.
-    fn approximate(&self) -> bool {
-        false
-    }
-
-    /// Whether a router object carries the weight (and so the canary Deployment's replicas are
-    /// the operator's to set), rather than the replica counts themselves.
-    fn has_router(&self) -> bool {
-        true
-    }
-
     /// The object that carries the weight besides the Deployments, for fetching it.
     fn router(&self, place: &Place<'_>, namespace: &str) -> Option<Target>;
 
@@ -82,11 +69,6 @@ pub fn provider(target: &CanaryTarget) -> Box<dyn TrafficProvider + '_> {
     }
 }
 
-/// The provider's name as config and the screen say it.
-pub fn provider_name(target: &CanaryTarget) -> &'static str {
-    provider(target).name()
-}
-
 /// Where the router object is, for fetching it; `None` for the replicas provider.
 pub fn router_target(place: &Place<'_>, namespace: &str, target: &CanaryTarget) -> Option<Target> {
     provider(target).router(place, namespace)
@@ -94,8 +76,7 @@ pub fn router_target(place: &Place<'_>, namespace: &str, target: &CanaryTarget) 
 
 /// The weight the provider's objects carry now.
 pub fn read_weight(target: &CanaryTarget, objects: &Objects<'_>) -> Result<Weight, PlanError> {
-    let provider = provider(target);
-    Ok(Weight { percent: provider.read_weight(objects)?, approximate: provider.approximate() })
+    Ok(Weight { percent: provider(target).read_weight(objects)?, approximate: target.approximate() })
 }
 
 /// The canary Ingress of `nginx-ingress`: the weight is an annotation, and an Ingress not
@@ -105,10 +86,6 @@ struct NginxIngress<'a> {
 }
 
 impl TrafficProvider for NginxIngress<'_> {
-    fn name(&self) -> &'static str {
-        "nginx-ingress"
-    }
-
     fn router(&self, place: &Place<'_>, namespace: &str) -> Option<Target> {
         Some(place.target(namespace, Kind::Ingress, self.ingress))
     }
@@ -211,10 +188,6 @@ impl GatewayApi<'_> {
 }
 
 impl TrafficProvider for GatewayApi<'_> {
-    fn name(&self) -> &'static str {
-        "gateway-api"
-    }
-
     fn router(&self, place: &Place<'_>, namespace: &str) -> Option<Target> {
         Some(place.target(namespace, Kind::HttpRoute, self.route))
     }
@@ -283,18 +256,6 @@ impl TrafficProvider for GatewayApi<'_> {
 struct ReplicaRatio;
 
 impl TrafficProvider for ReplicaRatio {
-    fn name(&self) -> &'static str {
-        "replicas"
-    }
-
-    fn approximate(&self) -> bool {
-        true
-    }
-
-    fn has_router(&self) -> bool {
-        false
-    }
-
     fn router(&self, _: &Place<'_>, _: &str) -> Option<Target> {
         None
     }
@@ -427,7 +388,7 @@ pub fn set_weight(
             place.env, place.app
         )));
     }
-    if weight > 0 && provider.has_router() && replicas(objects.canary) == 0 {
+    if weight > 0 && target.has_router() && replicas(objects.canary) == 0 {
         return Err(PlanError::Refused(format!(
             "the canary Deployment {} has 0 replicas: traffic would go to no pods; scale it up first",
             meta(objects.canary, "name").unwrap_or("?")
@@ -471,7 +432,7 @@ pub fn promote(place: &Place<'_>, target: &CanaryTarget, objects: &Objects<'_>) 
     let current = provider.read_weight(objects)?;
     let (stable_target, stable_rv) = target_of(place, Kind::Deployment, objects.stable)?;
     let template = promoted_template(objects)?;
-    let has_router = provider.has_router();
+    let has_router = target.has_router();
     let total = replicas(objects.stable) + replicas(objects.canary);
     let stable_replicas = if has_router { replicas(objects.stable) } else { total };
 
@@ -537,25 +498,6 @@ pub fn raises(request: CanaryRequest, current: u32) -> bool {
     }
 }
 
-/// The analysis gate on more traffic: `None` when the request may go ahead on the verdict
-/// alone, or what an override must acknowledge (the verdict and its reasons). Less traffic is
-/// never gated: backing off must always be one key away.
-pub fn gate(request: CanaryRequest, current: u32, verdict: Option<&Verdict>) -> Option<String> {
-    if !raises(request, current) {
-        return None;
-    }
-    match verdict {
-        Some(Verdict::Pass) => None,
-        Some(v) => Some(format!("verdict {}: {}", v.word(), v.reasons().join("; "))),
-        None => Some("verdict not enough data: no canary figures".to_owned()),
-    }
-}
-
-/// The reason an override records: what it overrode, then why.
-pub fn override_reason(why_gated: &str, reason: &str) -> String {
-    format!("override ({why_gated}): {reason}")
-}
-
 /// The kill switch: the abort plans of every active canary as one plan, confirmed once with
 /// the strictest protection among them, each step still audited on its own.
 pub fn kill_switch(aborts: Vec<Plan>) -> Option<Plan> {
@@ -573,7 +515,6 @@ pub fn kill_switch(aborts: Vec<Plan>) -> Option<Plan> {
         scope: Scope::Fleet,
         warnings: Vec::new(),
         headline: None,
-        emergency: None,
     })
 }
 

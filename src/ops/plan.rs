@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::config::Protection;
+use crate::health::rollout::{self, deployment_of};
 
 /// The kinds of object opsdeck writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,15 +122,8 @@ pub enum Verify {
 impl Verify {
     /// Whether `object` (as JSON) shows the step done.
     pub fn is_done(&self, object: &Value) -> bool {
-        let int = |p: &str| object.pointer(p).and_then(Value::as_i64).unwrap_or(0);
         match self {
-            Self::RolloutComplete => {
-                let replicas = object.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
-                int("/status/observedGeneration") >= int("/metadata/generation")
-                    && int("/status/updatedReplicas") == replicas
-                    && int("/status/availableReplicas") == replicas
-                    && int("/status/replicas") == replicas
-            }
+            Self::RolloutComplete => deployment_of(object).is_some_and(|d| rollout::settled(&d)),
             Self::Field { pointer, value } => {
                 object.pointer(pointer) == Some(value) && observed_by_controllers(object)
             }
@@ -139,11 +133,7 @@ impl Verify {
 
     /// Whether `object` shows the step can no longer finish (a stalled rollout).
     pub fn has_failed(&self, object: &Value) -> Option<String> {
-        let conditions = object.pointer("/status/conditions").and_then(Value::as_array)?;
-        conditions
-            .iter()
-            .find(|c| c["type"] == "Progressing" && c["reason"] == "ProgressDeadlineExceeded")
-            .map(|c| c["message"].as_str().unwrap_or("progress deadline exceeded").to_owned())
+        rollout::stalled(&deployment_of(object)?)
     }
 
     pub fn describe(&self) -> String {
@@ -312,9 +302,6 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// What the plan does, for a plan whose steps do not say it (auto mode has none).
     pub headline: Option<String>,
-    /// Why it counts as an emergency, set by the policy ([`super::policy`]): recorded with
-    /// every step in the audit log.
-    pub emergency: Option<String>,
 }
 
 impl Plan {
@@ -329,7 +316,6 @@ impl Plan {
             scope: Scope::App,
             warnings: Vec::new(),
             headline: None,
-            emergency: None,
         }
     }
 
@@ -365,20 +351,18 @@ impl Plan {
 }
 
 /// Why no plan could be made.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
     /// The operation makes no sense for the object as it is now (e.g. resume a running rollout).
+    #[error("{0}")]
     Refused(String),
+    /// A rollback of a paused Deployment, not asked to resume it: kubectl refuses it, since
+    /// the old template would not roll out.
+    #[error("{0}")]
+    NeedsResume(String),
     /// The object lacks what the plan needs.
+    #[error("{0}")]
     Invalid(String),
-}
-
-impl std::fmt::Display for PlanError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Refused(m) | Self::Invalid(m) => f.write_str(m),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -405,8 +389,8 @@ mod tests {
     #[test]
     fn rollout_complete_needs_the_new_generation_observed() {
         let mut d = json!({
-            "metadata": {"generation": 3},
-            "spec": {"replicas": 2},
+            "metadata": {"name": "web", "generation": 3},
+            "spec": {"replicas": 2, "selector": {}, "template": {}},
             "status": {"observedGeneration": 2, "replicas": 2, "updatedReplicas": 2, "availableReplicas": 2},
         });
         assert!(!Verify::RolloutComplete.is_done(&d), "status of the old generation");
@@ -418,7 +402,7 @@ mod tests {
 
     #[test]
     fn a_stalled_rollout_has_failed() {
-        let d = json!({"status": {"conditions": [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded", "message": "ReplicaSet \"web-1\" has timed out progressing."}]}});
+        let d = json!({"metadata": {"name": "web"}, "spec": {"selector": {}, "template": {}}, "status": {"conditions": [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded", "message": "ReplicaSet \"web-1\" has timed out progressing."}]}});
         assert_eq!(
             Verify::RolloutComplete.has_failed(&d).as_deref(),
             Some("ReplicaSet \"web-1\" has timed out progressing.")

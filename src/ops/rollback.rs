@@ -251,8 +251,8 @@ pub fn rollback(
     let who = format!("{}/{}", target.namespace, target.name);
     let paused = deployment.pointer("/spec/paused").and_then(Value::as_bool).unwrap_or(false);
     if paused && !options.resume_paused {
-        return Err(PlanError::Refused(format!(
-            "{who} is paused: kubectl refuses to roll back a paused Deployment, since the old template would not roll out; resume it first (opsdeck resume), or roll back from the console, which resumes it in the same write"
+        return Err(PlanError::NeedsResume(format!(
+            "{who} is paused: kubectl refuses to roll back a paused Deployment, since the old template would not roll out; roll back and resume it in the same write (--resume, or the console's choice), or resume it first"
         )));
     }
     let revisions = history(deployment, replica_sets);

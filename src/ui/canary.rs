@@ -13,7 +13,8 @@ use ratatui::widgets::{Axis, Block, BorderType, Chart, Dataset, GraphType, Parag
 use super::{figures, theme};
 use crate::app::State;
 use crate::app::auto::{AutoMode, AutoPhase};
-use crate::app::canary::{CanarySpec, Provider};
+use crate::app::canary::CanarySpec;
+use crate::config::CanaryPlace as Provider;
 use crate::config::{Protection, duration_words};
 use crate::health::verdict::{AppHealth, CanaryHealth};
 use crate::metrics::{AppMetrics, Figures, History, Thresholds};
@@ -65,11 +66,14 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, env: usize, app: usi
         Span::styled(" Canary ", Style::new().add_modifier(Modifier::BOLD)),
         Span::styled(
             format!("{}/{} ", env.name, app_name),
-            Style::new().fg(env.color).add_modifier(Modifier::BOLD),
+            Style::new().fg(theme::color(env.color)).add_modifier(Modifier::BOLD),
         ),
-        Span::raw(format!("· {} · {} ", provider.name, provider.carrier)),
+        Span::raw(format!("· {} · {} ", provider.provider, provider.carrier)),
     ]);
-    let block = Block::bordered().border_type(border).border_style(Style::new().fg(env.color)).title(title);
+    let block = Block::bordered()
+        .border_type(border)
+        .border_style(Style::new().fg(theme::color(env.color)))
+        .title(title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
 

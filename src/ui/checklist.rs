@@ -26,10 +26,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, env: usize) {
     let Some(e) = state.envs.get(env) else { return };
     let block = Block::bordered()
         .border_type(BorderType::Thick)
-        .border_style(Style::new().fg(e.color))
+        .border_style(Style::new().fg(theme::color(e.color)))
         .title(Line::from(vec![
             Span::styled(" Checklist ", Style::new().add_modifier(Modifier::BOLD)),
-            Span::styled(format!("{} ", e.name), Style::new().fg(e.color).add_modifier(Modifier::BOLD)),
+            Span::styled(
+                format!("{} ", e.name),
+                Style::new().fg(theme::color(e.color)).add_modifier(Modifier::BOLD),
+            ),
         ]));
     let Some(walk) = state.walks.get(&e.name) else {
         let text = match state.checklist_pending.get(&e.name) {
@@ -222,9 +225,12 @@ fn render_bottom(frame: &mut Frame, area: Rect, walk: &Walk) {
             Layout::vertical([Constraint::Length(1), Constraint::Length(1), Constraint::Length(2)])
                 .areas(area);
         frame.render_widget(Paragraph::new(Line::styled(label, theme::WARN)), l);
-        let mut text = text.clone();
-        text.set_cursor_line_style(theme::SELECTED);
-        frame.render_widget(&text, field);
+        let placeholder = match kind {
+            InputKind::Waiver => "why this failure is accepted for this release",
+            InputKind::Note => "a note for the record",
+            InputKind::Signer => "your name",
+        };
+        frame.render_widget(Paragraph::new(theme::text_field(text, true, placeholder)), field);
         let mut spans = key("Enter", "done");
         spans.extend(key("Esc", "cancel"));
         let mut lines = vec![Line::from(spans)];

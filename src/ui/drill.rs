@@ -55,11 +55,12 @@ pub fn render(
     typing: bool,
 ) {
     frame.render_widget(Clear, area);
+    let placement = state.placement(env, state.selected_app);
     let Some(env) = state.envs.get(env) else { return };
     let title = format!(" {} · {} · detail · Esc back ", env.name, env.context);
     let block = Block::bordered()
         .border_type(BorderType::Thick)
-        .border_style(Style::new().fg(env.color))
+        .border_style(Style::new().fg(theme::color(env.color)))
         .title(title);
     let mut lines = vec![filter_line(filter, typing)];
     let Some(snapshot) = &env.snapshot else {
@@ -78,10 +79,8 @@ pub fn render(
     deployment_lines(&mut lines, inventory, &filter);
     pod_lines(&mut lines, inventory, &filter, now);
     warning_lines(&mut lines, &snapshot.health.warnings, now);
-    if let (Some(app), Some(name)) =
-        (state.apps.get(state.selected_app), state.deployments.get(state.selected_app))
-    {
-        history_lines(&mut lines, inventory, app, name, now);
+    if let Some(placement) = placement {
+        history_lines(&mut lines, inventory, &placement.app, &placement.deployment, now);
     }
     let visible: Vec<Line> = lines.into_iter().skip(scroll).collect();
     frame.render_widget(Paragraph::new(visible).block(block), area);

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 
 use super::theme;
-use crate::app::{KEYMAP, Mode, Screen, key_label};
+use crate::app::{KEYMAP, Mode, Screen};
 
 const SECTIONS: [(Mode, &str); 15] = [
     (Mode::Global, "Everywhere"),
@@ -34,7 +34,7 @@ const COLUMN_MAX: u16 = 66;
 fn section(mode: Mode, title: &'static str) -> Vec<Line<'static>> {
     let mut lines = vec![Line::styled(title, theme::DIM)];
     for binding in KEYMAP.iter().filter(|b| b.mode == mode) {
-        let keys: Vec<String> = binding.keys.iter().map(|(c, m)| key_label(*c, *m)).collect();
+        let keys: Vec<String> = binding.keys.iter().map(|k| k.label()).collect();
         lines.push(Line::from(vec![
             Span::styled(format!("  {:<19}", keys.join(" / ")), theme::OK),
             Span::raw(binding.help),

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 
 use super::theme;
-use crate::app::{ConfirmState, Field};
+use crate::app::{Command, ConfirmState, Field, Mode, key_for};
 use crate::ops::{Confirmation, Scope};
 
 fn popup(frame: &mut Frame, area: Rect, width: u16, height: u16) -> Rect {
@@ -75,17 +75,38 @@ pub fn finished(frame: &mut Frame, area: Rect, sentence: &str, outcome: &str, me
     );
 }
 
+/// A choice the engine offers instead of a plain refusal (roll back and resume a paused
+/// Deployment): the question, and the keys the keymap gives the answer.
+pub fn choice(frame: &mut Frame, area: Rect, question: &str) {
+    let yes = key_for(Mode::ConfirmYesNo, Command::Confirm);
+    let no = key_for(Mode::ConfirmYesNo, Command::Cancel);
+    let mut text: Vec<Line> = question.lines().map(|l| Line::raw(l.to_owned())).collect();
+    text.push(Line::raw(""));
+    text.push(Line::from(vec![
+        Span::styled(format!(" {yes} "), theme::KEY),
+        Span::raw(" yes: plan it that way (the confirmation follows)   "),
+        Span::styled(format!(" {no} "), theme::KEY),
+        Span::raw(" no: nothing is written"),
+    ]));
+    let height = question.chars().count() / 86 + question.lines().count() + 5;
+    let area = popup(frame, area, 90, height as u16);
+    frame.render_widget(
+        Paragraph::new(text).wrap(Wrap { trim: false }).block(boxed(" A choice ".into(), theme::WARN)),
+        area,
+    );
+}
+
 /// The confirmation screen: what will change, where, as whom — then the question the
 /// environment's protection level asks.
 pub fn confirm(frame: &mut Frame, area: Rect, state: &ConfirmState) {
-    let plan = &state.plan;
-    let typed = matches!(state.confirmation, Confirmation::Typed { .. } | Confirmation::Reason);
+    let plan = &state.prepared.plan;
+    let typed = matches!(state.confirmation(), Confirmation::Typed { .. } | Confirmation::Reason);
     let fleet = plan.scope == Scope::Fleet;
 
     let mut lines = vec![
         Line::styled(plan.sentence(), Style::new().add_modifier(Modifier::BOLD)),
         Line::raw(""),
-        Line::from(vec![Span::styled("cluster  ", theme::DIM), Span::raw(state.cluster.clone())]),
+        Line::from(vec![Span::styled("cluster  ", theme::DIM), Span::raw(state.prepared.cluster.clone())]),
     ];
     if let (Some(step), false) = (plan.steps.first(), fleet) {
         lines.push(Line::from(vec![
@@ -93,18 +114,16 @@ pub fn confirm(frame: &mut Frame, area: Rect, state: &ConfirmState) {
             Span::raw(step.target.context.clone()),
         ]));
     }
-    lines.push(Line::from(vec![Span::styled("user     ", theme::DIM), Span::raw(state.user.clone())]));
-    if let Some(gate) = &state.overrides {
+    lines.push(Line::from(vec![
+        Span::styled("user     ", theme::DIM),
+        Span::raw(state.prepared.user.clone()),
+    ]));
+    // The decision's own (an override, an emergency) stand out from what the plan notes.
+    if !state.prepared.decision.warnings.is_empty() {
         lines.push(Line::raw(""));
-        lines.push(Line::styled(
-            format!(
-                "⚠ this overrides the analysis ({gate}): a reason is required and recorded as an override"
-            ),
-            theme::BAD,
-        ));
     }
-    if let Some(emergency) = &plan.emergency {
-        lines.push(Line::styled(format!("⚠ {emergency}: recorded as an emergency change"), theme::BAD));
+    for warning in &state.prepared.decision.warnings {
+        lines.push(Line::styled(format!("⚠ {warning}"), theme::BAD));
     }
     for warning in &plan.warnings {
         lines.push(Line::styled(format!("⚠ {warning}"), theme::WARN));
@@ -152,8 +171,8 @@ pub fn confirm(frame: &mut Frame, area: Rect, state: &ConfirmState) {
     let [text_area, rest] = Layout::vertical([Constraint::Fill(1), Constraint::Length(fields)]).areas(inner);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), text_area);
 
-    match &state.confirmation {
-        Confirmation::Typed { expected } => typed_fields(frame, rest, state, Some(expected)),
+    match state.confirmation() {
+        Confirmation::Typed { expected } => typed_fields(frame, rest, state, Some(expected.as_str())),
         Confirmation::Reason => typed_fields(frame, rest, state, None),
         Confirmation::None | Confirmation::YesNo => {
             let question = Line::from(vec![
@@ -169,6 +188,10 @@ pub fn confirm(frame: &mut Frame, area: Rect, state: &ConfirmState) {
     }
 }
 
+fn plan_name(state: &ConfirmState) -> String {
+    state.prepared.plan.typed_name()
+}
+
 fn typed_fields(frame: &mut Frame, area: Rect, state: &ConfirmState, expected: Option<&str>) {
     let [gap, name_label, name, reason_label, reason, error] = Layout::vertical([
         Constraint::Length(1),
@@ -180,7 +203,9 @@ fn typed_fields(frame: &mut Frame, area: Rect, state: &ConfirmState, expected: O
     ])
     .areas(area);
     let _ = gap;
-    let focus = |field: Field| if state.focus == field { theme::SELECTED } else { Style::new() };
+    let focus = |field: Field| {
+        if state.focus == field { Style::new().add_modifier(Modifier::BOLD) } else { Style::new() }
+    };
     if let Some(expected) = expected {
         frame.render_widget(
             Paragraph::new(Line::from(vec![
@@ -190,20 +215,20 @@ fn typed_fields(frame: &mut Frame, area: Rect, state: &ConfirmState, expected: O
             ])),
             name_label,
         );
-        let mut name_box = state.name.clone();
-        name_box.set_cursor_line_style(focus(Field::Name));
-        frame.render_widget(&name_box, name);
+        let line = theme::text_field(&state.name, state.focus == Field::Name, &plan_name(state));
+        frame.render_widget(Paragraph::new(line).style(focus(Field::Name)), name);
     }
     frame.render_widget(
         Paragraph::new("Reason (recorded in the audit log and on the object's Events):"),
         reason_label,
     );
-    let mut reason_box = state.reason.clone();
-    reason_box.set_cursor_line_style(focus(Field::Reason));
-    reason_box.set_block(Block::bordered().border_type(BorderType::Plain).border_style(theme::DIM));
-    let _ = reason;
-    let [reason_area] = Layout::vertical([Constraint::Length(3)]).areas(reason);
-    frame.render_widget(&reason_box, reason_area);
+    let line = theme::text_field(
+        &state.reason,
+        state.focus == Field::Reason,
+        "why, for the audit log and the incident ticket",
+    );
+    let reason_box = Block::bordered().border_type(BorderType::Plain).border_style(theme::DIM);
+    frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: false }).block(reason_box), reason);
     let footer = match &state.error {
         Some(error) => Line::styled(format!("✖ {error}"), theme::BAD),
         None => {

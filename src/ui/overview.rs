@@ -73,20 +73,20 @@ fn render_column(frame: &mut Frame, area: Rect, state: &State, env: &EnvState, s
         Protection::Confirm => (BorderType::Double, " confirm"),
         Protection::None => (BorderType::Rounded, ""),
     };
-    let mut title_style = Style::new().fg(env.color).add_modifier(Modifier::BOLD);
+    let mut title_style = Style::new().fg(theme::color(env.color)).add_modifier(Modifier::BOLD);
     if selected {
         title_style = title_style.add_modifier(Modifier::REVERSED);
     }
     let mut title = vec![
         Span::styled(format!(" {} ", env.name), title_style),
-        Span::styled(marker, Style::new().fg(env.color)),
+        Span::styled(marker, Style::new().fg(theme::color(env.color))),
     ];
     if env.readonly {
         title.push(Span::styled(" read-only ", theme::WARN));
     }
     let block = Block::bordered()
         .border_type(border)
-        .border_style(Style::new().fg(env.color))
+        .border_style(Style::new().fg(theme::color(env.color)))
         .title(Line::from(title));
     let inner_width = area.width.saturating_sub(2) as usize;
 

@@ -64,22 +64,24 @@ pub fn render(
     selected: Option<u64>,
     progress: Option<&Progress>,
 ) {
-    let (Some(e), Some(app_name), Some(deployment)) =
-        (state.envs.get(env), state.apps.get(app), state.deployments.get(app))
-    else {
+    let (Some(e), Some(placement)) = (state.envs.get(env), state.placement(env, app)) else {
         return;
     };
-    let namespace = state.namespace(env, app);
+    let (app_name, deployment, namespace) =
+        (&placement.app, &placement.deployment, placement.namespace.clone());
     let border = if e.protection == Protection::Typed { BorderType::Thick } else { BorderType::Rounded };
     let title = Line::from(vec![
         Span::styled(" Rollback ", Style::new().add_modifier(Modifier::BOLD)),
         Span::styled(
             format!("{}/{app_name} ", e.name),
-            Style::new().fg(e.color).add_modifier(Modifier::BOLD),
+            Style::new().fg(theme::color(e.color)).add_modifier(Modifier::BOLD),
         ),
         Span::raw(format!("· Deployment {namespace}/{deployment} ")),
     ]);
-    let block = Block::bordered().border_type(border).border_style(Style::new().fg(e.color)).title(title);
+    let block = Block::bordered()
+        .border_type(border)
+        .border_style(Style::new().fg(theme::color(e.color)))
+        .title(title);
     let Some(snapshot) = &e.snapshot else {
         frame.render_widget(Paragraph::new("waiting for the first sync…").block(block), area);
         return;

@@ -11,3 +11,49 @@ pub const OK: Style = Style::new().fg(Color::Green);
 pub const WARN: Style = Style::new().fg(Color::Yellow);
 pub const BAD: Style = Style::new().fg(Color::Red).add_modifier(Modifier::BOLD);
 pub const SELECTED: Style = Style::new().add_modifier(Modifier::REVERSED);
+
+/// An environment's colour from config, as the terminal draws it.
+pub fn color(color: crate::config::Color) -> Color {
+    use crate::config::Color as C;
+    match color {
+        C::Red => Color::Red,
+        C::Green => Color::Green,
+        C::Yellow => Color::Yellow,
+        C::Blue => Color::Blue,
+        C::Magenta => Color::Magenta,
+        C::Cyan => Color::Cyan,
+        C::Gray => Color::Gray,
+        C::White => Color::White,
+        C::Rgb(r, g, b) => Color::Rgb(r, g, b),
+    }
+}
+
+/// A text field as one line: its text with the cursor drawn where it is when `focused`, or
+/// the placeholder, dimmed, while it is empty.
+pub fn text_field(
+    field: &crate::app::TextField,
+    focused: bool,
+    placeholder: &str,
+) -> ratatui::text::Line<'static> {
+    use ratatui::text::{Line, Span};
+    let cursor = Style::new().add_modifier(Modifier::REVERSED);
+    if field.is_empty() {
+        let mut spans = Vec::new();
+        if focused {
+            spans.push(Span::styled(" ", cursor));
+        }
+        spans.push(Span::styled(placeholder.to_owned(), DIM));
+        return Line::from(spans);
+    }
+    if !focused {
+        return Line::raw(field.text().to_owned());
+    }
+    let before: String = field.text().chars().take(field.cursor()).collect();
+    let at: String = field.text().chars().skip(field.cursor()).take(1).collect();
+    let after: String = field.text().chars().skip(field.cursor() + 1).collect();
+    Line::from(vec![
+        Span::raw(before),
+        Span::styled(if at.is_empty() { " ".to_owned() } else { at }, cursor),
+        Span::raw(after),
+    ])
+}

@@ -13,7 +13,7 @@ use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::discovery::ApiResource;
 use kube::{Client, Config};
-use opsdeck::demo::{Fleet, FleetOptions, Timing};
+use opsdeck_demo::{Fleet, FleetOptions, Timing};
 use serde_json::Value;
 
 pub struct Demo {
@@ -141,18 +141,40 @@ impl Demo {
     /// The console, headless, on the fleet with `config`: the real state, reducer, cluster tasks
     /// and operations service, with the audit log and checklists where the binary keeps them.
     pub fn console(&self, config: &Path) -> opsdeck::console::Console {
-        let config_text = opsdeck::config::load(config).expect("config");
+        let fleet = opsdeck::config::Fleet::resolve(opsdeck::config::load(config).expect("config"));
         let kubeconfig = Kubeconfig::read_from(&self.kubeconfig).expect("kubeconfig");
         let data_dir = self.data_home().join("opsdeck");
         let audit = opsdeck::audit::AuditLog::open(&data_dir).expect("audit");
         opsdeck::console::Console::start(opsdeck::console::Setup {
-            config: config_text,
-            files: opsdeck::runner::Files { data_dir, config_file: config.to_path_buf() },
+            fleet: std::sync::Arc::new(fleet),
+            files: opsdeck::console::Files { data_dir, config_file: config.to_path_buf() },
             kubeconfig: Ok(kubeconfig),
             readonly: false,
             audit: Ok(audit),
             webhook: None,
             demo: true,
+        })
+    }
+
+    /// The operation engine as the command line builds it, on the fleet's own config, with the
+    /// audit log where the binary keeps it: for tests that arrange a race between prepare and
+    /// execute.
+    pub fn engine(&self) -> opsdeck::engine::Engine {
+        self.engine_with(&self.config)
+    }
+
+    pub fn engine_with(&self, config: &Path) -> opsdeck::engine::Engine {
+        let fleet = opsdeck::config::Fleet::resolve(opsdeck::config::load(config).expect("config"));
+        let data_dir = self.data_home().join("opsdeck");
+        opsdeck::engine::Engine::new(opsdeck::engine::Setup {
+            fleet: std::sync::Arc::new(fleet),
+            kubeconfig: Ok(Kubeconfig::read_from(&self.kubeconfig).expect("kubeconfig")),
+            readonly: false,
+            audit: opsdeck::audit::AuditLog::open(&data_dir).map_err(|e| e.to_string()),
+            webhook: None,
+            data_dir,
+            analysis: opsdeck::engine::Analysis::Measure,
+            say: None,
         })
     }
 
@@ -203,13 +225,12 @@ pub fn first_image(deployment: &Value) -> String {
 /// Keys typed into the headless console, one per character.
 pub fn press(console: &mut opsdeck::console::Console, keys: &str) {
     for c in keys.chars() {
-        key(console, crossterm::event::KeyCode::Char(c));
+        key(console, opsdeck::app::Key::Char(c));
     }
 }
 
-pub fn key(console: &mut opsdeck::console::Console, code: crossterm::event::KeyCode) {
-    let event = crossterm::event::KeyEvent::new(code, crossterm::event::KeyModifiers::NONE);
-    console.apply(opsdeck::app::Action::Key(event));
+pub fn key(console: &mut opsdeck::console::Console, key: opsdeck::app::Key) {
+    console.apply(opsdeck::app::Action::Key(opsdeck::app::KeyPress::plain(key)));
 }
 
 /// Runs the headless console until `done` holds, for at most a minute and a half.
@@ -224,4 +245,14 @@ pub async fn until(
         assert!(!left.is_zero(), "{what}: not in time; notice {:?}", console.state.notice);
         let _ = tokio::time::timeout(left, console.step()).await;
     }
+}
+
+/// What an operator at a terminal answers: yes, with a reason.
+pub fn yes(reason: &str) -> opsdeck::engine::Answer {
+    opsdeck::engine::Answer { confirmed: true, reason: Some(reason.to_owned()), override_reason: None }
+}
+
+/// The exit code the command line gives an operation error.
+pub fn exit_of(error: &opsdeck::cluster::ops::OpError) -> u8 {
+    opsdeck::commands::write::op_exit(error) as u8
 }

@@ -1,17 +1,15 @@
 //! The reducer's canary half: the canary screen's keys, the analysis gate on more traffic,
 //! auto mode's checks and steps, and the kill switch.
 
-use crossterm::event::KeyCode;
-
-use super::{Update, prepare};
+use super::{Update, ask_engine, prepare};
 use crate::app::auto::{AutoAction, AutoEnded, AutoMode};
 use crate::app::confirm::ConfirmState;
 use crate::app::keymap::Command;
-use crate::app::{Effect, Notice, Overlay, Screen, State};
+use crate::app::keys::Key;
+use crate::app::{AutoEvent, Effect, Notice, Screen, State};
+use crate::engine::{Ask, Origin, Request};
 use crate::metrics::{AppMetrics, Verdict};
-use crate::ops::canary::gate as traffic_gate;
-use crate::ops::{CanaryRequest, Operation, Place, Plan, Request};
-use crate::runner::AutoEvent;
+use crate::ops::CanaryRequest;
 
 fn notice(state: &mut State, error: bool, text: impl Into<String>) {
     state.notice = Some(Notice { error, text: text.into() });
@@ -68,10 +66,10 @@ pub fn switch_env(state: &mut State, forward: bool) {
 }
 
 /// A key typed into the weight field: digits and Backspace. Whether anything changed.
-pub fn type_weight(input: &mut String, code: KeyCode) -> bool {
-    match code {
-        KeyCode::Char(c) if c.is_ascii_digit() && input.len() < 3 => input.push(c),
-        KeyCode::Backspace => {
+pub fn type_weight(input: &mut String, key: Key) -> bool {
+    match key {
+        Key::Char(c) if c.is_ascii_digit() && input.len() < 3 => input.push(c),
+        Key::Backspace => {
             input.pop();
         }
         _ => return false,
@@ -86,7 +84,7 @@ pub fn submit_weight(state: &mut State) -> Update {
     match input.parse::<u32>() {
         Ok(weight) if weight <= 100 => {
             state.screen = Screen::Canary { env, app, input: None };
-            manual(state, env, app, Request::Canary(CanaryRequest::Set(weight)))
+            manual(state, env, app, Ask::Canary(CanaryRequest::Set(weight)))
         }
         _ => {
             notice(state, true, format!("{input:?} is not a weight: type 0 to 100"));
@@ -96,7 +94,7 @@ pub fn submit_weight(state: &mut State) -> Update {
 }
 
 /// A manual canary request: any manual action takes the canary out of auto mode first.
-fn manual(state: &mut State, env: usize, app: usize, request: Request) -> Update {
+fn manual(state: &mut State, env: usize, app: usize, ask: Ask) -> Update {
     let (Some(env_name), Some(app_name)) =
         (state.envs.get(env).map(|e| e.name.clone()), state.apps.get(app).cloned())
     else {
@@ -104,7 +102,7 @@ fn manual(state: &mut State, env: usize, app: usize, request: Request) -> Update
     };
     let before = state.autos.len();
     state.autos.retain(|a| !(a.env == env_name && a.app == app_name));
-    let update = prepare(state, env, app, request);
+    let update = prepare(state, env, app, ask);
     if state.autos.len() != before {
         let text = format!("auto mode off for {env_name}/{app_name}: a manual action takes over");
         notice(state, false, text);
@@ -115,18 +113,7 @@ fn manual(state: &mut State, env: usize, app: usize, request: Request) -> Update
 /// The canary screen's keys, and the kill switch from anywhere it is bound.
 pub fn command(state: &mut State, command: Command) -> Update {
     if command == Command::KillSwitch {
-        state.notice = None;
-        state.overlay = Some(Overlay::Preparing {
-            what: "kill switch: every active canary to 0%".into(),
-            env: String::new(),
-            app: String::new(),
-            request: Request::KillSwitch,
-        });
-        return Update::effect(Effect::Prepare {
-            env: String::new(),
-            app: String::new(),
-            request: Request::KillSwitch,
-        });
+        return ask_engine(state, Request::kill_switch());
     }
     let Screen::Canary { env, app, .. } = state.screen else { return Update::default() };
     let request = match command {
@@ -141,23 +128,12 @@ pub fn command(state: &mut State, command: Command) -> Update {
         Command::ToggleAuto => return toggle_auto(state, env, app),
         _ => return Update::default(),
     };
-    manual(state, env, app, Request::Canary(request))
+    manual(state, env, app, Ask::Canary(request))
 }
 
-/// The analysis gate, as the console judges it: on the verdict the operator is looking at.
-/// `Some(why)` when the confirmation must take an override reason.
-pub fn gate(state: &State, env: &str, app: &str, request: Request) -> Option<String> {
-    let Request::Canary(request) = request else { return None };
-    let index = env_index(state, env)?;
-    let current = weight(state, index, app).unwrap_or(0);
-    traffic_gate(request, current, verdict(state, index, app))
-}
-
-/// `A`: auto mode off at once, or on after a confirmation saying what it will do.
+/// `A`: auto mode off at once, or on after the engine has prepared its confirmation.
 fn toggle_auto(state: &mut State, env: usize, app: usize) -> Update {
-    let (Some(e), Some(a), Some(Some(spec))) =
-        (state.envs.get(env), state.apps.get(app), state.canaries.get(app))
-    else {
+    let (Some(e), Some(a)) = (state.envs.get(env), state.apps.get(app)) else {
         return Update::default();
     };
     let (env_name, app_name) = (e.name.clone(), a.clone());
@@ -170,39 +146,16 @@ fn toggle_auto(state: &mut State, env: usize, app: usize) -> Update {
         );
         return Update::redraw();
     }
-    if e.readonly {
-        notice(state, true, format!("auto mode unavailable: {env_name} is read-only"));
-        return Update::redraw();
-    }
-    let steps: Vec<String> = spec.steps.iter().map(|s| format!("{s}%")).collect();
-    let place = Place { env: &env_name, context: &e.context, app: &app_name, protection: e.protection };
-    let mut plan = Plan::for_app(Operation::CanaryAuto, &place, Vec::new());
-    plan.headline = Some(format!(
-        "{env_name}/{app_name} auto mode: one step every {}s while the verdict passes ({}), abort after {} failed checks in a row",
-        spec.interval.as_secs(),
-        steps.join(" → "),
-        spec.failure_threshold
-    ));
-    plan.warnings = vec![
-        "each step and an abort go through the operation path (access review, dry run, precondition, audit) without asking again".into(),
-        "it stops at the last step (promotion stays yours), on any manual canary key, on the kill switch, or when the console quits".into(),
-    ];
-    let user = e.user.clone().unwrap_or_else(|| "?".into());
-    // The console's state knows the context, not the server behind it; each step's own
-    // confirmation-free run is authorized against the cluster the context names.
-    let cluster = format!("the one context {} names", e.context);
-    let confirm = ConfirmState::new(plan, user, cluster, None);
-    state.overlay = Some(Overlay::Confirm(Box::new(confirm)));
-    Update::redraw()
+    prepare(state, env, app, Ask::AutoMode)
 }
 
 /// The auto-mode confirmation was accepted: it starts now.
 pub fn start_auto(state: &mut State, confirm: &ConfirmState) -> Update {
-    let (env, app) = (&confirm.plan.env, &confirm.plan.app);
+    let (env, app) = (&confirm.prepared.plan.env, &confirm.prepared.plan.app);
     let spec =
         state.apps.iter().position(|a| a == app).and_then(|i| state.canaries.get(i)).and_then(Option::as_ref);
     let Some(spec) = spec else { return Update::default() };
-    let reason = confirm.reason_given().unwrap_or_else(|| format!("turned on by {}", confirm.user));
+    let reason = confirm.answer().reason.unwrap_or_else(|| format!("turned on by {}", confirm.prepared.user));
     let auto = AutoMode::start(env, app, spec.interval, spec.failure_threshold, &reason, state.clock);
     state.overlay = None;
     notice(
@@ -222,12 +175,9 @@ fn auto_effect(auto: &AutoMode, action: AutoAction) -> Effect {
         AutoAction::Step { reason } => (CanaryRequest::Step, reason),
         AutoAction::Abort { reason } => (CanaryRequest::Abort, reason),
     };
-    Effect::Auto {
-        env: auto.env.clone(),
-        app: auto.app.clone(),
-        request: Request::Canary(request),
-        reason: format!("auto mode: {reason}"),
-    }
+    let mut request = Request::new(auto.env.clone(), auto.app.clone(), Ask::Canary(request));
+    request.origin = Origin::Auto { reason: format!("auto mode: {reason}") };
+    Effect::Auto(request)
 }
 
 /// A metrics round arrived for environment `index`: one check for each canary auto mode

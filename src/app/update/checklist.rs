@@ -2,7 +2,7 @@
 //! noting, waiving, re-checking and signing; the checks' objects and the saved report
 //! arriving from the service.
 
-use crossterm::event::KeyEvent;
+use crate::app::KeyPress;
 
 use super::Update;
 use crate::app::checklist::{InputKind, Walk};
@@ -79,13 +79,11 @@ pub fn command(state: &mut State, command: Command) -> Update {
 }
 
 /// A key typed into the walk-through's text field.
-pub fn type_text(state: &mut State, key: KeyEvent) -> bool {
+pub fn type_text(state: &mut State, key: KeyPress) -> bool {
     let Some(name) = env_name(state) else { return false };
     let Some((_, text)) = state.walks.get_mut(&name).and_then(|w| w.input.as_mut()) else { return false };
     // One line: Enter is the command that finishes it.
-    if key.code != crossterm::event::KeyCode::Enter {
-        text.input(key);
-    }
+    text.input(key);
     true
 }
 

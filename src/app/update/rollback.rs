@@ -5,15 +5,16 @@ use super::{Update, prepare};
 use crate::app::keymap::Command;
 use crate::app::rollback::{self, Progress};
 use crate::app::{Notice, Screen, State};
-use crate::ops::{Operation, Plan, Request};
+use crate::engine::Ask;
+use crate::ops::{Operation, Plan};
 
 /// The revisions of the screen's app, newest first, from its environment's snapshot.
 fn revisions(state: &State, env: usize, app: usize) -> Vec<crate::ops::rollback::Revision> {
-    let (Some(e), Some(deployment)) = (state.envs.get(env), state.deployments.get(app)) else {
+    let (Some(e), Some(placement)) = (state.envs.get(env), state.placement(env, app)) else {
         return Vec::new();
     };
     let Some(snapshot) = &e.snapshot else { return Vec::new() };
-    rollback::revisions(&snapshot.inventory, &state.namespace(env, app), deployment)
+    rollback::revisions(&snapshot.inventory, &placement.namespace, &placement.deployment)
 }
 
 /// `R`: the selected app's rollback screen, with the last known good revision preselected.
@@ -50,17 +51,17 @@ pub fn command(state: &mut State, command: Command) -> Update {
             Some(Notice { error: false, text: "a rollback is under way: Esc leaves this view".into() });
         return Update::redraw();
     }
-    let request = match command {
+    let ask = match command {
         Command::PlanRollback if selected.is_none() => {
             state.notice = Some(Notice { error: true, text: "no older revision to roll back to".into() });
             return Update::redraw();
         }
-        Command::PlanRollback => Request::Rollback { to_revision: selected },
-        Command::SuspendGitOps => Request::SuspendGitOps,
-        Command::Pause => Request::Deployment(Operation::Pause),
+        Command::PlanRollback => Ask::Rollback { to_revision: selected },
+        Command::SuspendGitOps => Ask::SuspendGitOps,
+        Command::Pause => Ask::Pause,
         _ => return Update::default(),
     };
-    prepare(state, env, app, request)
+    prepare(state, env, app, ask)
 }
 
 /// A confirmed rollback from its screen is followed there, live, rather than behind a

@@ -1,12 +1,13 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::json;
 
 use super::*;
+use crate::app::{Key, KeyPress};
 use crate::cluster::ServerInfo;
-use crate::config::Protection;
+use crate::config::{Fleet, Protection};
+use crate::engine::{Prepared, Traffic};
 use crate::ops::{Place, Plan};
 
 fn state() -> State {
@@ -31,15 +32,15 @@ fn state() -> State {
         "#,
     )
     .expect("valid");
-    State::new(&config, false)
+    State::new(std::sync::Arc::new(Fleet::resolve(config)), false, jiff::Timestamp::UNIX_EPOCH)
 }
 
 fn key(c: char) -> Action {
-    Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+    Action::Key(KeyPress::char(c))
 }
 
-fn code(code: KeyCode) -> Action {
-    Action::Key(KeyEvent::new(code, KeyModifiers::NONE))
+fn code(key: Key) -> Action {
+    Action::Key(KeyPress::plain(key))
 }
 
 fn typed(state: &mut State, text: &str) {
@@ -57,20 +58,10 @@ fn plan(env: &str, protection: Protection) -> Plan {
 fn prepared(state: &mut State, env: &str, protection: Protection) -> Update {
     state.selected_env = state.envs.iter().position(|e| e.name == env).expect("env");
     let asked = update(state, key('r'));
-    assert_eq!(
-        asked.effects,
-        vec![Effect::Prepare {
-            env: env.into(),
-            app: "web".into(),
-            request: crate::ops::Request::Deployment(Operation::Restart)
-        }]
-    );
-    let event = OpEvent::Prepared {
-        plan: Box::new(plan(env, protection)),
-        user: "demo-admin".into(),
-        cluster: "c".into(),
-    };
-    update(state, Action::Op(event))
+    let request = Request::new(env, "web", Ask::Restart);
+    assert_eq!(asked.effects, vec![Effect::Prepare(request.clone())]);
+    let prepared = Prepared::offline(request, plan(env, protection), Traffic::NotRaised).expect("decided");
+    update(state, Action::Op(OpEvent::Prepared(Box::new(prepared))))
 }
 
 #[test]
@@ -79,7 +70,7 @@ fn q_quits_and_ctrl_c_quits() {
     assert!(update(&mut s, key('q')).redraw);
     assert!(s.quit);
     let mut s = state();
-    update(&mut s, Action::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)));
+    update(&mut s, Action::Key(KeyPress::ctrl(Key::Char('c'))));
     assert!(s.quit);
 }
 
@@ -90,7 +81,7 @@ fn help_opens_closes_and_captures_navigation() {
     assert!(matches!(s.overlay, Some(Overlay::Help)));
     assert!(!update(&mut s, key('l')).redraw, "navigation is inert under the overlay");
     assert_eq!(s.selected_env, 0);
-    update(&mut s, code(KeyCode::Esc));
+    update(&mut s, code(Key::Esc));
     assert!(s.overlay.is_none());
 }
 
@@ -131,19 +122,21 @@ fn typed_confirmation_needs_the_exact_name_and_a_reason() {
     assert!(matches!(s.overlay, Some(Overlay::Confirm(_))));
 
     typed(&mut s, "Production/web");
-    update(&mut s, code(KeyCode::Tab));
+    update(&mut s, code(Key::Tab));
     typed(&mut s, "rotate certs");
-    let refused = update(&mut s, code(KeyCode::Enter));
+    let refused = update(&mut s, code(Key::Enter));
     assert!(refused.effects.is_empty(), "a differently-cased name writes nothing");
     let Some(Overlay::Confirm(confirm)) = &mut s.overlay else { panic!("still confirming") };
     assert!(confirm.error.as_deref().is_some_and(|e| e.contains("production/web")));
     assert_eq!(confirm.focus, Field::Name);
-    confirm.name = ratatui_textarea::TextArea::default();
+    confirm.name = crate::app::TextField::default();
 
     typed(&mut s, "production/web");
-    let accepted = update(&mut s, code(KeyCode::Enter));
+    let accepted = update(&mut s, code(Key::Enter));
     assert_eq!(accepted.effects.len(), 1);
-    assert!(matches!(&accepted.effects[0], Effect::Execute { reason: Some(r), .. } if r == "rotate certs"));
+    assert!(
+        matches!(&accepted.effects[0], Effect::Execute { answer, .. } if answer.reason.as_deref() == Some("rotate certs"))
+    );
     assert!(matches!(s.overlay, Some(Overlay::Running { .. })));
 }
 
@@ -152,7 +145,7 @@ fn typed_confirmation_without_a_reason_writes_nothing() {
     let mut s = state();
     prepared(&mut s, "production", Protection::Typed);
     typed(&mut s, "production/web");
-    assert!(update(&mut s, code(KeyCode::Enter)).effects.is_empty());
+    assert!(update(&mut s, code(Key::Enter)).effects.is_empty());
     let Some(Overlay::Confirm(confirm)) = &s.overlay else { panic!("still confirming") };
     assert_eq!(confirm.focus, Field::Reason);
 }
@@ -165,7 +158,7 @@ fn esc_cancels_every_confirmation_and_writes_nothing() {
         if protection == Protection::Typed {
             typed(&mut s, "production/web");
         }
-        let cancelled = update(&mut s, code(KeyCode::Esc));
+        let cancelled = update(&mut s, code(Key::Esc));
         assert!(cancelled.effects.is_empty(), "{env}");
         assert!(s.overlay.is_none());
         assert!(s.notice.as_ref().is_some_and(|n| n.text.contains("nothing was written")));
@@ -181,16 +174,29 @@ fn yes_no_confirmation() {
     prepared(&mut s, "staging", Protection::Confirm);
     assert!(update(&mut s, key('q')).effects.is_empty() && !s.quit, "q is not an answer here");
     let yes = update(&mut s, key('y'));
-    assert!(matches!(&yes.effects[..], [Effect::Execute { reason: None, .. }]));
+    assert!(
+        matches!(&yes.effects[..], [Effect::Execute { answer, .. }] if answer.confirmed && answer.reason.is_none())
+    );
 }
 
 #[test]
-fn a_read_only_environment_is_refused_before_anything_is_asked() {
+fn a_paused_deployment_is_a_choice_that_asks_again_with_resume() {
     let mut s = state();
-    s.selected_env = 2;
-    let refused = update(&mut s, key('r'));
-    assert!(refused.effects.is_empty());
-    assert!(s.notice.as_ref().is_some_and(|n| n.error && n.text.contains("read-only")));
+    s.selected_env = 1;
+    let request = Request::new("production", "web", Ask::Rollback { to_revision: Some(2) });
+    s.overlay = Some(Overlay::Preparing { what: request.describe() });
+    let refusal = crate::engine::Refusal::NeedsResume("shop/web is paused".into());
+    update(&mut s, Action::Op(OpEvent::Refused { request: Box::new(request.clone()), refusal }));
+    assert!(matches!(&s.overlay, Some(Overlay::Choice { question, .. }) if question.contains("paused")));
+    let again = update(&mut s, key('y'));
+    assert_eq!(again.effects, vec![Effect::Prepare(Request { resume_paused: true, ..request.clone() })]);
+    assert!(matches!(s.overlay, Some(Overlay::Preparing { .. })));
+
+    s.overlay = Some(Overlay::Preparing { what: request.describe() });
+    let refusal = crate::engine::Refusal::NeedsResume("shop/web is paused".into());
+    update(&mut s, Action::Op(OpEvent::Refused { request: Box::new(request), refusal }));
+    assert!(update(&mut s, key('n')).effects.is_empty(), "n drops it");
+    assert!(s.overlay.is_none());
 }
 
 #[test]
@@ -198,10 +204,9 @@ fn unavailable_and_finished_are_shown() {
     let mut s = state();
     s.selected_env = 1;
     update(&mut s, key('p'));
-    update(
-        &mut s,
-        Action::Op(OpEvent::Unavailable { what: "pause production/web".into(), reason: "forbidden".into() }),
-    );
+    let request = Box::new(Request::new("production", "web", Ask::Pause));
+    let refusal = crate::engine::Refusal::Forbidden("forbidden".into());
+    update(&mut s, Action::Op(OpEvent::Refused { request, refusal }));
     assert!(s.overlay.is_none());
     assert!(s.notice.as_ref().is_some_and(|n| n.text == "pause production/web unavailable: forbidden"));
     update(
@@ -213,7 +218,7 @@ fn unavailable_and_finished_are_shown() {
         }),
     );
     assert!(matches!(s.overlay, Some(Overlay::Finished { .. })));
-    update(&mut s, code(KeyCode::Enter));
+    update(&mut s, code(Key::Enter));
     assert!(s.overlay.is_none());
 }
 
@@ -228,7 +233,7 @@ fn the_audit_screen_loads_off_the_ui_thread_and_scrolls() {
     update(&mut s, key('j'));
     assert!(matches!(s.overlay, Some(Overlay::Audit { scroll: 1, .. })));
     assert_eq!(s.selected_app, 0, "scrolling the log does not move the selection");
-    update(&mut s, code(KeyCode::Esc));
+    update(&mut s, code(Key::Esc));
     assert!(s.overlay.is_none());
 }
 

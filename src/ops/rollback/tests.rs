@@ -138,7 +138,7 @@ fn a_paused_deployment_is_refused_unless_the_rollback_resumes_it() {
     let d = deployment("v1.3.0", true);
     assert!(matches!(
         rollback(&place(), &d, &replica_sets(), Options::default()),
-        Err(PlanError::Refused(m)) if m.contains("paused") && m.contains("resume it first")
+        Err(PlanError::NeedsResume(m)) if m.contains("paused") && m.contains("--resume")
     ));
     let plan = rollback(&place(), &d, &replica_sets(), Options { resume_paused: true, ..Options::default() })
         .expect("plan");

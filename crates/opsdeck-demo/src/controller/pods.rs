@@ -8,8 +8,8 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use super::{Controller, meta, owner_ref, owner_uid, record_event};
-use crate::demo::resources::{PODS, REPLICA_SETS};
-use crate::demo::store::{Store, now_rfc3339};
+use crate::resources::{PODS, REPLICA_SETS};
+use crate::store::{Store, now_rfc3339};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {

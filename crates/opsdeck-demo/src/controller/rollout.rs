@@ -10,8 +10,8 @@ use std::time::Instant;
 use serde_json::{Map, Value, json};
 
 use super::{Controller, meta, owner_ref, owner_uid, record_event};
-use crate::demo::resources::{DEPLOYMENTS, REPLICA_SETS};
-use crate::demo::store::{Store, ensure_object, now_rfc3339};
+use crate::resources::{DEPLOYMENTS, REPLICA_SETS};
+use crate::store::{Store, ensure_object, now_rfc3339};
 
 pub const REVISION: &str = "deployment.kubernetes.io/revision";
 const HASH_LABEL: &str = "pod-template-hash";

@@ -17,7 +17,7 @@ use kube::api::{Api, ListParams, Patch, PatchParams, PostParams, WatchEvent, Wat
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::watcher;
 use kube::{Client, Config};
-use opsdeck::demo::{Fleet, FleetOptions, Timing};
+use opsdeck_demo::{Fleet, FleetOptions, Timing};
 use serde_json::json;
 
 struct Demo {

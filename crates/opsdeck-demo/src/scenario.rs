@@ -13,7 +13,7 @@ use super::resources::{
 use super::store::Store;
 use super::traffic::Profile;
 
-pub const SCENARIO: &str = include_str!("../../assets/demo/scenario.toml");
+pub const SCENARIO: &str = include_str!("../../../assets/demo/scenario.toml");
 /// Where Flux's objects live.
 const FLUX_NAMESPACE: &str = "flux-system";
 

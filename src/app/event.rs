@@ -1,0 +1,56 @@
+//! What the console's services tell the state: how a request the operator made went. The
+//! console owns these messages; the engine below it knows nothing of them.
+
+use crate::engine::{Prepared, Refusal, Request};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum OpEvent {
+    /// Planned, decided and checked with the server: ready for the confirmation screen.
+    Prepared(Box<Prepared>),
+    /// It cannot be offered, and why; `request` is what was asked, for a choice the refusal
+    /// offers (roll back and resume a paused Deployment).
+    Refused {
+        request: Box<Request>,
+        refusal: Refusal,
+    },
+    Progress {
+        stage: String,
+    },
+    Finished {
+        sentence: String,
+        outcome: String,
+        message: String,
+    },
+    /// The audit log's latest records (oldest first), or why it could not be read.
+    Audit(Result<Vec<crate::audit::Record>, String>),
+    /// The checklist of an environment and the objects its checks read, or why not.
+    Checklist {
+        env: String,
+        result: Result<Box<(crate::checklist::Checklist, crate::checklist::Objects)>, String>,
+    },
+    /// Where a signed checklist was saved (JSON, Markdown), or why it was not.
+    ChecklistSaved {
+        env: String,
+        result: Result<(std::path::PathBuf, std::path::PathBuf), String>,
+    },
+    /// How an operation auto mode asked for is going: it has no confirmation screen to report
+    /// on, so it reports to the canary it drives.
+    Auto {
+        env: String,
+        app: String,
+        event: AutoEvent,
+    },
+}
+
+/// The course of one auto-mode operation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AutoEvent {
+    /// Could not be prepared: nothing was written.
+    Unavailable(String),
+    Progress(String),
+    Finished {
+        sentence: String,
+        outcome: String,
+        message: String,
+    },
+}

@@ -1,0 +1,321 @@
+//! Carrying out a confirmed plan: for each step an audit intent, the write once with its
+//! precondition, an Event on the target, verification, an audit result, and a notification.
+//! An app's plan stops at the first step that does not finish, since each relies on the one
+//! before; the kill switch goes on with the others.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::task::JoinHandle;
+
+use super::decide::{self, Answer, AnswerError};
+use super::{Engine, Prepared, Session, Sessions, objects};
+use crate::audit::{AuditLog, Outcome, Phase, Record, new_id, slack_payload};
+use crate::cluster::ops::{self, OpError, Verified};
+use crate::ops::{Plan, Scope, Step, Verify};
+
+/// How a run ended.
+#[derive(Debug)]
+pub struct Report {
+    pub outcome: Outcome,
+    pub message: String,
+    /// What stopped it, for an exit code: the first step that did not finish.
+    pub error: Option<OpError>,
+    /// Notifications still in flight.
+    pub notifications: Notifications,
+}
+
+/// Webhook deliveries still under way, for a short-lived command to wait on briefly.
+#[derive(Debug, Default)]
+pub struct Notifications(Vec<JoinHandle<Result<(), String>>>);
+
+impl Notifications {
+    /// Waits at most `grace` for the deliveries; what could not be delivered, and why.
+    pub async fn settle(self, grace: Duration) -> Vec<String> {
+        let all = futures::future::join_all(self.0);
+        match tokio::time::timeout(grace, all).await {
+            Ok(results) => results
+                .into_iter()
+                .filter_map(|r| match r {
+                    Ok(Ok(())) => None,
+                    Ok(Err(e)) => Some(e),
+                    Err(e) => Some(e.to_string()),
+                })
+                .collect(),
+            Err(_) => vec![format!("no answer within {}s", grace.as_secs())],
+        }
+    }
+}
+
+/// How long to wait for "done" after a step is written.
+fn deadline(step: &Step) -> Duration {
+    match step.verify {
+        Verify::RolloutComplete => Duration::from_secs(300),
+        Verify::Field { .. } => Duration::from_secs(30),
+        Verify::Written => Duration::ZERO,
+    }
+}
+
+fn outcome_of(error: &OpError) -> Outcome {
+    match error {
+        OpError::Conflict(_) | OpError::Refused(_) => Outcome::Conflict,
+        OpError::Forbidden(_) => Outcome::Forbidden,
+        OpError::Unreachable(_) => Outcome::Unreachable,
+        OpError::NotFound(_) | OpError::Invalid(_) | OpError::Failed(_) => Outcome::Failed,
+    }
+}
+
+/// Where a run's records go.
+struct Recorder<'a> {
+    audit: &'a AuditLog,
+    webhook: Option<&'a crate::audit::Webhook>,
+    notifications: Notifications,
+}
+
+impl Recorder<'_> {
+    fn notify(&mut self, record: &Record) {
+        if let Some(webhook) = self.webhook {
+            self.notifications.0.push(webhook.notify(slack_payload(record)));
+        }
+    }
+}
+
+/// One step's write, as the record of it says it.
+struct Attempt<'a> {
+    plan: &'a Plan,
+    session: &'a Session,
+    reason: Option<&'a str>,
+    emergency: Option<&'a str>,
+}
+
+impl Attempt<'_> {
+    fn intent(&self, step: &Step) -> Record {
+        let now = jiff::Timestamp::now();
+        Record {
+            id: new_id(now),
+            phase: Phase::Intent,
+            time: now,
+            user: self.session.user.clone(),
+            local_user: ops::local_user(),
+            env: step.target.env.clone(),
+            context: self.session.context.clone(),
+            namespace: step.target.namespace.clone(),
+            kind: step.target.kind.name().to_owned(),
+            name: step.target.name.clone(),
+            app: Some(step.app.clone()),
+            operation: self.plan.operation.name().to_owned(),
+            sentence: step.sentence.clone(),
+            reason: self.reason.map(str::to_owned),
+            emergency: self.emergency.map(str::to_owned),
+            from_resource_version: Some(step.from_resource_version.clone()),
+            patch: Some(step.patch.with_precondition(&step.from_resource_version).to_value()),
+            outcome: None,
+            message: None,
+            to_resource_version: None,
+        }
+    }
+}
+
+impl Engine {
+    /// Carries out `prepared` on `answer`; `Err` when the answer is not enough for it, and
+    /// then nothing was done. `progress` hears each stage, for a screen or a terminal.
+    pub async fn execute(
+        &self,
+        prepared: &Prepared,
+        answer: &Answer,
+        mut progress: impl FnMut(&str),
+    ) -> Result<Report, AnswerError> {
+        let reason = decide::check(&prepared.decision, answer)?;
+        let plan = &prepared.plan;
+        let failed = |message: String, error: OpError| Report {
+            outcome: outcome_of(&error),
+            message,
+            error: Some(error),
+            notifications: Notifications::default(),
+        };
+        let mut sessions = Sessions::default();
+        for env in plan.environments() {
+            match self.session(env).await {
+                Ok(session) => sessions.insert(session),
+                // The kill switch goes on without an environment it cannot reach; its step
+                // reports the environment unreachable.
+                Err(e) if plan.scope == Scope::Fleet => tracing::warn!(env, error = %e, "not connected"),
+                Err(e) => return Ok(failed(e.to_string(), OpError::Unreachable(e.to_string()))),
+            }
+        }
+        let audit = match &self.audit {
+            Ok(audit) => audit,
+            Err(e) => {
+                let message = format!("no audit log ({e}): nothing was done");
+                return Ok(failed(message.clone(), OpError::Failed(message)));
+            }
+        };
+        let mut recorder =
+            Recorder { audit, webhook: self.webhook.as_ref(), notifications: Notifications::default() };
+        let mut reports: Vec<(&Step, Outcome, String, Option<OpError>)> = Vec::new();
+        for (index, step) in plan.steps.iter().enumerate() {
+            let Some(session) = sessions.get(&step.target.env) else {
+                let error = OpError::Unreachable(format!("{}: not connected", step.target.env));
+                reports.push((step, outcome_of(&error), error.to_string(), Some(error)));
+                continue;
+            };
+            let attempt = Attempt {
+                plan,
+                session,
+                reason: reason.as_deref(),
+                emergency: prepared.decision.emergency(&step.target.env),
+            };
+            let (outcome, message, error) =
+                run_step(&attempt, step, index > 0, &mut recorder, &mut progress).await;
+            let stop = outcome != Outcome::Done && plan.scope == Scope::App;
+            reports.push((step, outcome, message, error));
+            if stop {
+                break;
+            }
+        }
+        let mut report = match plan.scope {
+            Scope::App => reports.pop().map_or_else(
+                || Report {
+                    outcome: Outcome::Done,
+                    message: "nothing to do".into(),
+                    error: None,
+                    notifications: Notifications::default(),
+                },
+                |(_, outcome, message, error)| Report {
+                    outcome,
+                    message,
+                    error,
+                    notifications: Notifications::default(),
+                },
+            ),
+            Scope::Fleet => Report {
+                outcome: reports.iter().map(|r| r.1).find(|o| *o != Outcome::Done).unwrap_or(Outcome::Done),
+                message: reports
+                    .iter()
+                    .map(|(s, o, m, _)| format!("{}/{}: {} ({m})", s.target.env, s.app, o.as_str()))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                error: reports.iter().find_map(|r| r.3.clone()),
+                notifications: Notifications::default(),
+            },
+        };
+        report.notifications = recorder.notifications;
+        if matches!(report.error, Some(OpError::Conflict(_))) && plan.scope == Scope::App {
+            let now = self.describe_now(prepared).await;
+            report.message = format!("{}. {now}", report.message);
+        }
+        Ok(report)
+    }
+
+    /// After a 409: what the plan would be today.
+    async fn describe_now(&self, prepared: &Prepared) -> String {
+        let request = &prepared.request;
+        let (Ok(placement), Ok(session)) =
+            (self.fleet.placement(&request.env, &request.app), self.session(&request.env).await)
+        else {
+            return String::new();
+        };
+        objects::describe_now(&session, placement, prepared.plan.operation).await
+    }
+}
+
+/// A step that runs after others of its plan, against the object as it is now: the
+/// resourceVersion read just before if every field the step was computed from still has its
+/// planned value (see [`Step::guards`]); a conflict naming the field otherwise.
+async fn rebase(session: &Session, step: &Step) -> Result<Step, OpError> {
+    let now = ops::fetch(&session.read, &step.target).await?;
+    let rv = now.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or_default();
+    if rv == step.from_resource_version {
+        return Ok(step.clone());
+    }
+    let what = format!("{} {}/{}", step.target.kind.name(), step.target.namespace, step.target.name);
+    if step.guards.is_empty() {
+        return Err(OpError::Conflict(format!(
+            "{what} changed while the earlier steps ran (resourceVersion {} → {rv}); nothing more was written",
+            step.from_resource_version
+        )));
+    }
+    if let Some(broken) = step.guards.iter().find(|g| !g.holds(&now)) {
+        let field = broken.pointer.trim_start_matches('/').replace('/', ".").replace("~1", "/");
+        let is = now.pointer(&broken.pointer).unwrap_or(&Value::Null);
+        return Err(OpError::Conflict(format!(
+            "{what} changed while the earlier steps ran: {field} is now {is}, the plan was made at {}; nothing more was written",
+            broken.value
+        )));
+    }
+    Ok(Step { from_resource_version: rv.to_owned(), ..step.clone() })
+}
+
+/// One step along the path: audit intent, write with its precondition, Event, verification,
+/// audit result, notification.
+async fn run_step(
+    attempt: &Attempt<'_>,
+    step: &Step,
+    after_others: bool,
+    recorder: &mut Recorder<'_>,
+    progress: &mut impl FnMut(&str),
+) -> (Outcome, String, Option<OpError>) {
+    let failed = |error: OpError| (outcome_of(&error), error.to_string(), Some(error));
+    let session = attempt.session;
+    let write = match session.writer() {
+        Ok(write) => write.clone(),
+        Err(e) => return failed(OpError::Forbidden(e.to_string())),
+    };
+    let intent = attempt.intent(step);
+    if let Err(e) = recorder.audit.append(&intent) {
+        // Without the intent on disk there is no record of what is about to happen.
+        return failed(OpError::Failed(format!(
+            "cannot write the audit log {}: {e}; nothing was done",
+            recorder.audit.path().display()
+        )));
+    }
+    let conclude = |recorder: &mut Recorder<'_>, error: OpError| {
+        let result = intent.result(jiff::Timestamp::now(), outcome_of(&error), error.to_string(), None);
+        let _ = recorder.audit.append(&result);
+        recorder.notify(&result);
+        failed(error)
+    };
+    let step = if after_others {
+        match rebase(session, step).await {
+            Ok(step) => step,
+            Err(error) => return conclude(recorder, error),
+        }
+    } else {
+        step.clone()
+    };
+    progress(&format!("writing: {}", step.sentence));
+    let object = match ops::execute(&write, &step).await {
+        Ok(object) => object,
+        Err(error) => return conclude(recorder, error),
+    };
+    let to_rv = object.pointer("/metadata/resourceVersion").and_then(Value::as_str).map(str::to_owned);
+    let event_message = format!(
+        "{} by {}{}",
+        step.sentence,
+        session.user,
+        attempt.reason.map(|r| format!(": {r}")).unwrap_or_default()
+    );
+    let mut notes = Vec::new();
+    if let Err(e) = ops::record_event(&write, &step, &object, &event_message).await {
+        tracing::warn!(error = %e, "could not record the Event");
+        notes.push(format!("the Event could not be recorded ({e})"));
+    }
+    let verified = if step.verify == Verify::Written {
+        Verified::Done(object.clone())
+    } else {
+        progress(&format!("written; waiting until {}", step.verify.describe()));
+        ops::verify(&session.read, &step, deadline(&step)).await
+    };
+    let (outcome, message) = match verified {
+        Verified::Done(_) => (Outcome::Done, step.verify.describe()),
+        Verified::Failed(why) => (Outcome::Failed, format!("written, then failed: {why}")),
+        Verified::Pending(why) => (Outcome::Pending, format!("written; still pending: {why}")),
+    };
+    let message = if notes.is_empty() { message } else { format!("{message}; {}", notes.join("; ")) };
+    let result = intent.result(jiff::Timestamp::now(), outcome, message.clone(), to_rv);
+    if let Err(e) = recorder.audit.append(&result) {
+        tracing::error!(error = %e, "could not write the audit result");
+    }
+    recorder.notify(&result);
+    (outcome, message, None)
+}

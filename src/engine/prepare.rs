@@ -1,0 +1,293 @@
+//! Preparing a request: read the objects, plan, gather what the decision needs, decide, and
+//! ask the server whether it would accept each write (an access review and a dry run) — all
+//! before anyone is asked to confirm. Nothing here writes.
+
+use serde_json::Value;
+
+use super::decide::{Facts, Traffic, decide};
+use super::objects::{self, deployment_target, fetch_canary, fetch_rollback, place};
+use super::request::{Ask, Request};
+use super::{Engine, Prepared, Refusal, Session, analysis};
+use crate::cluster::ops;
+use crate::config::{CanaryPlace, Placement};
+use crate::health::rollout::deployment_of;
+use crate::health::verdict::Rollout;
+use crate::ops::policy::{self, Rules};
+use crate::ops::{CanaryRequest, Operation, Plan, PlanError, Step, canary};
+
+impl Engine {
+    /// Plans and decides `request` against the objects as they are now, and checks it with the
+    /// server; `Err` says why it cannot be offered.
+    pub async fn prepare(&self, request: Request) -> Result<Prepared, Refusal> {
+        if request.ask == Ask::KillSwitch {
+            return self.prepare_kill_switch(request).await;
+        }
+        let placement = self.fleet.placement(&request.env, &request.app)?.clone();
+        let session = self.session(&request.env).await?;
+        let now = jiff::Timestamp::now();
+        let mut version = None;
+        let mut traffic = Traffic::NotRaised;
+        let plan = match request.ask {
+            Ask::Restart | Ask::Pause | Ask::Resume => {
+                let object = ops::fetch(&session.read, &deployment_target(&placement)).await?;
+                objects::plan_deployment(&placement, request.ask.operation(), &object, now)?
+            }
+            Ask::Canary(canary_request) => {
+                let (_, target) = self.fleet.canary(&request.env, &request.app)?;
+                let objects = fetch_canary(&session, &placement, target).await?;
+                let plan = objects::plan_canary(
+                    &placement,
+                    &self.steps(&request.app),
+                    target,
+                    &objects,
+                    canary_request,
+                )?;
+                version = objects.canary_version();
+                traffic = self.traffic(&session, &placement, target, &objects, canary_request).await?;
+                plan
+            }
+            Ask::AutoMode => {
+                let (_, target) = self.fleet.canary(&request.env, &request.app)?;
+                let objects = fetch_canary(&session, &placement, target).await?;
+                version = objects.canary_version();
+                self.auto_plan(&placement)
+            }
+            Ask::Rollback { to_revision } => {
+                let objects = fetch_rollback(&session, &placement).await?;
+                let options = crate::ops::rollback::Options {
+                    to_revision,
+                    resume_paused: request.resume_paused,
+                    no_wait: request.no_wait,
+                };
+                objects::plan_rollback(&placement, &objects, options)?
+            }
+            Ask::SuspendGitOps => objects::plan_suspend(&session, &placement).await?,
+            // Returned above: the kill switch spans environments.
+            Ask::KillSwitch => return self.prepare_kill_switch(request).await,
+        };
+        let rule = self.policy(&plan, &request.env, version.as_deref(), now);
+        let decision = decide(&Facts {
+            plan: &plan,
+            readonly: self.readonly(&request.env),
+            origin: &request.origin,
+            policy: vec![(request.env.clone(), rule)],
+            traffic,
+        })?;
+        for step in &plan.steps {
+            preflight(&session, step).await?;
+        }
+        Ok(Prepared {
+            user: session.user.clone(),
+            cluster: self.cluster_of(&placement.context),
+            request,
+            plan,
+            decision,
+            left_out: Vec::new(),
+        })
+    }
+
+    fn steps(&self, app: &str) -> Vec<u8> {
+        self.fleet
+            .config
+            .app(app)
+            .and_then(|a| a.canary.as_ref())
+            .map(|c| c.steps.get_ref().clone())
+            .unwrap_or_default()
+    }
+
+    /// The environment's windows and checklist gate on `plan`.
+    fn policy(
+        &self,
+        plan: &Plan,
+        env: &str,
+        version: Option<&str>,
+        now: jiff::Timestamp,
+    ) -> policy::Decision {
+        let Some(config) = self.fleet.env_config(env) else { return policy::Decision::Go };
+        let reports = crate::checklist::report::signed(&self.data_dir, env);
+        policy::decide(plan, &Rules::of(config, &reports), version, now)
+    }
+
+    /// Auto mode writes nothing itself: its plan says what it will do.
+    fn auto_plan(&self, placement: &Placement) -> Plan {
+        let canary = self.fleet.config.app(&placement.app).and_then(|a| a.canary.as_ref());
+        let (steps, interval, threshold) = canary.map_or((Vec::new(), 0, 0), |c| {
+            (c.steps.get_ref().clone(), c.interval.0.as_secs(), c.failure_threshold)
+        });
+        let steps: Vec<String> = steps.iter().map(|s| format!("{s}%")).collect();
+        let mut plan = Plan::for_app(Operation::CanaryAuto, &place(placement), Vec::new());
+        plan.headline = Some(format!(
+            "{}/{} auto mode: one step every {interval}s while the verdict passes ({}), abort after {threshold} failed checks in a row",
+            placement.env,
+            placement.app,
+            steps.join(" → ")
+        ));
+        plan.warnings = vec![
+            "each step and an abort go through the operation path (access review, dry run, precondition, audit) without asking again".into(),
+            "it stops at the last step (promotion stays yours), on any manual canary key, on the kill switch, or when the console quits".into(),
+        ];
+        plan
+    }
+
+    /// What gates more traffic: the canary's pods for the first step from 0%, the analysis
+    /// after it.
+    async fn traffic(
+        &self,
+        session: &Session,
+        placement: &Placement,
+        target: &CanaryPlace,
+        objects: &objects::CanaryObjects,
+        request: CanaryRequest,
+    ) -> Result<Traffic, Refusal> {
+        let current = canary::read_weight(&target.target, &objects.view())?.percent;
+        if !canary::raises(request, current) {
+            return Ok(Traffic::NotRaised);
+        }
+        if current == 0 && matches!(request, CanaryRequest::Step | CanaryRequest::Set(_)) {
+            return Ok(Traffic::FirstStep(canary_ready(target, &objects.canary)));
+        }
+        let verdict =
+            analysis::verdict(&self.analysis, &self.fleet, session, placement, |m| self.say(m)).await;
+        Ok(Traffic::Analysis(verdict))
+    }
+
+    /// Every environment's active canaries to 0%, production first, as one plan. An
+    /// environment that cannot be reached, is read-only, or refuses a step is left out and
+    /// named, rather than holding up the others.
+    async fn prepare_kill_switch(&self, request: Request) -> Result<Prepared, Refusal> {
+        let now = jiff::Timestamp::now();
+        let mut left_out = Vec::new();
+        let mut aborts = Vec::new();
+        let mut sessions = super::Sessions::default();
+        // Promotion order runs towards production: the kill switch runs against it, so the
+        // environment with the most at stake is aborted first.
+        for env in self.fleet.environments.iter().rev() {
+            if env.canaries().next().is_none() {
+                continue;
+            }
+            let session = match self.session(&env.name).await {
+                Ok(session) => session,
+                Err(e) => {
+                    left_out.push(e);
+                    continue;
+                }
+            };
+            for (placement, target) in env.canaries() {
+                let planned = match fetch_canary(&session, placement, target).await {
+                    Ok(objects) => {
+                        objects::plan_canary(placement, &[], target, &objects, CanaryRequest::Abort)
+                    }
+                    Err(e) => {
+                        left_out.push(e.into());
+                        continue;
+                    }
+                };
+                match planned {
+                    Ok(plan) => aborts.push(plan),
+                    // Already at 0: nothing to abort.
+                    Err(PlanError::Refused(_)) => {}
+                    Err(e) => left_out.push(Refusal::Failed(format!("{}/{}: {e}", env.name, placement.app))),
+                }
+            }
+            sessions.insert(session);
+        }
+        let Some(mut plan) = canary::kill_switch(aborts) else {
+            let mut message = "no canary is taking traffic: nothing to abort".to_owned();
+            if !left_out.is_empty() {
+                let why: Vec<String> = left_out.iter().map(ToString::to_string).collect();
+                message = format!("{message} ({})", why.join("; "));
+            }
+            return Err(Refusal::NothingToDo { message, left_out });
+        };
+        let mut kept = Vec::new();
+        for step in std::mem::take(&mut plan.steps) {
+            let checked = match sessions.get(&step.target.env) {
+                Some(_) if self.readonly(&step.target.env) => Err(Refusal::Forbidden(format!(
+                    "{} is read-only (--readonly or readonly = true): opsdeck sends no writes there",
+                    step.target.env
+                ))),
+                Some(session) => preflight(session, &step).await,
+                None => Err(Refusal::Unreachable(format!("{}: not connected", step.target.env))),
+            };
+            match checked {
+                Ok(()) => kept.push(step),
+                Err(e) => {
+                    plan.warnings.push(format!("{}/{} left out: {e}", step.target.env, step.app));
+                    left_out.push(e);
+                }
+            }
+        }
+        plan.steps = kept;
+        if plan.steps.is_empty() {
+            return Err(left_out
+                .first()
+                .cloned()
+                .unwrap_or_else(|| Refusal::Failed("nothing left to abort".into())));
+        }
+        let mut warnings: Vec<String> = left_out
+            .iter()
+            .filter(|e| !plan.warnings.iter().any(|w| w.ends_with(&e.to_string())))
+            .map(ToString::to_string)
+            .collect();
+        warnings.append(&mut plan.warnings);
+        plan.warnings = warnings;
+        let policy = plan
+            .environments()
+            .into_iter()
+            .map(|env| (env.to_owned(), self.policy(&plan, env, None, now)))
+            .collect();
+        let decision = decide(&Facts {
+            plan: &plan,
+            readonly: false,
+            origin: &request.origin,
+            policy,
+            traffic: Traffic::NotRaised,
+        })?;
+        let envs = plan.environments();
+        let user = match envs.as_slice() {
+            [one] => sessions.get(one).map_or_else(|| "?".to_owned(), |s| s.user.clone()),
+            many => many
+                .iter()
+                .map(|e| format!("{} ({e})", sessions.get(e).map_or("?", |s| s.user.as_str())))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        let mut contexts: Vec<&str> = plan.steps.iter().map(|s| s.target.context.as_str()).collect();
+        contexts.dedup();
+        let cluster = contexts.iter().map(|c| self.cluster_of(c)).collect::<Vec<_>>().join(", ");
+        Ok(Prepared { request, plan, decision, user, cluster, left_out })
+    }
+}
+
+/// May the operator do this, and would the server accept it? Nothing is stored; a read-only
+/// environment sends nothing at all.
+async fn preflight(session: &Session, step: &Step) -> Result<(), Refusal> {
+    let write = session.writer()?;
+    session.reviews.authorize(&session.read, &step.target).await?;
+    ops::dry_run(write, step).await?;
+    Ok(())
+}
+
+/// Whether the canary's pods can take traffic now: its rollout complete with pods available.
+/// The replica-ratio provider creates the canary's pods with its first step and waits for them
+/// before it shrinks stable, so it waits for readiness itself.
+fn canary_ready(target: &CanaryPlace, canary: &Value) -> Result<(), String> {
+    if !target.target.has_router() {
+        return Ok(());
+    }
+    let Some(d) = deployment_of(canary) else {
+        return Err(format!("the canary Deployment {} could not be read", target.deployment));
+    };
+    match Rollout::of(Some(&d)) {
+        Rollout::Complete if d.available > 0 => Ok(()),
+        Rollout::Complete | Rollout::Missing => {
+            Err(format!("the canary Deployment {} has no pods to serve it", target.deployment))
+        }
+        Rollout::Paused => Err(format!("the canary Deployment {} is paused", target.deployment)),
+        Rollout::Stalled { reason } => Err(format!("the canary's rollout stalled: {reason}")),
+        Rollout::Progressing => Err(format!(
+            "the canary's pods are not ready ({}/{} available); step again once they are",
+            d.available, d.desired
+        )),
+    }
+}
