@@ -11,7 +11,7 @@ mod fleet;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use fleet::{first_image, ingress_weight, replicas, route_weights, text};
+use fleet::{first_image, ingress_weight, replicas, route_weights, text, until};
 use futures::StreamExt;
 use kube::api::{Api, DynamicObject};
 use kube::discovery::ApiResource;
@@ -338,5 +338,66 @@ async fn later_steps_go_ahead_on_unchanged_fields_and_stop_on_changed_ones() {
         replicas(&demo.get("production", "deployments", "web-canary").await),
         1,
         "nothing after it ran"
+    );
+}
+
+#[tokio::test]
+async fn after_an_abort_the_first_step_waits_for_ready_pods_not_for_metrics() {
+    let demo = fleet::start().await;
+    // The api canary fails its analysis: raising it from 10% needs an override.
+    let out = demo.run(&args(&["abort"], "api", &PROD)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(route_weights(&demo.get("production", "httproutes", "api").await), [100, 0]);
+    // From 0% there is nothing to analyse; its pods are ready, so the first step goes ahead.
+    let out = demo.run(&args(&["step"], "api", &PROD)).await;
+    assert_eq!(out.status.code(), Some(0), "no --override needed: {}", text(&out));
+    assert_eq!(route_weights(&demo.get("production", "httproutes", "api").await), [90, 10]);
+    // The next step is judged on the analysis again.
+    let out = demo.run(&args(&["step"], "api", &PROD)).await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("--override"), "{}", text(&out));
+}
+
+#[tokio::test]
+async fn a_first_step_to_pods_that_are_not_ready_is_refused() {
+    let demo = fleet::start().await;
+    let out = demo.run(&args(&["abort"], "web", &PROD)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // A new canary release whose pods never pull.
+    let broken = json!({"spec": {"template": {"spec": {"containers": [
+        {"name": "web", "image": "registry.example.com/shop/web:v1.3.1-pullfail"}]}}}});
+    demo.patch_behind_our_back("production", "deployments", "web-canary", &broken).await;
+    let out = demo.run(&args(&["step"], "web", &PROD)).await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("pods are not ready"), "{}", text(&out));
+    assert_eq!(ingress_weight(&demo.get("production", "ingresses", "web-canary").await), "0");
+}
+
+#[tokio::test]
+async fn the_kill_switch_from_the_console_aborts_every_active_canary() {
+    let demo = fleet::start().await;
+    let mut console = demo.console(&demo.config);
+    until(&mut console, "synced", |s| s.envs.iter().all(|e| e.snapshot.is_some())).await;
+    fleet::press(&mut console, "X");
+    until(&mut console, "the confirmation", |s| matches!(s.overlay, Some(opsdeck::app::Overlay::Confirm(_))))
+        .await;
+    fleet::press(&mut console, "abort-all");
+    fleet::key(&mut console, opsdeck::app::Key::Tab);
+    fleet::press(&mut console, "drill from the console");
+    fleet::key(&mut console, opsdeck::app::Key::Enter);
+    until(&mut console, "the kill switch ends", |s| {
+        matches!(s.overlay, Some(opsdeck::app::Overlay::Finished { .. }))
+    })
+    .await;
+    assert_eq!(ingress_weight(&demo.get("production", "ingresses", "web-canary").await), "0");
+    assert_eq!(route_weights(&demo.get("production", "httproutes", "api").await), [100, 0]);
+    assert_eq!(replicas(&demo.get("local", "deployments", "web-canary").await), 0);
+    let audit = demo.audit();
+    assert!(
+        audit
+            .iter()
+            .filter(|r| r["phase"] == "result")
+            .all(|r| r["outcome"] == "done" && r["reason"] == "drill from the console"),
+        "{audit:#?}"
     );
 }

@@ -180,9 +180,20 @@ async fn a_paused_deployment_is_refused_and_no_wait_returns_at_once() {
     let demo = fleet::start().await;
     let out = demo.run(&["pause", "--env", "local", "--app", "api"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let out = demo.run(&["rollback", "--env", "local", "--app", "api"]).await;
+    let out = demo.run(&["pause", "--env", "staging", "--app", "api", "--yes"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = demo.run(&["rollback", "--env", "staging", "--app", "api", "--yes"]).await;
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    assert!(text(&out).contains("is paused") && text(&out).contains("resume it first"), "{}", text(&out));
+    assert!(text(&out).contains("is paused") && text(&out).contains("--resume"), "{}", text(&out));
+    assert!(demo.audit().iter().all(|r| r["operation"] != "rollback"), "nothing was attempted");
+    let out = demo.run(&["rollback", "--env", "staging", "--app", "api", "--yes", "--resume"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let api = demo.get("staging", "deployments", "api").await;
+    assert_eq!(
+        api.pointer("/spec/paused").and_then(Value::as_bool),
+        Some(false),
+        "resumed in the same write"
+    );
 
     let out = demo.run(&["rollback", "--env", "local", "--app", "worker", "--no-wait"]).await;
     assert_eq!(out.status.code(), Some(3), "worker has one revision: {}", text(&out));
@@ -264,4 +275,31 @@ async fn a_flux_managed_deployment_can_have_its_kustomization_suspended() {
     assert_eq!(kustomization.pointer("/spec/suspend"), Some(&json!(true)));
     let audit = demo.audit();
     assert!(audit.iter().any(|r| r["operation"] == "suspend-gitops" && r["outcome"] == "done"), "{audit:#?}");
+}
+
+#[tokio::test]
+async fn the_console_offers_to_resume_a_paused_deployment_with_its_rollback() {
+    let demo = fleet::start().await;
+    let out = demo.run(&["pause", "--env", "staging", "--app", "api", "--yes"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let mut console = demo.console(&demo.config);
+    until(&mut console, "synced", |s| s.envs.iter().all(|e| e.snapshot.is_some())).await;
+    press(&mut console, "ljR");
+    key(&mut console, Key::Enter);
+    until(&mut console, "the choice", |s| matches!(s.overlay, Some(Overlay::Choice { .. }))).await;
+    let Some(Overlay::Choice { question, .. }) = &console.state.overlay else { unreachable!() };
+    assert!(question.contains("is paused") && question.contains("resume it in the same write"), "{question}");
+    press(&mut console, "y");
+    until(&mut console, "the confirmation", |s| matches!(s.overlay, Some(Overlay::Confirm(_)))).await;
+    let Some(Overlay::Confirm(confirm)) = &console.state.overlay else { unreachable!() };
+    assert!(confirm.prepared.request.resume_paused, "asked again, with the resume");
+    assert!(confirm.prepared.plan.warnings.iter().any(|w| w.contains("resumes it")));
+    press(&mut console, "y");
+    until(&mut console, "the rollback ends", |s| {
+        matches!(&s.screen, Screen::Rollback { progress: Some(p), .. } if p.outcome.is_some())
+            || matches!(s.overlay, Some(Overlay::Finished { .. }))
+    })
+    .await;
+    let api = demo.get("staging", "deployments", "api").await;
+    assert_eq!(api.pointer("/spec/paused").and_then(Value::as_bool), Some(false));
 }
