@@ -159,6 +159,19 @@ pub struct AppMetrics {
     pub canary_history: History,
     /// Pods whose endpoint failed this round, with why: reported, not fatal.
     pub failures: Vec<String>,
+    /// Of those, the pods whose counters were unusable: the verdict cannot be trusted.
+    pub unusable: Vec<String>,
+    /// Pods in the app that were not scraped this round (over [`MAX_PODS_PER_TRACK`]).
+    pub unsampled: usize,
+}
+
+/// What a scrape round could not use, besides the figures.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scraped {
+    /// Pods whose endpoint failed or whose exposition could not be read, with why.
+    pub failures: Vec<String>,
+    /// Of those, the pods whose counters held values no counter can (NaN, infinite, negative).
+    pub unusable: Vec<String>,
     /// Pods in the app that were not scraped this round (over [`MAX_PODS_PER_TRACK`]).
     pub unsampled: usize,
 }
@@ -194,17 +207,32 @@ impl Memory {
     }
 
     /// The round's figures into the app's metrics: the verdict when there is a canary, and
-    /// one more point on each track's sparkline.
+    /// one more point on each track's sparkline. A pod whose counters were unusable makes
+    /// the verdict "not enough data" naming it: the figures without it are not the truth.
+    /// A verdict short of data says which pods could not be read, if any.
     pub fn conclude(
         &mut self,
         app: &AppSettings,
         stable: Figures,
         canary: Option<Figures>,
-        failures: Vec<String>,
-        unsampled: usize,
+        scraped: Scraped,
         at: jiff::Timestamp,
     ) -> AppMetrics {
-        let verdict = canary.as_ref().map(|c| analyze(c, &stable, &app.thresholds));
+        let Scraped { failures, unusable, unsampled } = scraped;
+        let verdict = canary.as_ref().map(|c| {
+            if !unusable.is_empty() {
+                return Verdict::NotEnoughData(
+                    unusable.iter().map(|u| format!("unusable metrics: {u}")).collect(),
+                );
+            }
+            match analyze(c, &stable, &app.thresholds) {
+                Verdict::NotEnoughData(mut reasons) if !failures.is_empty() => {
+                    reasons.extend(failures.iter().map(|f| format!("not read: {f}")));
+                    Verdict::NotEnoughData(reasons)
+                }
+                verdict => verdict,
+            }
+        });
         let mut push = |track: Track, figures: &Figures| {
             let history = self
                 .histories
@@ -223,6 +251,7 @@ impl Memory {
             stable_history,
             canary_history,
             failures,
+            unusable,
             unsampled,
         }
     }

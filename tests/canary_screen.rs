@@ -134,6 +134,7 @@ fn round(verdict: Verdict, canary_error_rate: f64, when: jiff::Timestamp) -> Arc
         stable_history: history(0.002, 0.120),
         canary_history: history(canary_error_rate, 0.260),
         failures: Vec::new(),
+        unusable: Vec::new(),
         unsampled: 0,
     };
     Arc::new(MetricsSnapshot { source: "scrape", at: when, apps: vec![web], error: None })

@@ -24,6 +24,12 @@ pub enum Outcome {
     Forbidden,
     Unreachable,
     Cancelled,
+    /// The write was sent and its answer lost; reading the object back found it not applied.
+    #[serde(rename = "not-applied")]
+    NotApplied,
+    /// The write was sent, its answer lost, and the object could not be read back: it may
+    /// have been applied.
+    Unknown,
 }
 
 impl Outcome {
@@ -37,6 +43,8 @@ impl Outcome {
             Self::Forbidden => "forbidden",
             Self::Unreachable => "unreachable",
             Self::Cancelled => "cancelled",
+            Self::NotApplied => "not-applied",
+            Self::Unknown => "unknown",
         }
     }
 }

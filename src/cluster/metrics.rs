@@ -70,9 +70,9 @@ impl Collector {
                 Backend::Scrape => Ok(self.scrape_app(client, inventory, app, at).await),
                 Backend::Prometheus { url, auth } => {
                     let (url, auth) = (url.clone(), auth.clone());
-                    self.query_app(&url, &auth, app)
-                        .await
-                        .map(|(stable, canary)| self.memory.conclude(app, stable, canary, Vec::new(), 0, at))
+                    self.query_app(&url, &auth, app).await.map(|(stable, canary)| {
+                        self.memory.conclude(app, stable, canary, crate::metrics::Scraped::default(), at)
+                    })
                 }
             };
             match result {
@@ -120,18 +120,34 @@ impl Collector {
             .collect()
             .await;
         let mut failures = Vec::new();
+        let mut unusable = Vec::new();
         let series = self.memory.series(app);
         for (pod, track, text) in results {
-            match text.and_then(|t| exposition::parse(&t, &app.names)) {
+            let text = match text {
+                Ok(text) => text,
+                Err(e) => {
+                    failures.push(format!("{}/{pod}: {e}", app.namespace));
+                    continue;
+                }
+            };
+            match exposition::parse(&text, &app.names) {
                 Ok(counters) => series.record(&pod, track, at, counters),
-                Err(e) => failures.push(format!("{}/{pod}: {e}", app.namespace)),
+                Err(e) => {
+                    let line = format!("{}/{pod}: {e}", app.namespace);
+                    if matches!(e, exposition::ParseError::Unusable { .. }) {
+                        unusable.push(line.clone());
+                    }
+                    failures.push(line);
+                }
             }
         }
         failures.sort();
+        unusable.sort();
         series.prune(at);
         let stable = series.figures(Track::Stable, at);
         let canary = app.canary.as_ref().map(|_| series.figures(Track::Canary, at));
-        self.memory.conclude(app, stable, canary, failures, unsampled, at)
+        let scraped = crate::metrics::Scraped { failures, unusable, unsampled };
+        self.memory.conclude(app, stable, canary, scraped, at)
     }
 
     async fn query_app(
@@ -241,6 +257,10 @@ pub async fn measure(
             return Err(format!("the metrics round did not include {}", app.app));
         };
         let enough = m.canary.as_ref().is_some_and(|c| c.requests >= app.thresholds.min_requests as f64);
+        // Unusable counters will not become usable by waiting: judge now.
+        if !m.unusable.is_empty() {
+            return Ok(m);
+        }
         if !scrape || (enough && started.elapsed() >= SAMPLE_EVERY) || started.elapsed() >= app.window {
             return Ok(m);
         }

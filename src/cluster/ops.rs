@@ -38,9 +38,12 @@ pub enum OpError {
     /// Validation or admission refused the change (dry run or write).
     #[error("{0}")]
     Invalid(String),
-    /// No answer in time; for a write, whether it landed is unknown.
+    /// No answer, and nothing was sent (or a read got none).
     #[error("{0}")]
     Unreachable(String),
+    /// A write was sent and no answer came back: it may have been applied.
+    #[error("{0}")]
+    Unanswered(String),
     /// The operation does not apply to the object as it is (e.g. resume a running rollout).
     #[error("{0}")]
     Refused(String),
@@ -56,6 +59,7 @@ impl OpError {
             | Self::NotFound(m)
             | Self::Invalid(m)
             | Self::Unreachable(m)
+            | Self::Unanswered(m)
             | Self::Refused(m)
             | Self::Failed(m) => m,
         }
@@ -245,12 +249,35 @@ pub async fn dry_run(write: &Client, step: &Step) -> Result<(), OpError> {
     within("dry run", api(write, &step.target).patch(&step.target.name, &params, &patch)).await.map(drop)
 }
 
-/// The write itself, once, with the precondition. Returns the object as stored.
+/// The write itself, once, with the precondition. Returns the object as stored. A write that
+/// got no answer is [`OpError::Unanswered`] — it may have landed — unless the connection was
+/// refused before anything was sent.
 pub async fn execute(write: &Client, step: &Step) -> Result<Value, OpError> {
     let patch = kube_patch(&step.patch.with_precondition(&step.from_resource_version))?;
     let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..PatchParams::default() };
-    let object = within("write", api(write, &step.target).patch(&step.target.name, &params, &patch)).await?;
+    let object =
+        match within("write", api(write, &step.target).patch(&step.target.name, &params, &patch)).await {
+            Err(OpError::Unreachable(m)) if !refused_before_sending(&m) => {
+                return Err(OpError::Unanswered(format!("{m}: the write was sent, its answer never came")));
+            }
+            other => other?,
+        };
     serde_json::to_value(object).map_err(|e| OpError::Failed(format!("write: {e}")))
+}
+
+/// Whether a transport error means the request never left: the connection was refused or
+/// could not be made, so the server saw nothing.
+fn refused_before_sending(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    [
+        "connection refused",
+        "dns error",
+        "failed to lookup address",
+        "no route to host",
+        "network is unreachable",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
 }
 
 /// A Normal Event on the target, so `kubectl describe` shows who did what and why.

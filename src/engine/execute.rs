@@ -61,6 +61,7 @@ fn outcome_of(error: &OpError) -> Outcome {
         OpError::Conflict(_) | OpError::Refused(_) => Outcome::Conflict,
         OpError::Forbidden(_) => Outcome::Forbidden,
         OpError::Unreachable(_) => Outcome::Unreachable,
+        OpError::Unanswered(_) => Outcome::Unknown,
         OpError::NotFound(_) | OpError::Invalid(_) | OpError::Failed(_) => Outcome::Failed,
     }
 }
@@ -246,6 +247,34 @@ async fn rebase(session: &Session, step: &Step) -> Result<Step, OpError> {
     Ok(Step { from_resource_version: rv.to_owned(), ..step.clone() })
 }
 
+/// How long reading a write back may take, connection included.
+const READ_BACK_DEADLINE: Duration = Duration::from_secs(10);
+
+/// What reading back a write whose answer was lost found.
+enum ReadBack {
+    Landed(Value),
+    NotApplied(String),
+    Unknown(String),
+}
+
+/// Reads the step's object on a connection of its own (the one the write went out on may be
+/// the stuck one), bounded in time, and decides whether the write landed.
+async fn read_back(session: &Session, step: &Step) -> ReadBack {
+    let client = match session.fresh_reader(READ_BACK_DEADLINE).await {
+        Ok(client) => client,
+        Err(e) => return ReadBack::Unknown(e),
+    };
+    match tokio::time::timeout(READ_BACK_DEADLINE, ops::fetch(&client, &step.target)).await {
+        Ok(Ok(object)) if step.landed(&object) => ReadBack::Landed(object),
+        Ok(Ok(object)) => {
+            let rv = object.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or("?");
+            ReadBack::NotApplied(format!("the object is at resourceVersion {rv} without the change"))
+        }
+        Ok(Err(e)) => ReadBack::Unknown(e.to_string()),
+        Err(_) => ReadBack::Unknown(format!("no answer within {}s", READ_BACK_DEADLINE.as_secs())),
+    }
+}
+
 /// One step along the path: audit intent, write with its precondition, Event, verification,
 /// audit result, notification.
 async fn run_step(
@@ -284,8 +313,39 @@ async fn run_step(
         step.clone()
     };
     progress(&format!("writing: {}", step.sentence));
+    let mut notes = Vec::new();
     let object = match ops::execute(&write, &step).await {
         Ok(object) => object,
+        Err(OpError::Unanswered(why)) => {
+            progress(&format!("{why}: it may have been applied; reading it back on a new connection"));
+            match read_back(session, &step).await {
+                ReadBack::Landed(object) => {
+                    notes.push("its answer was lost; read back, the object shows it applied".to_owned());
+                    object
+                }
+                ReadBack::NotApplied(how) => {
+                    let message = format!("{why}; read back, it was not applied ({how})");
+                    let result =
+                        intent.result(jiff::Timestamp::now(), Outcome::NotApplied, message.clone(), None);
+                    let _ = recorder.audit.append(&result);
+                    recorder.notify(&result);
+                    return (Outcome::NotApplied, message.clone(), Some(OpError::Unreachable(message)));
+                }
+                ReadBack::Unknown(how) => {
+                    let message = format!(
+                        "{why}, and it could not be read back ({how}): it may have been applied — check {} {}/{}",
+                        step.target.kind.name(),
+                        step.target.namespace,
+                        step.target.name
+                    );
+                    let result =
+                        intent.result(jiff::Timestamp::now(), Outcome::Unknown, message.clone(), None);
+                    let _ = recorder.audit.append(&result);
+                    recorder.notify(&result);
+                    return (Outcome::Unknown, message.clone(), Some(OpError::Unanswered(message)));
+                }
+            }
+        }
         Err(error) => return conclude(recorder, error),
     };
     let to_rv = object.pointer("/metadata/resourceVersion").and_then(Value::as_str).map(str::to_owned);
@@ -295,7 +355,6 @@ async fn run_step(
         session.user,
         attempt.reason.map(|r| format!(": {r}")).unwrap_or_default()
     );
-    let mut notes = Vec::new();
     if let Err(e) = ops::record_event(&write, &step, &object, &event_message).await {
         tracing::warn!(error = %e, "could not record the Event");
         notes.push(format!("the Event could not be recorded ({e})"));

@@ -55,7 +55,7 @@ impl From<OpError> for Refusal {
         match error {
             OpError::Conflict(m) | OpError::Refused(m) => Self::Precondition(m),
             OpError::Forbidden(m) => Self::Forbidden(m),
-            OpError::Unreachable(m) => Self::Unreachable(m),
+            OpError::Unreachable(m) | OpError::Unanswered(m) => Self::Unreachable(m),
             OpError::Invalid(m) => Self::Invalid(m),
             OpError::NotFound(m) | OpError::Failed(m) => Self::Failed(m),
         }

@@ -29,6 +29,9 @@ pub struct Session {
     /// The Kubernetes user, as the API server says (SelfSubjectReview).
     pub user: String,
     pub reviews: Arc<Reviews>,
+    /// For a connection of its own when the session's may be stuck (reading back a write
+    /// whose answer was lost).
+    kubeconfig: Kubeconfig,
 }
 
 impl Session {
@@ -40,7 +43,7 @@ impl Session {
         context: &str,
         readonly: bool,
     ) -> Result<Self, Refusal> {
-        let clients = cluster::connect(kubeconfig, context, ConnectTimeouts::default(), readonly)
+        let clients = cluster::connect(kubeconfig.clone(), context, ConnectTimeouts::default(), readonly)
             .await
             .map_err(|e| match e {
                 ConnectError::Config(m) => Refusal::Failed(format!("{env}: {m}")),
@@ -54,7 +57,19 @@ impl Session {
             write: clients.write,
             user,
             reviews: Arc::new(Reviews::default()),
+            kubeconfig,
         })
+    }
+
+    /// A read client on a connection of its own, made within `deadline`.
+    pub async fn fresh_reader(&self, deadline: Duration) -> Result<Client, String> {
+        let timeouts = ConnectTimeouts { read: deadline, ..ConnectTimeouts::default() };
+        let connecting = cluster::connect(self.kubeconfig.clone(), &self.context, timeouts, true);
+        match tokio::time::timeout(deadline, connecting).await {
+            Ok(Ok(clients)) => Ok(clients.read),
+            Ok(Err(ConnectError::Config(m) | ConnectError::Transient(m))) => Err(m),
+            Err(_) => Err(format!("no connection within {}s", deadline.as_secs())),
+        }
     }
 
     /// The write client, or why there is none.

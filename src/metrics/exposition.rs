@@ -33,6 +33,19 @@ pub struct Counters {
 /// How much of an unusable response to quote back in an error.
 const SNIPPET_CHARS: usize = 80;
 
+/// Why a pod's exposition cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// Not Prometheus text at all (an HTML error page from a proxy, say).
+    #[error("not a Prometheus exposition: {0}")]
+    NotExposition(String),
+    /// A request counter or histogram bucket that no counter can hold: NaN, infinite or
+    /// negative. Leaving it out would make the pod's errors vanish and a failing canary pass,
+    /// so the whole scrape is unusable.
+    #[error("unusable sample {series} = {value} (a counter is finite and never negative)")]
+    Unusable { series: String, value: String },
+}
+
 /// Parses one pod's exposition.
 ///
 /// A text with neither family is "no traffic", not an error: `Ok(Counters::default())`. Lines
@@ -40,23 +53,32 @@ const SNIPPET_CHARS: usize = 80;
 /// is ignored. But a text with content and not a single sample (an HTML error page from a proxy, say) is
 /// an `Err`: reporting it as "no traffic" would hide a broken scrape.
 ///
-/// Samples whose value is NaN, infinite or negative are skipped: counters are finite and never negative,
-/// and one bad sample must not poison the sum.
-pub fn parse(text: &str, names: &Names) -> Result<Counters, String> {
-    let scrape = Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).map_err(|e| e.to_string())?;
+/// A request-counter or bucket sample whose value is NaN, infinite or negative makes the whole
+/// exposition unusable ([`ParseError::Unusable`], naming the series): counters are finite and
+/// never negative, and a sum that silently leaves one out can hide every error the pod served.
+pub fn parse(text: &str, names: &Names) -> Result<Counters, ParseError> {
+    let scrape = Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
+        .map_err(|e| ParseError::NotExposition(e.to_string()))?;
     if scrape.samples.is_empty()
         && let Some(line) = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#'))
     {
         let snippet: String = line.chars().take(SNIPPET_CHARS).collect();
-        return Err(format!("not a Prometheus exposition: no samples, first line {snippet:?}"));
+        return Err(ParseError::NotExposition(format!("no samples, first line {snippet:?}")));
     }
 
     let bucket_name = format!("{}_bucket", names.duration);
     let mut counters = Counters::default();
+    let unusable = |sample: &prometheus_parse::Sample, value: f64| ParseError::Unusable {
+        series: series(&sample.metric, &sample.labels),
+        value: value.to_string(),
+    };
     for sample in &scrape.samples {
         match &sample.value {
             // Without a TYPE line the counter is untyped; with one it is a counter. Same numbers.
-            Value::Counter(v) | Value::Untyped(v) if sample.metric == names.requests && usable(*v) => {
+            Value::Counter(v) | Value::Untyped(v) if sample.metric == names.requests => {
+                if !usable(*v) {
+                    return Err(unusable(sample, *v));
+                }
                 counters.requests += v;
                 if is_error(&sample.labels) {
                     counters.errors += v;
@@ -64,11 +86,17 @@ pub fn parse(text: &str, names: &Names) -> Result<Counters, String> {
             }
             Value::Histogram(counts) if sample.metric == names.duration => {
                 for c in counts {
+                    if !usable(c.count) {
+                        return Err(unusable(sample, c.count));
+                    }
                     add_bucket(&mut counters.buckets, c.less_than, c.count);
                 }
             }
             // Without `# TYPE <duration> histogram` the buckets arrive as ordinary samples.
             Value::Untyped(v) if sample.metric == bucket_name => {
+                if !usable(*v) {
+                    return Err(unusable(sample, *v));
+                }
                 if let Some(le) = label(&sample.labels, "le").and_then(parse_bound) {
                     add_bucket(&mut counters.buckets, le, *v);
                 }
@@ -82,6 +110,14 @@ pub fn parse(text: &str, names: &Names) -> Result<Counters, String> {
 
 fn usable(v: f64) -> bool {
     v.is_finite() && v >= 0.0
+}
+
+/// `http_requests_total{status="500"}`, labels in name order, as an operator would grep for it.
+fn series(metric: &str, labels: &Labels) -> String {
+    let mut pairs: Vec<(&String, &String)> = labels.iter().collect();
+    pairs.sort();
+    let inner: Vec<String> = pairs.iter().map(|(k, v)| format!("{}=\"{v}\"", k.trim())).collect();
+    if inner.is_empty() { metric.to_owned() } else { format!("{metric}{{{}}}", inner.join(",")) }
 }
 
 /// prometheus-parse keeps whatever precedes `=` as the key, so `{a="1", status="500"}` yields the key
@@ -203,26 +239,23 @@ http_request_duration_seconds_bucket{method=\"POST\",le=\"+Inf\"} 53
     }
 
     #[test]
-    fn nan_and_other_unusable_samples_are_ignored() {
-        let text = "\
-# TYPE http_requests_total counter
-# TYPE http_request_duration_seconds histogram
-http_requests_total{status=\"200\"} 10
-http_requests_total{status=\"500\"} NaN
-http_requests_total{status=\"502\"} +Inf
-http_requests_total{status=\"503\"} -3
-http_requests_total{status=\"504\"} 2
-http_request_duration_seconds_bucket{le=\"0.1\"} NaN
-http_request_duration_seconds_bucket{le=\"1\"} 12
-http_request_duration_seconds_bucket{le=\"+Inf\"} 12
-";
-        let c = parse(text, &names()).expect("parses");
-        assert_eq!((c.requests, c.errors), (12.0, 2.0));
-        assert_eq!(c.buckets, [(1.0, 12.0), (f64::INFINITY, 12.0)]);
-        let untyped = "http_request_duration_seconds_bucket{le=\"NaN\"} 3\n\
-                       http_request_duration_seconds_bucket{le=\"0.5\"} NaN\n\
-                       http_request_duration_seconds_bucket{le=\"+Inf\"} 3\n";
-        assert_eq!(parse(untyped, &names()).expect("parses").buckets, [(f64::INFINITY, 3.0)]);
+    fn a_nan_infinite_or_negative_counter_makes_the_scrape_unusable_and_names_the_series() {
+        for bad in ["NaN", "+Inf", "-3"] {
+            let text = format!(
+                "# TYPE http_requests_total counter\nhttp_requests_total{{status=\"200\"}} 10\nhttp_requests_total{{status=\"500\",pod=\"api-1\"}} {bad}\n"
+            );
+            let err = parse(&text, &names()).expect_err("unusable");
+            assert!(
+                matches!(&err, ParseError::Unusable { series, .. } if series == "http_requests_total{pod=\"api-1\",status=\"500\"}"),
+                "{bad}: {err}"
+            );
+        }
+        let bucket = "http_request_duration_seconds_bucket{le=\"0.5\"} NaN\n";
+        assert!(matches!(parse(bucket, &names()), Err(ParseError::Unusable { .. })));
+        // A NaN *bound* is not a count: that bucket is skipped, the rest is fine.
+        let bound = "http_request_duration_seconds_bucket{le=\"NaN\"} 3\n\
+                     http_request_duration_seconds_bucket{le=\"+Inf\"} 3\n";
+        assert_eq!(parse(bound, &names()).expect("parses").buckets, [(f64::INFINITY, 3.0)]);
     }
 
     #[test]
@@ -252,10 +285,10 @@ http_request_duration_seconds_bucket{le=\"+Inf\"} 12
     #[test]
     fn garbage_without_samples_is_an_error() {
         let html = "<html>\n<body>502 Bad Gateway</body>\n</html>\n";
-        let err = parse(html, &names()).expect_err("html is not an exposition");
+        let err = parse(html, &names()).expect_err("html is not an exposition").to_string();
         assert!(err.contains("<html>"), "{err}");
         let long = "x".repeat(500) + " = oops";
-        let err = parse(&long, &names()).expect_err("no samples");
+        let err = parse(&long, &names()).expect_err("no samples").to_string();
         assert!(err.len() < 200, "{err}");
     }
 

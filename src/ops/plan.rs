@@ -217,6 +217,45 @@ pub struct Step {
     pub event_reason: &'static str,
 }
 
+impl Step {
+    /// Whether `object`, read back after a write whose answer was lost, carries what this
+    /// step wrote: its resourceVersion moved on from the plan's, and every field the patch
+    /// sets holds the patched value (the server may have added defaults beside them).
+    pub fn landed(&self, object: &Value) -> bool {
+        let rv = object.pointer("/metadata/resourceVersion").and_then(Value::as_str);
+        if rv == Some(self.from_resource_version.as_str()) {
+            return false;
+        }
+        match &self.patch {
+            PatchBody::Merge(patch) | PatchBody::Strategic(patch) => carries(object, patch),
+            PatchBody::Json(ops) => ops.iter().all(|op| {
+                let path = op["path"].as_str().unwrap_or_default();
+                match op["op"].as_str() {
+                    Some("add" | "replace") => object.pointer(path).is_some_and(|v| carries(v, &op["value"])),
+                    Some("remove") => object.pointer(path).is_none(),
+                    _ => true,
+                }
+            }),
+        }
+    }
+}
+
+/// Whether `object` holds everything `written` sets: maps key by key (a null is a removal),
+/// lists item by item, anything else equal.
+fn carries(object: &Value, written: &Value) -> bool {
+    match written {
+        Value::Object(fields) => fields.iter().all(|(key, value)| match (value, object.get(key)) {
+            (Value::Null, found) => found.is_none_or(Value::is_null),
+            (value, Some(found)) => carries(found, value),
+            (_, None) => false,
+        }),
+        Value::Array(items) => object.as_array().is_some_and(|found| {
+            found.len() == items.len() && found.iter().zip(items).all(|(f, i)| carries(f, i))
+        }),
+        other => object == other,
+    }
+}
+
 /// What the operator asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
@@ -384,6 +423,46 @@ mod tests {
             json!({"op": "replace", "path": "/metadata/resourceVersion", "value": "42"})
         );
         assert_eq!(json_patch.to_value().as_array().map(Vec::len), Some(2));
+    }
+
+    fn step(patch: PatchBody) -> Step {
+        Step {
+            app: "web".into(),
+            target: Target {
+                env: "production".into(),
+                context: "p".into(),
+                namespace: "shop".into(),
+                kind: Kind::Deployment,
+                name: "web".into(),
+            },
+            from_resource_version: "7".into(),
+            guards: Vec::new(),
+            patch,
+            sentence: String::new(),
+            diff: Vec::new(),
+            verify: Verify::Written,
+            event_reason: "OpsdeckPause",
+        }
+    }
+
+    #[test]
+    fn a_write_read_back_has_landed_when_its_fields_hold_on_a_newer_version() {
+        let pause = step(PatchBody::Strategic(json!({"spec": {"paused": true}})));
+        let object = |rv: &str, paused: bool| json!({"metadata": {"resourceVersion": rv}, "spec": {"paused": paused, "replicas": 3}});
+        assert!(pause.landed(&object("8", true)));
+        assert!(!pause.landed(&object("7", true)), "the plan's own version: nothing was written");
+        assert!(!pause.landed(&object("8", false)), "someone else's change, not ours");
+        let template = json!({"spec": {"containers": [{"name": "web", "image": "web:v1.1.0"}]}});
+        let rollback = step(PatchBody::Json(vec![
+            json!({"op": "replace", "path": "/spec/template", "value": template}),
+        ]));
+        let defaulted = json!({"metadata": {"resourceVersion": "9"}, "spec": {"template": {"spec": {
+            "containers": [{"name": "web", "image": "web:v1.1.0", "imagePullPolicy": "IfNotPresent"}],
+            "dnsPolicy": "ClusterFirst"}}}});
+        assert!(rollback.landed(&defaulted), "the server's defaults beside what was written");
+        let other = json!({"metadata": {"resourceVersion": "9"}, "spec": {"template": {"spec": {
+            "containers": [{"name": "web", "image": "web:v1.2.0"}]}}}});
+        assert!(!rollback.landed(&other));
     }
 
     #[test]

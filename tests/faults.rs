@@ -1,0 +1,137 @@
+//! Faults a hostile network and a careless operator bring, against the demo fleet behind a
+//! fault-injecting proxy (`common/proxy.rs`): what a write and a screen claim must stay true.
+
+// Test helpers fail by panicking, like the tests that call them.
+#![allow(clippy::panic)]
+
+#[path = "common/fleet.rs"]
+mod fleet;
+#[path = "common/proxy.rs"]
+mod proxy;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use fleet::{Demo, route_weights, text};
+use proxy::Proxy;
+use serde_json::Value;
+
+/// The fleet with production reached through a proxy, and a kubeconfig that goes through it.
+async fn behind_proxy() -> (Demo, Proxy, PathBuf) {
+    let demo = fleet::start().await;
+    let upstream = demo.fleet.clusters.iter().find(|(n, _)| n == "production").expect("production").1;
+    let proxy = Proxy::start(upstream, &demo.fleet.ca_pem).await;
+    let kubeconfig = proxy.kubeconfig(&demo.kubeconfig, "production", demo.dir.path());
+    (demo, proxy, kubeconfig)
+}
+
+async fn run_via(demo: &Demo, kubeconfig: &PathBuf, args: &[&str]) -> std::process::Output {
+    let mut command = demo.command_with(&demo.config, args);
+    command.arg("--kubeconfig").arg(kubeconfig);
+    command.output().await.expect("run opsdeck")
+}
+
+/// Every 5xx sample of the api canary's pods replaced by `value`.
+fn corrupt_5xx(value: &'static str) -> impl Fn(&str) -> String + Send + Sync {
+    move |body: &str| {
+        body.lines()
+            .map(|line| {
+                if line.starts_with("http_requests_total{") && line.contains("status=\"5") {
+                    let (series, _) = line.rsplit_once(' ').unwrap_or((line, ""));
+                    format!("{series} {value}")
+                } else {
+                    line.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n"
+    }
+}
+
+#[tokio::test]
+async fn a_corrupted_error_counter_is_never_a_pass() {
+    let (demo, proxy, kubeconfig) = behind_proxy().await;
+    for value in ["NaN", "+Inf", "-7"] {
+        proxy.set(|f| f.rewrite_metrics = Some(std::sync::Arc::new(corrupt_5xx(value))));
+        if value == "NaN" {
+            let args = ["canary", "status", "--env", "production", "--app", "api", "--json"];
+            let out = run_via(&demo, &kubeconfig, &args).await;
+            let status: Value =
+                serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)));
+            assert_eq!(status["analysis"]["verdict"], "not-enough-data", "{value}: {status:#}");
+            let reasons = status["analysis"]["reasons"].to_string();
+            assert!(
+                reasons.contains("api-")
+                    && reasons.contains("http_requests_total{")
+                    && reasons.contains("unusable"),
+                "{value}: the reason names the pod and the series: {reasons}"
+            );
+        }
+        let out = run_via(
+            &demo,
+            &kubeconfig,
+            &["canary", "step", "--env", "production", "--app", "api", "--yes", "--reason", "r"],
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(3), "{value}: refused without an override: {}", text(&out));
+        assert!(text(&out).contains("not enough data"), "{}", text(&out));
+        assert_eq!(route_weights(&demo.get("production", "httproutes", "api").await), [90, 10], "untouched");
+    }
+}
+
+#[tokio::test]
+async fn a_write_whose_answer_is_lost_is_read_back_not_called_unreachable() {
+    let (demo, proxy, kubeconfig) = behind_proxy().await;
+    proxy.set(|f| f.drop_response = Some(("PATCH".into(), "/deployments/web".into())));
+    let started = Instant::now();
+    let out = run_via(
+        &demo,
+        &kubeconfig,
+        &["pause", "--env", "production", "--app", "web", "--yes", "--reason", "lost answer"],
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("done: ") && stdout.contains("read back"),
+        "read back and found applied: {stdout}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("may have been applied"), "said while it was not known: {}", text(&out));
+    assert!(started.elapsed() < Duration::from_secs(40), "bounded: {:?}", started.elapsed());
+    let audit = demo.audit();
+    let outcome = audit.iter().rev().find(|r| r["phase"] == "result").expect("a result");
+    assert_eq!(outcome["outcome"], "done", "{outcome:#}");
+    assert!(outcome["message"].as_str().is_some_and(|m| m.contains("read back")), "{outcome:#}");
+    let web = demo.get("production", "deployments", "web").await;
+    assert_eq!(web.pointer("/spec/paused"), Some(&Value::Bool(true)));
+}
+
+#[tokio::test]
+async fn a_lost_answer_that_cannot_be_read_back_is_unknown_and_says_check() {
+    let (demo, proxy, kubeconfig) = behind_proxy().await;
+    proxy.set(|f| f.drop_response = Some(("PATCH".into(), "/deployments/web".into())));
+    // The read-back finds the cluster hung as well.
+    let hang_after_patch = async {
+        loop {
+            if proxy.seen().iter().any(|r| r.starts_with("PATCH") && r.contains("/deployments/web")) {
+                proxy.set(|f| f.hang = true);
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let run = run_via(
+        &demo,
+        &kubeconfig,
+        &["pause", "--env", "production", "--app", "web", "--yes", "--reason", "lost answer", "--json"],
+    );
+    let (out, ()) = tokio::join!(run, hang_after_patch);
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)));
+    assert_eq!(result["outcome"], "unknown", "{result:#}");
+    assert!(result["message"].as_str().is_some_and(|m| m.contains("may have been applied")), "{result:#}");
+    assert_ne!(out.status.code(), Some(0));
+    let audit = demo.audit();
+    let outcome = audit.iter().rev().find(|r| r["phase"] == "result").expect("a result");
+    assert_eq!(outcome["outcome"], "unknown", "{outcome:#}");
+}
