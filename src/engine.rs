@@ -117,6 +117,8 @@ pub struct Engine {
     say: Option<Say>,
     /// One session per environment, opened on first use.
     sessions: tokio::sync::Mutex<HashMap<String, Session>>,
+    /// Results the audit log would not take, to write again.
+    unrecorded: std::sync::Mutex<Vec<crate::audit::Record>>,
 }
 
 impl Engine {
@@ -132,6 +134,7 @@ impl Engine {
             analysis,
             say,
             sessions: tokio::sync::Mutex::new(HashMap::new()),
+            unrecorded: std::sync::Mutex::new(Vec::new()),
         }
     }
 

@@ -41,12 +41,44 @@ impl Drop for Restore {
     }
 }
 
+/// A panic in a background task, for the loop to end on: printed over the screen it would
+/// garble the console and leave it running without the task.
+static TASK_PANIC: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+static TASK_PANICKED: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+/// Panics on the console's own thread go to the hook ratatui installed (it restores the
+/// terminal, then reports); a panic on any other thread is logged, and the console ends
+/// cleanly and says so once the terminal is back.
+fn catch_task_panics() {
+    let terminal_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() == Some("main") {
+            terminal_hook(info);
+            return;
+        }
+        let backtrace = std::backtrace::Backtrace::force_capture();
+        tracing::error!(panic = %info, %backtrace, "a background task panicked");
+        let mut slot = TASK_PANIC.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        slot.get_or_insert_with(|| info.to_string());
+        TASK_PANICKED.notify_one();
+    }));
+}
+
+/// How the console ended.
+pub enum Ended {
+    /// The operator quit, or a signal came.
+    Quit,
+    /// A background task panicked: what it said.
+    TaskPanicked(String),
+}
+
 /// Runs the console until the operator quits or a signal arrives.
-pub async fn run(mut console: Console) -> std::io::Result<()> {
+pub async fn run(mut console: Console) -> std::io::Result<Ended> {
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
     // ratatui::init installs a panic hook that restores the terminal before the report.
     let mut terminal = ratatui::try_init()?;
+    catch_task_panics();
     let _restore = Restore;
     let mut events = EventStream::new();
     let mut dirty = true;
@@ -94,6 +126,7 @@ pub async fn run(mut console: Console) -> std::io::Result<()> {
             _ = sighup.recv() => break,
             // Raw mode turns Ctrl-c into a key event; this catches a SIGINT sent by `kill`.
             _ = tokio::signal::ctrl_c() => break,
+            () = TASK_PANICKED.notified() => break,
         }
         if console.state.quit {
             break;
@@ -101,5 +134,6 @@ pub async fn run(mut console: Console) -> std::io::Result<()> {
     }
     // Give the terminal a moment to flush the last frame before leaving the alternate screen.
     tokio::time::sleep(Duration::from_millis(10)).await;
-    Ok(())
+    let panicked = TASK_PANIC.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+    Ok(panicked.map_or(Ended::Quit, Ended::TaskPanicked))
 }

@@ -308,3 +308,55 @@ async fn the_webhook_is_told_and_a_silent_one_delays_nothing() {
         "the result was recorded regardless"
     );
 }
+
+/// Runs `pause` on local/web with every PATCH held a while, and once its intent is on disk
+/// makes the audit log unwritable (a directory where the file was) — a disk that filled up
+/// between the intent and the result. `restore_after` puts the file back that much later.
+async fn pause_with_log_gone(restore_after: Option<Duration>) -> (std::process::Output, Vec<Value>) {
+    let demo =
+        start(FleetOptions { write_delay: Some(Duration::from_secs(2)), ..FleetOptions::default() }).await;
+    let log = demo.data_home().join("opsdeck/audit.jsonl");
+    let aside = demo.data_home().join("opsdeck/audit.jsonl.aside");
+    let child = demo.command_with(&demo.config, &["pause", "--env", "local", "--app", "web"]).output();
+    let swap = async {
+        while !std::fs::read_to_string(&log).is_ok_and(|t| t.contains("\"intent\"")) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        std::fs::rename(&log, &aside).expect("move the log aside");
+        std::fs::create_dir(&log).expect("a directory where the log was");
+        if let Some(after) = restore_after {
+            tokio::time::sleep(after).await;
+            std::fs::remove_dir(&log).expect("remove the directory");
+            std::fs::rename(&aside, &log).expect("the log is back");
+        }
+    };
+    let (out, ()) = tokio::join!(child, swap);
+    let out = out.expect("run opsdeck");
+    if restore_after.is_none() {
+        std::fs::remove_dir(&log).expect("remove the directory");
+        std::fs::rename(&aside, &log).expect("the log is back");
+    }
+    (out, demo.audit())
+}
+
+#[tokio::test]
+async fn a_result_that_cannot_be_recorded_is_said_loudly_and_fails() {
+    let (out, audit) = pause_with_log_gone(None).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("could not be written to")
+            && stderr.contains("the intent record says what was attempted"),
+        "{stderr}"
+    );
+    assert_eq!(audit.len(), 1, "the intent alone: {audit:#?}");
+}
+
+#[tokio::test]
+async fn a_result_that_could_not_be_recorded_is_written_once_there_is_room() {
+    let (out, audit) = pause_with_log_gone(Some(Duration::from_millis(2500))).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let phases: Vec<&str> = audit.iter().filter_map(|r| r["phase"].as_str()).collect();
+    assert_eq!(phases, ["intent", "result"], "{audit:#?}");
+    assert_eq!(audit[1]["outcome"], "done");
+}

@@ -78,7 +78,15 @@ pub async fn console(global: &GlobalArgs, paths: &Paths, demo: bool) -> Result<E
         audit,
         demo,
     });
-    let result = crate::tui::run(console).await;
-    result.map_err(|e| Failure::new(Exit::Failed, format!("terminal error: {e}")))?;
-    Ok(Exit::Ok)
+    let ended = crate::tui::run(console).await;
+    match ended.map_err(|e| Failure::new(Exit::Failed, format!("terminal error: {e}")))? {
+        crate::tui::Ended::Quit => Ok(Exit::Ok),
+        crate::tui::Ended::TaskPanicked(what) => Err(Failure::new(
+            Exit::Failed,
+            format!(
+                "a background task failed ({what}); the console stopped rather than show what it no longer watches. The log {} has the backtrace",
+                paths.state_dir().join("opsdeck.log").display()
+            ),
+        )),
+    }
 }

@@ -20,6 +20,9 @@ use crate::ops::Confirmation;
 
 /// A notification still in flight gets this long before the process exits without it.
 const WEBHOOK_GRACE: Duration = Duration::from_secs(2);
+/// A result the audit log would not take is written again this often, this many times.
+const RECORD_RETRY_EVERY: Duration = Duration::from_secs(1);
+const RECORD_RETRIES: u32 = 5;
 
 /// What a write command was told besides its target.
 #[derive(Debug, Clone, Copy, Default)]
@@ -180,6 +183,22 @@ pub async fn run(
         (None, Outcome::Done) => Exit::Ok,
         (None, _) => Exit::Failed,
     };
+    // A result the audit log would not take (a full disk): try again for a few seconds, then
+    // say so loudly and fail, since the record of what was done is incomplete.
+    let mut unrecorded = report.unrecorded.clone();
+    for _ in 0..RECORD_RETRIES {
+        if unrecorded.is_empty() {
+            break;
+        }
+        tokio::time::sleep(RECORD_RETRY_EVERY).await;
+        unrecorded = engine.retry_records();
+    }
+    for line in &unrecorded {
+        eprintln!("opsdeck: ⚠ {line}; the intent record says what was attempted");
+    }
+    if !unrecorded.is_empty() && exit == Exit::Ok {
+        exit = Exit::Failed;
+    }
     // Every reachable canary was aborted; one left out still makes the kill switch incomplete.
     if exit == Exit::Ok
         && let Some(first) = prepared.left_out.first()
@@ -197,6 +216,7 @@ pub async fn run(
             "warnings": prepared.warnings(),
             "outcome": report.outcome.as_str(),
             "message": report.message,
+            "unrecorded": unrecorded,
             "exit": exit as u8,
         });
         println!("{out}");

@@ -62,10 +62,29 @@ impl fmt::Display for HumanDuration {
     }
 }
 
+/// No setting in the config means anything at a year or more: an interval, a timeout, a
+/// window or a checklist's age that long is a typo.
+const LONGEST: Duration = Duration::from_secs(365 * 86_400);
+
+impl HumanDuration {
+    /// A duration as config may hold it: more than zero — every one of them is an interval,
+    /// a deadline or an age, and zero would spin a loop or never wait — and under a year.
+    pub fn parse_setting(text: &str) -> Result<Self, String> {
+        let parsed = Self::parse(text)?;
+        if parsed.0.is_zero() {
+            return Err(format!("duration {:?} must be more than zero", text.trim()));
+        }
+        if parsed.0 >= LONGEST {
+            return Err(format!("duration {:?} is longer than any setting means: at most 364d", text.trim()));
+        }
+        Ok(parsed)
+    }
+}
+
 impl<'de> Deserialize<'de> for HumanDuration {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        Self::parse(&text).map_err(de::Error::custom)
+        Self::parse_setting(&text).map_err(de::Error::custom)
     }
 }
 
@@ -104,6 +123,14 @@ mod tests {
         assert!(HumanDuration::parse("5").unwrap_err().contains("unit"));
         assert!(HumanDuration::parse("m").unwrap_err().contains("number"));
         assert!(HumanDuration::parse("1w").unwrap_err().contains("unit"));
+    }
+
+    #[test]
+    fn a_setting_is_never_zero_nor_absurd() {
+        assert!(HumanDuration::parse_setting("0s").unwrap_err().contains("more than zero"));
+        assert!(HumanDuration::parse_setting("0ms").unwrap_err().contains("more than zero"));
+        assert!(HumanDuration::parse_setting("400d").unwrap_err().contains("at most"));
+        assert_eq!(HumanDuration::parse_setting("15s"), Ok(HumanDuration::secs(15)));
     }
 
     #[test]

@@ -150,6 +150,19 @@ fn environment(c: &mut Checker<'_>, env: &Environment) {
         if window.days.is_empty() {
             c.at(&window.start, format!("environment {name:?}: a window needs at least one day"));
         }
+        if let (Some(start), Some(end)) =
+            (parse_hhmm(window.start.get_ref()), parse_hhmm(window.end.get_ref()))
+            && end <= start
+        {
+            c.at(
+                &window.end,
+                format!(
+                    "environment {name:?}: window {}–{} ends before it starts and would never open; a window across midnight is two windows (e.g. 22:00–23:59 and 00:00–06:00 the next day)",
+                    window.start.get_ref(),
+                    window.end.get_ref()
+                ),
+            );
+        }
         if let Some(zone) = &window.time_zone {
             if jiff::tz::TimeZone::get(zone.get_ref()).is_err() {
                 c.at(

@@ -17,6 +17,9 @@ pub struct Files {
     pub config_file: std::path::PathBuf,
 }
 
+/// How often the console writes again a result the audit log would not take.
+const RECORD_RETRY_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
 struct Service {
     engine: Engine,
     files: Files,
@@ -29,9 +32,20 @@ pub fn spawn(engine: Engine, files: Files, events: mpsc::Sender<OpEvent>) -> mps
     let (tx, mut rx) = mpsc::unbounded_channel::<Effect>();
     let service = Arc::new(Service { engine, files, events });
     tokio::spawn(async move {
-        while let Some(effect) = rx.recv().await {
-            let service = service.clone();
-            tokio::spawn(async move { service.handle(effect).await });
+        // A result the audit log would not take is written again as soon as there is room.
+        let mut retry = tokio::time::interval(RECORD_RETRY_EVERY);
+        retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                effect = rx.recv() => {
+                    let Some(effect) = effect else { return };
+                    let service = service.clone();
+                    tokio::spawn(async move { service.handle(effect).await });
+                }
+                _ = retry.tick() => {
+                    let _ = service.engine.retry_records();
+                }
+            }
         }
     });
     tx
@@ -88,7 +102,14 @@ impl Service {
     async fn execute(&self, prepared: &Prepared, answer: &Answer, progress: impl FnMut(&str)) -> OpEvent {
         let sentence = prepared.plan.sentence();
         let (outcome, message) = match self.engine.execute(prepared, answer, progress).await {
-            Ok(report) => (report.outcome.as_str().to_owned(), report.message),
+            Ok(report) => {
+                let mut message = report.message;
+                for line in &report.unrecorded {
+                    message
+                        .push_str(&format!("\n⚠ {line}: kept, and written again before the next operation"));
+                }
+                (report.outcome.as_str().to_owned(), message)
+            }
             // The confirmation screen asks for all of it; this is the engine's own check.
             Err(missing) => ("refused".to_owned(), format!("{missing}: nothing was done")),
         };

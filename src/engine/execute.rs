@@ -23,6 +23,10 @@ pub struct Report {
     pub error: Option<OpError>,
     /// Notifications still in flight.
     pub notifications: Notifications,
+    /// Results that could not be written to the audit log (a full disk after the intent),
+    /// each saying what and why: kept by the engine and written again by
+    /// [`Engine::retry_records`].
+    pub unrecorded: Vec<String>,
 }
 
 /// Webhook deliveries still under way, for a short-lived command to wait on briefly.
@@ -71,6 +75,8 @@ struct Recorder<'a> {
     audit: &'a AuditLog,
     webhook: Option<&'a crate::audit::Webhook>,
     notifications: Notifications,
+    /// Results the log would not take, with why.
+    unrecorded: Vec<(Record, String)>,
 }
 
 impl Recorder<'_> {
@@ -79,6 +85,26 @@ impl Recorder<'_> {
             self.notifications.0.push(webhook.notify(slack_payload(record)));
         }
     }
+
+    /// Writes a result record, keeping it to write again if the log will not take it: the
+    /// intent already says what was attempted, and the result must not vanish without a word.
+    fn result(&mut self, record: Record) {
+        if let Err(e) = self.audit.append(&record) {
+            tracing::error!(error = %e, "could not write the audit result");
+            self.unrecorded.push((record.clone(), e.to_string()));
+        }
+        self.notify(&record);
+    }
+}
+
+/// What an unrecorded result says to the operator.
+fn unrecorded_line(audit: &AuditLog, record: &Record, why: &str) -> String {
+    let outcome = record.outcome.map_or("?", crate::audit::Outcome::as_str);
+    format!(
+        "the result of \"{}\" ({outcome}) could not be written to {}: {why}",
+        record.sentence,
+        audit.path().display()
+    )
 }
 
 /// One step's write, as the record of it says it.
@@ -133,7 +159,10 @@ impl Engine {
             message,
             error: Some(error),
             notifications: Notifications::default(),
+            unrecorded: Vec::new(),
         };
+        // A result the log would not take before goes first, now that there may be room.
+        self.retry_records();
         let mut sessions = Sessions::default();
         for env in plan.environments() {
             match self.session(env).await {
@@ -151,8 +180,12 @@ impl Engine {
                 return Ok(failed(message.clone(), OpError::Failed(message)));
             }
         };
-        let mut recorder =
-            Recorder { audit, webhook: self.webhook.as_ref(), notifications: Notifications::default() };
+        let mut recorder = Recorder {
+            audit,
+            webhook: self.webhook.as_ref(),
+            notifications: Notifications::default(),
+            unrecorded: Vec::new(),
+        };
         let mut reports: Vec<(&Step, Outcome, String, Option<OpError>)> = Vec::new();
         for (index, step) in plan.steps.iter().enumerate() {
             let Some(session) = sessions.get(&step.target.env) else {
@@ -181,12 +214,14 @@ impl Engine {
                     message: "nothing to do".into(),
                     error: None,
                     notifications: Notifications::default(),
+                    unrecorded: Vec::new(),
                 },
                 |(_, outcome, message, error)| Report {
                     outcome,
                     message,
                     error,
                     notifications: Notifications::default(),
+                    unrecorded: Vec::new(),
                 },
             ),
             Scope::Fleet => Report {
@@ -198,14 +233,45 @@ impl Engine {
                     .join("\n"),
                 error: reports.iter().find_map(|r| r.3.clone()),
                 notifications: Notifications::default(),
+                unrecorded: Vec::new(),
             },
         };
         report.notifications = recorder.notifications;
+        report.unrecorded =
+            recorder.unrecorded.iter().map(|(record, why)| unrecorded_line(audit, record, why)).collect();
+        self.keep_unrecorded(recorder.unrecorded.into_iter().map(|(record, _)| record));
         if matches!(report.error, Some(OpError::Conflict(_))) && plan.scope == Scope::App {
             let now = self.describe_now(prepared).await;
             report.message = format!("{}. {now}", report.message);
         }
         Ok(report)
+    }
+
+    fn keep_unrecorded(&self, records: impl Iterator<Item = Record>) {
+        self.unrecorded.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(records);
+    }
+
+    /// Writes again the results the audit log would not take; what is still unwritten, and
+    /// why, in the order they happened.
+    pub fn retry_records(&self) -> Vec<String> {
+        let Ok(audit) = &self.audit else { return Vec::new() };
+        let mut pending = self.unrecorded.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut left = Vec::new();
+        let mut still = Vec::new();
+        for record in pending.drain(..) {
+            // Once one fails, the later ones wait behind it: the log keeps its order.
+            if !still.is_empty() {
+                still.push(record);
+                continue;
+            }
+            if let Err(e) = audit.append(&record) {
+                left.push(unrecorded_line(audit, &record, &e.to_string()));
+                still.push(record);
+            }
+        }
+        left.extend(still.iter().skip(1).map(|r| unrecorded_line(audit, r, "waiting behind the one before")));
+        *pending = still;
+        left
     }
 
     /// After a 409: what the plan would be today.
@@ -299,9 +365,7 @@ async fn run_step(
         )));
     }
     let conclude = |recorder: &mut Recorder<'_>, error: OpError| {
-        let result = intent.result(jiff::Timestamp::now(), outcome_of(&error), error.to_string(), None);
-        let _ = recorder.audit.append(&result);
-        recorder.notify(&result);
+        recorder.result(intent.result(jiff::Timestamp::now(), outcome_of(&error), error.to_string(), None));
         failed(error)
     };
     let step = if after_others {
@@ -371,10 +435,6 @@ async fn run_step(
         Verified::Pending(why) => (Outcome::Pending, format!("written; still pending: {why}")),
     };
     let message = if notes.is_empty() { message } else { format!("{message}; {}", notes.join("; ")) };
-    let result = intent.result(jiff::Timestamp::now(), outcome, message.clone(), to_rv);
-    if let Err(e) = recorder.audit.append(&result) {
-        tracing::error!(error = %e, "could not write the audit result");
-    }
-    recorder.notify(&result);
+    recorder.result(intent.result(jiff::Timestamp::now(), outcome, message.clone(), to_rv));
     (outcome, message, None)
 }
