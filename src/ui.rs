@@ -1,4 +1,7 @@
-//! Drawing: pure functions from `&State` to a frame. No I/O, no waiting, no state changes.
+//! Drawing. Each screen is a pure `view` from `&State` to a view model — the words, figures
+//! and [`theme::Tone`]s it shows, the time read from `state.clock` (never the wall clock), the
+//! keys read from the keymap — and a `render` that only lays that model out in a frame. No
+//! I/O, no waiting, no state changes.
 
 mod canary;
 mod checklist;
@@ -8,15 +11,17 @@ mod help;
 mod operation;
 mod overview;
 mod rollback;
+mod text;
 mod theme;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::app::{KEYMAP, Mode, Overlay, Screen, State};
+use text::{KeyHint, Row};
+use theme::Tone;
 
 pub fn render(frame: &mut Frame, state: &State) {
     let [header, body, notice, footer] = Layout::vertical([
@@ -26,66 +31,104 @@ pub fn render(frame: &mut Frame, state: &State) {
         Constraint::Length(1),
     ])
     .areas(frame.area());
-    render_header(frame, header, state);
+    render_header(frame, header, &header_view(state));
     match &state.screen {
-        Screen::Overview => overview::render(frame, body, state),
+        Screen::Overview => overview::render(frame, body, &overview::view(state)),
         Screen::Canary { env, app, input } => {
-            canary::render(frame, body, state, *env, *app, input.as_deref());
+            if let Some(view) = canary::view(state, *env, *app, input.as_deref()) {
+                canary::render(frame, body, &view);
+            }
         }
         Screen::Rollback { env, app, selected, progress } => {
-            rollback::render(frame, body, state, *env, *app, *selected, progress.as_ref());
+            if let Some(view) = rollback::view(state, *env, *app, *selected, progress.as_ref()) {
+                rollback::render(frame, body, &view);
+            }
         }
-        Screen::Checklist { env } => checklist::render(frame, body, state, *env),
+        Screen::Checklist { env } => {
+            if let Some(view) = checklist::view(state, *env) {
+                checklist::render(frame, body, &view);
+            }
+        }
     }
-    if let Some(n) = &state.notice {
-        let style = if n.error { theme::BAD } else { theme::OK };
-        frame.render_widget(Paragraph::new(Line::styled(format!(" {}", n.text), style)), notice);
+    if let Some(row) = notice_view(state) {
+        frame.render_widget(Paragraph::new(text::line(&row)), notice);
     }
-    render_footer(frame, footer, state);
+    render_footer(frame, footer, &footer_view(state));
     match &state.overlay {
         None => {}
-        Some(Overlay::Help) => help::render(frame, body, &state.screen),
-        Some(Overlay::Preparing { what, .. }) => operation::preparing(frame, body, what),
-        Some(Overlay::Confirm(confirm)) => operation::confirm(frame, frame.area(), confirm),
-        Some(Overlay::Running { sentence, stage }) => operation::running(frame, body, sentence, stage),
+        Some(Overlay::Help) => help::render(frame, body, &help::view(state)),
         Some(Overlay::Drill { env, scroll, filter, typing }) => {
-            drill::render(frame, body, state, *env, *scroll, filter, *typing);
+            if let Some(view) = drill::view(state, *env, *scroll, filter, *typing) {
+                drill::render(frame, body, &view);
+            }
         }
-        Some(Overlay::Audit { records, scroll }) => operation::audit(frame, body, records.as_ref(), *scroll),
-        Some(Overlay::Choice { question, .. }) => operation::choice(frame, body, question),
-        Some(Overlay::Finished { sentence, outcome, message }) => {
-            operation::finished(frame, body, sentence, outcome, message);
+        Some(overlay) => {
+            if let Some(view) = operation::view(overlay) {
+                operation::render(frame, body, &view);
+            }
         }
     }
 }
 
-fn render_header(frame: &mut Frame, area: Rect, state: &State) {
+/// The top line: what the console watches, and the modes that change what a key does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct HeaderView {
+    environments: usize,
+    apps: usize,
+    readonly: bool,
+    autos: usize,
+    demo: bool,
+}
+
+fn header_view(state: &State) -> HeaderView {
+    HeaderView {
+        environments: state.envs.len(),
+        apps: state.apps.len(),
+        readonly: state.readonly,
+        autos: state.autos.len(),
+        demo: state.demo,
+    }
+}
+
+fn render_header(frame: &mut Frame, area: Rect, view: &HeaderView) {
     let mut spans = vec![
         Span::styled(" opsdeck ", theme::TITLE),
-        Span::raw(format!(" {} environments · {} apps ", state.envs.len(), state.apps.len())),
+        Span::raw(format!(" {} environments · {} apps ", view.environments, view.apps)),
     ];
-    if state.readonly {
+    if view.readonly {
         spans.push(Span::styled(" READ-ONLY ", theme::READONLY));
     }
-    if !state.autos.is_empty() {
-        spans.push(Span::styled(format!(" AUTO ×{} ", state.autos.len()), theme::READONLY));
+    if view.autos > 0 {
+        spans.push(Span::styled(format!(" AUTO ×{} ", view.autos), theme::READONLY));
     }
-    if state.demo {
+    if view.demo {
         spans.push(Span::raw(" "));
         spans.push(Span::styled(" DEMO · simulated clusters on loopback ", theme::DEMO));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-/// The keys that work right now, from the keymap itself.
-fn render_footer(frame: &mut Frame, area: Rect, state: &State) {
+fn notice_view(state: &State) -> Option<Row> {
+    let n = state.notice.as_ref()?;
+    Some(Row::of(format!(" {}", n.text), if n.error { Tone::Bad } else { Tone::Ok }))
+}
+
+/// The keys that work right now, from the keymap itself: each binding's first key.
+fn footer_view(state: &State) -> Vec<KeyHint> {
     let mode = state.mode();
-    let mut spans = Vec::new();
     let shown = |b: &&crate::app::Binding| b.mode == mode || (b.mode == Mode::Global && !mode.is_modal());
-    for binding in KEYMAP.iter().filter(shown) {
-        let Some(key) = binding.keys.first() else { continue };
-        spans.push(Span::styled(format!(" {} ", key.label()), theme::KEY));
-        spans.push(Span::styled(format!("{} ", binding.help), Style::default().add_modifier(Modifier::DIM)));
-    }
+    KEYMAP.iter().filter(shown).filter_map(|b| Some(KeyHint::new(b.keys.first()?.label(), b.help))).collect()
+}
+
+fn render_footer(frame: &mut Frame, area: Rect, keys: &[KeyHint]) {
+    let spans: Vec<Span> = keys
+        .iter()
+        .flat_map(|k| {
+            [
+                Span::styled(format!(" {} ", k.key), theme::KEY),
+                Span::styled(format!("{} ", k.says), theme::DIM),
+            ]
+        })
+        .collect();
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

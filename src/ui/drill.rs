@@ -1,21 +1,31 @@
 //! An environment's detail: its deployments, pods, recent warnings and the selected app's
-//! rollout history, all from the watchers' latest snapshot.
+//! rollout history, all from the watchers' latest snapshot. [`view`] writes the report as
+//! lines, ages counted to `state.clock`; [`render`] scrolls it.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Modifier, Style};
-use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
 
 use super::figures::{self, age};
 use super::overview::verdict_mark;
-use super::theme;
-use crate::app::State;
+use super::text::{self, Row, Words};
+use super::theme::{self, Tone};
+use crate::app::{Command, Mode, State, key_for};
+use crate::config::Color;
 use crate::health::image_tag;
 use crate::health::inventory::{EventInfo, Inventory};
 
-fn heading(text: String) -> Line<'static> {
-    Line::styled(text, Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED))
+#[derive(Debug, Clone, PartialEq)]
+pub struct DrillView {
+    pub title: String,
+    pub color: Color,
+    /// The whole report; the first `scroll` lines are scrolled off.
+    pub lines: Vec<Row>,
+    pub scroll: usize,
+}
+
+fn heading(text: String) -> Row {
+    Row::of(text, Tone::Heading)
 }
 
 /// A case-insensitive name filter; empty shows everything.
@@ -27,53 +37,38 @@ impl Filter {
     }
 }
 
-fn filter_line(filter: &str, typing: bool) -> Line<'static> {
+fn filter_row(filter: &str, typing: bool) -> Row {
+    let prompt = Words::new(format!("filter: {}", key_for(Mode::Drill, Command::Filter)), Tone::Warn);
     if typing {
-        Line::from(vec![
-            Span::styled("filter: /", theme::WARN),
-            Span::raw(filter.to_owned()),
-            Span::styled("▏", theme::WARN),
-        ])
+        Row::from(vec![prompt, Words::plain(filter.to_owned()), Words::new("▏", Tone::Warn)])
     } else if filter.is_empty() {
-        Line::styled("/ filters by name", theme::DIM)
+        Row::of(format!("{} filters by name", key_for(Mode::Drill, Command::Filter)), Tone::Dim)
     } else {
-        Line::from(vec![
-            Span::styled("filter: /", theme::WARN),
-            Span::raw(filter.to_owned()),
-            Span::styled("  (Esc clears)", theme::DIM),
+        Row::from(vec![
+            prompt,
+            Words::plain(filter.to_owned()),
+            Words::dim(format!("  ({} clears)", key_for(Mode::Drill, Command::Back))),
         ])
     }
 }
 
-pub fn render(
-    frame: &mut Frame,
-    area: Rect,
-    state: &State,
-    env: usize,
-    scroll: usize,
-    filter: &str,
-    typing: bool,
-) {
-    frame.render_widget(Clear, area);
+pub fn view(state: &State, env: usize, scroll: usize, filter: &str, typing: bool) -> Option<DrillView> {
     let placement = state.placement(env, state.selected_app);
-    let Some(env) = state.envs.get(env) else { return };
-    let title = format!(" {} · {} · detail · Esc back ", env.name, env.context);
-    let block = Block::bordered()
-        .border_type(BorderType::Thick)
-        .border_style(Style::new().fg(theme::color(env.color)))
-        .title(title);
-    let mut lines = vec![filter_line(filter, typing)];
+    let env = state.envs.get(env)?;
+    let title =
+        format!(" {} · {} · detail · {} back ", env.name, env.context, key_for(Mode::Drill, Command::Back));
+    let mut lines = vec![filter_row(filter, typing)];
     let Some(snapshot) = &env.snapshot else {
-        lines.push(Line::styled("waiting for the first sync…", theme::DIM));
-        frame.render_widget(Paragraph::new(lines).block(block), area);
-        return;
+        lines.push(Row::of("waiting for the first sync…", Tone::Dim));
+        // Nothing to scroll before the first sync.
+        return Some(DrillView { title, color: env.color, lines, scroll: 0 });
     };
-    let now = jiff::Timestamp::now();
+    let now = state.clock;
     let filter = Filter(filter.to_lowercase());
-    let (symbol, word, style) = verdict_mark(snapshot.health.verdict);
-    lines.push(Line::styled(format!("{symbol} {word}"), style));
+    let (symbol, word, tone) = verdict_mark(snapshot.health.verdict);
+    lines.push(Row::of(format!("{symbol} {word}"), tone));
     for reason in &snapshot.health.reasons {
-        lines.push(Line::styled(format!("  {reason}"), style));
+        lines.push(Row::of(format!("  {reason}"), tone));
     }
     let inventory = &snapshot.inventory;
     deployment_lines(&mut lines, inventory, &filter);
@@ -82,12 +77,11 @@ pub fn render(
     if let Some(placement) = placement {
         history_lines(&mut lines, inventory, &placement.app, &placement.deployment, now);
     }
-    let visible: Vec<Line> = lines.into_iter().skip(scroll).collect();
-    frame.render_widget(Paragraph::new(visible).block(block), area);
+    Some(DrillView { title, color: env.color, lines, scroll })
 }
 
-fn deployment_lines(lines: &mut Vec<Line<'static>>, inventory: &Inventory, filter: &Filter) {
-    lines.push(Line::raw(""));
+fn deployment_lines(lines: &mut Vec<Row>, inventory: &Inventory, filter: &Filter) {
+    lines.push(Row::blank());
     lines.push(heading(format!(
         "{:<28} {:>7} {:>7} {:>5}  {:<18} STATE",
         "DEPLOYMENT", "READY", "UPDATED", "REV", "IMAGE"
@@ -103,7 +97,7 @@ fn deployment_lines(lines: &mut Vec<Line<'static>>, inventory: &Inventory, filte
         } else {
             ""
         };
-        lines.push(Line::raw(format!(
+        lines.push(Row::plain(format!(
             "{:<28} {:>7} {:>7} {:>5}  {tag:<18} {state}",
             format!("{}/{}", d.namespace, d.name),
             format!("{}/{}", d.available, d.desired),
@@ -113,17 +107,17 @@ fn deployment_lines(lines: &mut Vec<Line<'static>>, inventory: &Inventory, filte
     }
 }
 
-fn pod_lines(lines: &mut Vec<Line<'static>>, inventory: &Inventory, filter: &Filter, now: jiff::Timestamp) {
-    lines.push(Line::raw(""));
+fn pod_lines(lines: &mut Vec<Row>, inventory: &Inventory, filter: &Filter, now: jiff::Timestamp) {
+    lines.push(Row::blank());
     lines.push(heading(format!("{:<40} {:<18} {:>8} {:>5}  NODE", "POD", "STATUS", "RESTARTS", "AGE")));
     let mut pods: Vec<_> = inventory.pods.iter().filter(|p| filter.shows(&p.name)).collect();
     pods.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     for p in pods {
-        let (status, style) = figures::pod_status(p);
-        lines.push(Line::from(vec![
-            Span::raw(format!("{:<40} ", p.name)),
-            Span::styled(format!("{status:<18}"), style),
-            Span::raw(format!(
+        let (status, tone) = figures::pod_status(p);
+        lines.push(Row::from(vec![
+            Words::plain(format!("{:<40} ", p.name)),
+            Words::new(format!("{status:<18}"), tone),
+            Words::plain(format!(
                 " {:>8} {:>5}  {}",
                 p.restarts,
                 age(now, p.created),
@@ -133,30 +127,24 @@ fn pod_lines(lines: &mut Vec<Line<'static>>, inventory: &Inventory, filter: &Fil
     }
 }
 
-fn warning_lines(lines: &mut Vec<Line<'static>>, warnings: &[EventInfo], now: jiff::Timestamp) {
-    lines.push(Line::raw(""));
+fn warning_lines(lines: &mut Vec<Row>, warnings: &[EventInfo], now: jiff::Timestamp) {
+    lines.push(Row::blank());
     lines.push(heading("RECENT WARNINGS (15 minutes)".to_owned()));
     if warnings.is_empty() {
-        lines.push(Line::styled("none", theme::DIM));
+        lines.push(Row::of("none", Tone::Dim));
     }
     for e in warnings {
-        lines.push(Line::from(vec![
-            Span::styled(format!("{:>5} ", age(now, e.last_seen)), theme::DIM),
-            Span::raw(format!("{}/{} ", e.kind, e.name)),
-            Span::styled(format!("{} ", e.reason), theme::WARN),
-            Span::raw(format!("{} (×{})", e.message, e.count)),
+        lines.push(Row::from(vec![
+            Words::dim(format!("{:>5} ", age(now, e.last_seen))),
+            Words::plain(format!("{}/{} ", e.kind, e.name)),
+            Words::new(format!("{} ", e.reason), Tone::Warn),
+            Words::plain(format!("{} (×{})", e.message, e.count)),
         ]));
     }
 }
 
-fn history_lines(
-    lines: &mut Vec<Line<'static>>,
-    inventory: &Inventory,
-    app: &str,
-    name: &str,
-    now: jiff::Timestamp,
-) {
-    lines.push(Line::raw(""));
+fn history_lines(lines: &mut Vec<Row>, inventory: &Inventory, app: &str, name: &str, now: jiff::Timestamp) {
+    lines.push(Row::blank());
     lines.push(heading(format!("ROLLOUT HISTORY · {app} (Deployment {name})")));
     let current = inventory.deployments.iter().find(|d| d.name == name).and_then(|d| d.revision);
     let mut history: Vec<_> =
@@ -164,7 +152,7 @@ fn history_lines(
     history.sort_by_key(|rs| std::cmp::Reverse(rs.revision));
     for rs in history {
         let marker = if rs.revision.is_some() && rs.revision == current { "▶ current" } else { "" };
-        lines.push(Line::raw(format!(
+        lines.push(Row::plain(format!(
             "rev {:>3}  {:<18} {:>5} {:>3}/{:<3} {:<40} {marker}",
             rs.revision.map_or_else(|| "-".to_owned(), |r| r.to_string()),
             rs.images.first().map_or_else(|| "-".to_owned(), |i| image_tag(i)),
@@ -173,5 +161,78 @@ fn history_lines(
             rs.desired,
             rs.change_cause.as_deref().unwrap_or(""),
         )));
+    }
+}
+
+pub fn render(frame: &mut Frame, area: Rect, view: &DrillView) {
+    frame.render_widget(Clear, area);
+    let block = Block::bordered()
+        .border_type(BorderType::Thick)
+        .border_style(theme::style(Tone::Env(view.color)))
+        .title(view.title.clone());
+    let visible = text::lines(view.lines.get(view.scroll..).unwrap_or_default());
+    frame.render_widget(Paragraph::new(visible).block(block), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::health::inventory::EventInfo;
+    use crate::health::verdict::{EnvHealth, Verdict};
+
+    #[test]
+    fn ages_count_to_the_state_clock_and_the_title_names_the_back_key() {
+        let config = crate::config::parse(
+            Path::new("t.toml"),
+            r#"
+            [[environments]]
+            name = "staging"
+            context = "kind-staging"
+            [[apps]]
+            name = "web"
+            deployment = "web"
+            "#,
+        )
+        .expect("valid");
+        let mut s =
+            State::new(Arc::new(crate::config::Fleet::resolve(config)), false, jiff::Timestamp::UNIX_EPOCH);
+        let seen = jiff::Timestamp::from_second(1_000).expect("timestamp");
+        let warning = EventInfo {
+            namespace: "shop".into(),
+            kind: "Pod".into(),
+            name: "web-1".into(),
+            reason: "BackOff".into(),
+            message: "restarting".into(),
+            count: 2,
+            last_seen: Some(seen),
+        };
+        let health = EnvHealth {
+            env: "staging".into(),
+            nodes_ready: 1,
+            nodes_total: 1,
+            apps: Vec::new(),
+            warnings: vec![warning],
+            verdict: Verdict::Healthy,
+            reasons: Vec::new(),
+        };
+        let inventory = Inventory::default();
+        s.envs[0].snapshot =
+            Some(Arc::new(crate::cluster::Snapshot { inventory, health, watch_error: None }));
+        s.clock = jiff::Timestamp::from_second(1_090).expect("timestamp");
+        let view = view(&s, 0, 0, "", false).expect("a detail");
+        assert_eq!(
+            view.title,
+            format!(" staging · kind-staging · detail · {} back ", key_for(Mode::Drill, Command::Back))
+        );
+        assert_eq!(
+            view.lines[0].text(),
+            format!("{} filters by name", key_for(Mode::Drill, Command::Filter))
+        );
+        let warning =
+            view.lines.iter().map(Row::text).find(|l| l.contains("Pod/web-1")).expect("the warning");
+        assert!(warning.starts_with("  90s "), "{warning}");
     }
 }

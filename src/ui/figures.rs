@@ -1,10 +1,8 @@
 //! How request figures read on screen: error rate, p95, sparklines and verdict marks, the
 //! same on the overview and the canary screen.
 
-use ratatui::style::Style;
-
-use super::theme;
-use crate::metrics::{Figures, History, Verdict};
+use super::theme::Tone;
+use crate::metrics::{Figures, Verdict};
 
 const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
@@ -39,10 +37,6 @@ pub fn spark(values: &[Option<f64>], width: usize) -> String {
         .collect()
 }
 
-pub fn error_spark(history: &History, width: usize) -> String {
-    spark(&history.points().map(|p| p.error_rate).collect::<Vec<_>>(), width)
-}
-
 /// kubectl's short age: 45s, 12m, 3h, 5d; `?` when unknown.
 pub fn age(now: jiff::Timestamp, then: Option<jiff::Timestamp>) -> String {
     let Some(then) = then else { return "?".into() };
@@ -55,7 +49,7 @@ pub fn age(now: jiff::Timestamp, then: Option<jiff::Timestamp>) -> String {
 }
 
 /// What a pod is doing, in kubectl's words, and how alarming that is.
-pub fn pod_status(pod: &crate::health::inventory::PodInfo) -> (String, Style) {
+pub fn pod_status(pod: &crate::health::inventory::PodInfo) -> (String, Tone) {
     let status = if pod.terminating {
         "Terminating".to_owned()
     } else {
@@ -63,20 +57,20 @@ pub fn pod_status(pod: &crate::health::inventory::PodInfo) -> (String, Style) {
             .clone()
             .unwrap_or_else(|| if pod.ready { "Running".into() } else { pod.phase.clone() })
     };
-    let style = match status.as_str() {
-        "Running" => Style::new(),
-        "CrashLoopBackOff" | "ImagePullBackOff" | "ErrImagePull" => theme::BAD,
-        _ => theme::WARN,
+    let tone = match status.as_str() {
+        "Running" => Tone::Plain,
+        "CrashLoopBackOff" | "ImagePullBackOff" | "ErrImagePull" => Tone::Bad,
+        _ => Tone::Warn,
     };
-    (status, style)
+    (status, tone)
 }
 
-/// Symbol, word and style of a canary verdict: the symbol and word say what the colour says.
-pub fn verdict_mark(verdict: &Verdict) -> (&'static str, &'static str, Style) {
+/// Symbol, word and tone of a canary verdict: the symbol and word say what the colour says.
+pub fn verdict_mark(verdict: &Verdict) -> (&'static str, &'static str, Tone) {
     match verdict {
-        Verdict::Pass => ("✓", "pass", theme::OK),
-        Verdict::Fail(_) => ("✗", "fail", theme::BAD),
-        Verdict::NotEnoughData(_) => ("…", "not enough data", theme::WARN),
+        Verdict::Pass => ("✓", "pass", Tone::Ok),
+        Verdict::Fail(_) => ("✗", "fail", Tone::Bad),
+        Verdict::NotEnoughData(_) => ("…", "not enough data", Tone::Warn),
     }
 }
 

@@ -1,58 +1,312 @@
 //! The overview: one column per environment, side by side, and a merged feed of Warning
-//! events underneath. Colour always comes with a symbol or a word.
+//! events underneath. [`view`] reads the state into columns of words and figures; [`render`]
+//! fits them into the terminal (the bars and sparklines take the width there is). Colour
+//! always comes with a symbol or a word.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Modifier, Style};
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
 
 use super::figures;
-use super::theme;
+use super::text::{self, Row, Words};
+use super::theme::{self, Tone};
 use crate::app::{Connection, EnvState, State};
-use crate::config::Protection;
+use crate::config::{Color, Protection};
 use crate::health::verdict::{AppHealth, Rollout};
 use crate::health::{Drift, Verdict};
 use crate::metrics::AppMetrics;
+use crate::windows::WindowStatus;
 
 /// The Warning feed's height when there is room for it.
 const FEED_LINES: u16 = 5;
 
-pub fn render(frame: &mut Frame, area: Rect, state: &State) {
-    if state.envs.is_empty() {
+#[derive(Debug, Clone, PartialEq)]
+pub struct OverviewView {
+    pub columns: Vec<Column>,
+    pub feed: Feed,
+}
+
+/// One environment's column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub name: String,
+    pub color: Color,
+    pub protection: Protection,
+    /// The protection in words next to the name: production never relies on colour alone.
+    pub marker: &'static str,
+    pub selected: bool,
+    pub readonly: bool,
+    pub context: String,
+    pub user: String,
+    pub connection: Row,
+    /// `⏱ window open until 16:00 (Europe/Paris), closes in 2h10m`, as of `state.clock`.
+    pub window: Words,
+    pub last_answered: Option<String>,
+    pub body: Body,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    /// Before the first sync: the apps by name, and whether a sync is under way.
+    Waiting {
+        syncing: bool,
+        apps: Vec<String>,
+    },
+    Synced {
+        verdict: Words,
+        nodes: String,
+        watch_error: Option<String>,
+        metrics: Row,
+        apps: Vec<AppRow>,
+    },
+}
+
+/// One app in a column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppRow {
+    pub symbol: &'static str,
+    pub tone: Tone,
+    pub name: String,
+    pub selected: bool,
+    pub version: String,
+    pub drift: Option<Words>,
+    pub available: i32,
+    pub desired: i32,
+    pub restarts: u32,
+    pub rollout: Option<Words>,
+    pub figures: Option<AppFigures>,
+    pub canary: Option<Row>,
+    pub reason: Option<Words>,
+}
+
+/// The stable track's request figures, and its error rate over the last rounds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppFigures {
+    pub error_rate: String,
+    pub p95: String,
+    pub errors: Vec<Option<f64>>,
+}
+
+/// The newest Warning events of every environment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Feed {
+    pub total: usize,
+    pub events: Vec<Row>,
+}
+
+pub fn view(state: &State) -> OverviewView {
+    let windows = state.window_statuses();
+    let columns = state
+        .envs
+        .iter()
+        .zip(&windows)
+        .enumerate()
+        .map(|(index, (env, window))| column(state, env, window, index == state.selected_env))
+        .collect();
+    OverviewView { columns, feed: feed(state) }
+}
+
+pub fn verdict_mark(verdict: Verdict) -> (&'static str, &'static str, Tone) {
+    match verdict {
+        Verdict::Healthy => ("●", "healthy", Tone::Ok),
+        Verdict::Degraded => ("▲", "degraded", Tone::Warn),
+        Verdict::Down => ("✖", "down", Tone::Bad),
+        Verdict::Unknown => ("?", "unknown", Tone::Dim),
+    }
+}
+
+fn drift_mark(drift: Option<&Drift>) -> Option<Words> {
+    let (mark, tone) = match drift? {
+        Drift::Same => return None,
+        Drift::Promotable => ("⇡promotable", Tone::Ok),
+        Drift::Behind => ("⇣behind", Tone::Warn),
+        Drift::Differs => ("≠differs", Tone::Warn),
+    };
+    Some(Words::new(format!(" {mark}"), tone))
+}
+
+/// Wall-clock time in UTC: ops teams across time zones read the same figure.
+fn clock(at: jiff::Timestamp) -> String {
+    at.strftime("%H:%M:%S UTC").to_string()
+}
+
+/// `window` is the column's text from `State::window_statuses`: one reading of the clock for
+/// every screen that shows a window.
+fn column(state: &State, env: &EnvState, window: &str, selected: bool) -> Column {
+    let marker = match env.protection {
+        Protection::Typed => " ◆ protected",
+        Protection::Confirm => " confirm",
+        Protection::None => "",
+    };
+    let window_tone = match crate::windows::status(&env.windows, &env.blackouts, state.clock) {
+        WindowStatus::Always | WindowStatus::Open { .. } => Tone::Dim,
+        WindowStatus::Closed => Tone::Warn,
+        WindowStatus::Blackout { .. } => Tone::Bad,
+    };
+    let last_answered = match &env.connection {
+        Connection::Unreachable { last_ok: Some(at), .. } => Some(clock(*at)),
+        _ => None,
+    };
+    let body = match &env.snapshot {
+        None => Body::Waiting {
+            syncing: matches!(env.connection, Connection::Connecting | Connection::Reachable { .. }),
+            apps: state.apps.clone(),
+        },
+        Some(snapshot) => {
+            let health = &snapshot.health;
+            let (symbol, word, tone) = verdict_mark(health.verdict);
+            let (metrics, round) = match &env.metrics {
+                None => (Row::of("metrics: waiting for the first round…", Tone::Dim), None),
+                Some(Err(reason)) => (Row::of(format!("metrics: {reason}"), Tone::Warn), None),
+                Some(Ok(round)) => {
+                    let line = match &round.error {
+                        Some(error) => Row::of(format!("metrics: ⚠ {error}"), Tone::Warn),
+                        None => {
+                            Row::of(format!("metrics: {} at {}", round.source, clock(round.at)), Tone::Dim)
+                        }
+                    };
+                    (line, Some(round))
+                }
+            };
+            let apps = health
+                .apps
+                .iter()
+                .enumerate()
+                .map(|(i, app)| {
+                    let figures = round.and_then(|r| r.app(&app.app));
+                    app_row(app, env.drift.get(&app.app), figures, selected && i == state.selected_app)
+                })
+                .collect();
+            Body::Synced {
+                verdict: Words::new(format!("{symbol} {word}"), tone).strong(),
+                nodes: format!(" · nodes {}/{}", health.nodes_ready, health.nodes_total),
+                watch_error: snapshot.watch_error.clone(),
+                metrics,
+                apps,
+            }
+        }
+    };
+    Column {
+        name: env.name.clone(),
+        color: env.color,
+        protection: env.protection,
+        marker,
+        selected,
+        readonly: env.readonly,
+        context: env.context.clone(),
+        user: env.user.clone().unwrap_or_else(|| "…".into()),
+        connection: connection_row(&env.connection),
+        window: Words::new(format!("⏱ {window}"), window_tone),
+        last_answered,
+        body,
+    }
+}
+
+fn connection_row(connection: &Connection) -> Row {
+    match connection {
+        Connection::Connecting => Row::of("… connecting", Tone::Warn),
+        Connection::Reachable { server, at } => Row::from(vec![
+            Words::new("● up ", Tone::Ok),
+            Words::plain(format!("{} · {}ms · {}", server.version, server.latency.as_millis(), clock(*at))),
+        ]),
+        Connection::Unreachable { reason, .. } => {
+            Row::from(vec![Words::new("✖ unreachable: ", Tone::Bad), Words::plain(reason.clone())])
+        }
+        Connection::Misconfigured { reason } => {
+            Row::from(vec![Words::new("⚠ not connected: ", Tone::Bad), Words::plain(reason.clone())])
+        }
+    }
+}
+
+fn app_row(app: &AppHealth, drift: Option<&Drift>, metrics: Option<&AppMetrics>, selected: bool) -> AppRow {
+    let (symbol, _, tone) = verdict_mark(app.verdict);
+    let rollout = match &app.rollout {
+        Rollout::Paused => Some(Words::new(" ⏸ paused", Tone::Warn)),
+        Rollout::Progressing => {
+            Some(Words::new(format!(" ⟳ {}/{}", app.replicas.updated, app.replicas.desired), Tone::Warn))
+        }
+        _ => None,
+    };
+    let canary = app.canary.as_ref().map(|canary| {
+        let weight = canary.weight.map_or_else(|| "?".to_owned(), |w| format!("{w}%"));
+        let approx = if canary.approximate { "≈" } else { "" };
+        let version = canary.version.clone().unwrap_or_else(|| "—".into());
+        let mut row = Row::from(Words::plain(format!("  canary {approx}{weight} {version}")));
+        if let Some((figures, verdict)) =
+            metrics.and_then(|m| Some((m.canary.as_ref()?, m.verdict.as_ref()?)))
+        {
+            let (symbol, word, tone) = figures::verdict_mark(verdict);
+            row.push(Words::new(format!(" {symbol} {word}"), tone));
+            row.push(Words::plain(format!(" {} {}", figures::error_rate(figures), figures::p95(figures))));
+        }
+        row
+    });
+    AppRow {
+        symbol,
+        tone,
+        name: app.app.clone(),
+        selected,
+        version: app.version.clone().unwrap_or_else(|| "—".into()),
+        drift: drift_mark(drift),
+        available: app.replicas.available,
+        desired: app.replicas.desired,
+        restarts: app.restarts_recent,
+        rollout,
+        figures: metrics.map(|m| AppFigures {
+            error_rate: figures::error_rate(&m.stable),
+            p95: figures::p95(&m.stable),
+            errors: m.stable_history.points().map(|p| p.error_rate).collect(),
+        }),
+        canary,
+        reason: app.reasons.first().map(|reason| {
+            Words::new(format!("  {reason}"), if app.verdict == Verdict::Healthy { Tone::Dim } else { tone })
+        }),
+    }
+}
+
+fn feed(state: &State) -> Feed {
+    let mut events: Vec<(&str, &crate::health::inventory::EventInfo)> = state
+        .envs
+        .iter()
+        .filter_map(|e| e.snapshot.as_ref().map(|s| (e.name.as_str(), s)))
+        .flat_map(|(name, s)| s.health.warnings.iter().map(move |w| (name, w)))
+        .collect();
+    events.sort_by_key(|e| std::cmp::Reverse(e.1.last_seen));
+    let rows = events
+        .iter()
+        .take(FEED_LINES as usize)
+        .map(|(env, e)| {
+            let at =
+                e.last_seen.map_or_else(|| "--:--:--".to_owned(), |t| t.strftime("%H:%M:%S").to_string());
+            Row::from(vec![
+                Words::dim(format!("{at} ")),
+                Words::new(format!("{env:<11} "), Tone::Warn),
+                Words::plain(format!("{}/{} ", e.kind, e.name)),
+                Words::plain(format!("{} ", e.reason)).strong(),
+                Words::plain(e.message.clone()),
+            ])
+        })
+        .collect();
+    Feed { total: events.len(), events: rows }
+}
+
+pub fn render(frame: &mut Frame, area: Rect, view: &OverviewView) {
+    if view.columns.is_empty() {
         frame.render_widget(Paragraph::new("No environments configured."), area);
         return;
     }
-    let warnings: usize =
-        state.envs.iter().filter_map(|e| e.snapshot.as_ref()).map(|s| s.health.warnings.len()).sum();
     // The feed takes only the lines it needs, and gives way on short terminals.
-    let feed_height = if area.height >= 16 { 1 + (warnings as u16).clamp(1, FEED_LINES) } else { 0 };
+    let feed_height = if area.height >= 16 { 1 + (view.feed.total as u16).clamp(1, FEED_LINES) } else { 0 };
     let [columns_area, feed_area] =
         Layout::vertical([Constraint::Min(6), Constraint::Length(feed_height)]).areas(area);
-    let columns = Layout::horizontal(vec![Constraint::Fill(1); state.envs.len()]).split(columns_area);
-    for (index, (env, column)) in state.envs.iter().zip(columns.iter()).enumerate() {
-        render_column(frame, *column, state, env, index == state.selected_env);
+    let areas = Layout::horizontal(vec![Constraint::Fill(1); view.columns.len()]).split(columns_area);
+    for (column, area) in view.columns.iter().zip(areas.iter()) {
+        render_column(frame, *area, column);
     }
     if feed_height > 0 {
-        render_feed(frame, feed_area, state);
-    }
-}
-
-pub fn verdict_mark(verdict: Verdict) -> (&'static str, &'static str, Style) {
-    match verdict {
-        Verdict::Healthy => ("●", "healthy", theme::OK),
-        Verdict::Degraded => ("▲", "degraded", theme::WARN),
-        Verdict::Down => ("✖", "down", theme::BAD),
-        Verdict::Unknown => ("?", "unknown", theme::DIM),
-    }
-}
-
-fn drift_mark(drift: Option<&Drift>) -> Option<(&'static str, Style)> {
-    match drift? {
-        Drift::Same => None,
-        Drift::Promotable => Some(("⇡promotable", theme::OK)),
-        Drift::Behind => Some(("⇣behind", theme::WARN)),
-        Drift::Differs => Some(("≠differs", theme::WARN)),
+        render_feed(frame, feed_area, &view.feed);
     }
 }
 
@@ -65,212 +319,154 @@ fn bar(available: i32, desired: i32, width: usize) -> String {
     format!("{}{}", "█".repeat(filled), "░".repeat(width - filled))
 }
 
-fn render_column(frame: &mut Frame, area: Rect, state: &State, env: &EnvState, selected: bool) {
+fn render_column(frame: &mut Frame, area: Rect, column: &Column) {
     // Production must be unmistakable: the typed-protection column gets a thick border and
     // says so in words, not only in colour.
-    let (border, marker) = match env.protection {
-        Protection::Typed => (BorderType::Thick, " ◆ protected"),
-        Protection::Confirm => (BorderType::Double, " confirm"),
-        Protection::None => (BorderType::Rounded, ""),
+    let border = match column.protection {
+        Protection::Typed => BorderType::Thick,
+        Protection::Confirm => BorderType::Double,
+        Protection::None => BorderType::Rounded,
     };
-    let mut title_style = Style::new().fg(theme::color(env.color)).add_modifier(Modifier::BOLD);
-    if selected {
+    let env_style = theme::style(Tone::Env(column.color));
+    let mut title_style = env_style.add_modifier(Modifier::BOLD);
+    if column.selected {
         title_style = title_style.add_modifier(Modifier::REVERSED);
     }
-    let mut title = vec![
-        Span::styled(format!(" {} ", env.name), title_style),
-        Span::styled(marker, Style::new().fg(theme::color(env.color))),
-    ];
-    if env.readonly {
+    let mut title =
+        vec![Span::styled(format!(" {} ", column.name), title_style), Span::styled(column.marker, env_style)];
+    if column.readonly {
         title.push(Span::styled(" read-only ", theme::WARN));
     }
-    let block = Block::bordered()
-        .border_type(border)
-        .border_style(Style::new().fg(theme::color(env.color)))
-        .title(Line::from(title));
+    let block = Block::bordered().border_type(border).border_style(env_style).title(Line::from(title));
     let inner_width = area.width.saturating_sub(2) as usize;
 
     let mut lines = vec![
-        Line::from(vec![Span::styled("context ", theme::DIM), Span::raw(env.context.clone())]),
-        Line::from(vec![
-            Span::styled("user    ", theme::DIM),
-            Span::raw(env.user.clone().unwrap_or_else(|| "…".into())),
-        ]),
-        connection_line(&env.connection),
-        window_line(env),
+        Line::from(vec![Span::styled("context ", theme::DIM), Span::raw(column.context.clone())]),
+        Line::from(vec![Span::styled("user    ", theme::DIM), Span::raw(column.user.clone())]),
+        text::line(&column.connection),
+        text::line(&Row::of(column.window.text.clone(), column.window.tone)),
     ];
-    if let Connection::Unreachable { last_ok: Some(at), .. } = &env.connection {
-        lines.push(Line::styled(format!("last answered {}", clock(*at)), theme::DIM));
+    if let Some(at) = &column.last_answered {
+        lines.push(Line::styled(format!("last answered {at}"), theme::DIM));
     }
-    match &env.snapshot {
-        None => {
-            if matches!(env.connection, Connection::Connecting | Connection::Reachable { .. }) {
+    match &column.body {
+        Body::Waiting { syncing, apps } => {
+            if *syncing {
                 lines.push(Line::styled("waiting for the first sync…", theme::DIM));
             }
-            for app in &state.apps {
+            for app in apps {
                 lines.push(Line::styled(format!("  {app}"), theme::DIM));
             }
         }
-        Some(snapshot) => {
-            let health = &snapshot.health;
-            let (symbol, word, style) = verdict_mark(health.verdict);
-            lines.push(Line::from(vec![
-                Span::styled(format!("{symbol} {word}"), style.add_modifier(Modifier::BOLD)),
-                Span::styled(format!(" · nodes {}/{}", health.nodes_ready, health.nodes_total), theme::DIM),
-            ]));
-            if let Some(error) = &snapshot.watch_error {
+        Body::Synced { verdict, nodes, watch_error, metrics, apps } => {
+            lines.push(Line::from(vec![text::span(verdict), Span::styled(nodes.clone(), theme::DIM)]));
+            if let Some(error) = watch_error {
                 lines.push(Line::styled(format!("⚠ {error}"), theme::WARN));
             }
-            let round = match &env.metrics {
-                None => {
-                    lines.push(Line::styled("metrics: waiting for the first round…", theme::DIM));
-                    None
-                }
-                Some(Err(reason)) => {
-                    lines.push(Line::styled(format!("metrics: {reason}"), theme::WARN));
-                    None
-                }
-                Some(Ok(round)) => {
-                    match &round.error {
-                        Some(error) => lines.push(Line::styled(format!("metrics: ⚠ {error}"), theme::WARN)),
-                        None => lines.push(Line::styled(
-                            format!("metrics: {} at {}", round.source, clock(round.at)),
-                            theme::DIM,
-                        )),
-                    }
-                    Some(round)
-                }
-            };
+            lines.push(text::line(metrics));
             lines.push(Line::raw(""));
-            for (i, app) in health.apps.iter().enumerate() {
-                let selected_row = selected && i == state.selected_app;
-                let figures = round.and_then(|r| r.app(&app.app));
-                app_lines(&mut lines, app, env.drift.get(&app.app), figures, selected_row, inner_width);
+            for app in apps {
+                app_lines(&mut lines, app, inner_width);
             }
         }
     }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), area);
 }
 
-fn app_lines(
-    lines: &mut Vec<Line<'static>>,
-    app: &AppHealth,
-    drift: Option<&Drift>,
-    metrics: Option<&AppMetrics>,
-    selected: bool,
-    width: usize,
-) {
-    let (symbol, _, style) = verdict_mark(app.verdict);
-    let name_style = if selected { theme::SELECTED } else { Style::new().add_modifier(Modifier::BOLD) };
-    let version = app.version.clone().unwrap_or_else(|| "—".into());
-    let r = &app.replicas;
+fn app_lines(lines: &mut Vec<Line<'static>>, app: &AppRow, width: usize) {
+    let style = theme::style(app.tone);
+    let name_style = if app.selected { theme::SELECTED } else { theme::BOLD };
     let mut first = vec![
-        Span::styled(format!("{symbol} "), style),
-        Span::styled(format!("{:<7}", app.app), name_style),
-        Span::raw(format!(" {version}")),
+        Span::styled(format!("{} ", app.symbol), style),
+        Span::styled(format!("{:<7}", app.name), name_style),
+        Span::raw(format!(" {}", app.version)),
     ];
-    if let Some((mark, mark_style)) = drift_mark(drift) {
-        first.push(Span::styled(format!(" {mark}"), mark_style));
-    }
+    first.extend(app.drift.as_ref().map(text::span));
     lines.push(Line::from(first));
     let bar_width = width.saturating_sub(24).min(10);
     let mut second = vec![
-        Span::raw(format!("  {}/{} ", r.available, r.desired)),
-        Span::styled(bar(r.available, r.desired, bar_width), style),
-        Span::raw(format!(" ↻{}", app.restarts_recent)),
+        Span::raw(format!("  {}/{} ", app.available, app.desired)),
+        Span::styled(bar(app.available, app.desired, bar_width), style),
+        Span::raw(format!(" ↻{}", app.restarts)),
     ];
-    match &app.rollout {
-        Rollout::Paused => second.push(Span::styled(" ⏸ paused", theme::WARN)),
-        Rollout::Progressing => {
-            second.push(Span::styled(format!(" ⟳ {}/{}", r.updated, r.desired), theme::WARN));
-        }
-        _ => {}
-    }
+    second.extend(app.rollout.as_ref().map(text::span));
     lines.push(Line::from(second));
-    if let Some(m) = metrics {
+    if let Some(m) = &app.figures {
         let spark_width = width.saturating_sub(30).min(12);
         lines.push(Line::from(vec![
-            Span::raw(format!("  5xx {} p95 {} ", figures::error_rate(&m.stable), figures::p95(&m.stable))),
-            Span::styled(figures::error_spark(&m.stable_history, spark_width), theme::DIM),
+            Span::raw(format!("  5xx {} p95 {} ", m.error_rate, m.p95)),
+            Span::styled(figures::spark(&m.errors, spark_width), theme::DIM),
         ]));
     }
     if let Some(canary) = &app.canary {
-        let weight = canary.weight.map_or_else(|| "?".to_owned(), |w| format!("{w}%"));
-        let approx = if canary.approximate { "≈" } else { "" };
-        let version = canary.version.clone().unwrap_or_else(|| "—".into());
-        let mut line = vec![Span::styled(
-            format!("  canary {approx}{weight} {version}"),
-            theme::DIM.remove_modifier(Modifier::DIM),
-        )];
-        if let Some((figures, verdict)) =
-            metrics.and_then(|m| Some((m.canary.as_ref()?, m.verdict.as_ref()?)))
-        {
-            let (symbol, word, style) = figures::verdict_mark(verdict);
-            line.push(Span::styled(format!(" {symbol} {word}"), style));
-            line.push(Span::raw(format!(" {} {}", figures::error_rate(figures), figures::p95(figures))));
-        }
-        lines.push(Line::from(line));
+        lines.push(text::line(canary));
     }
-    if let Some(reason) = app.reasons.first() {
-        let style = if app.verdict == Verdict::Healthy { theme::DIM } else { style };
-        lines.push(Line::styled(format!("  {reason}"), style));
+    if let Some(reason) = &app.reason {
+        lines.push(text::line(&Row::of(reason.text.clone(), reason.tone)));
     }
 }
 
-fn render_feed(frame: &mut Frame, area: Rect, state: &State) {
-    let mut events: Vec<(&str, &crate::health::inventory::EventInfo)> = state
-        .envs
-        .iter()
-        .filter_map(|e| e.snapshot.as_ref().map(|s| (e.name.as_str(), s)))
-        .flat_map(|(name, s)| s.health.warnings.iter().map(move |w| (name, w)))
-        .collect();
-    events.sort_by_key(|e| std::cmp::Reverse(e.1.last_seen));
-    let mut lines = vec![Line::styled(format!("Warnings, last 15 minutes ({})", events.len()), theme::DIM)];
-    for (env, e) in events.iter().take(FEED_LINES as usize) {
-        let at = e.last_seen.map_or_else(|| "--:--:--".to_owned(), |t| t.strftime("%H:%M:%S").to_string());
-        lines.push(Line::from(vec![
-            Span::styled(format!("{at} "), theme::DIM),
-            Span::styled(format!("{env:<11} "), theme::WARN),
-            Span::raw(format!("{}/{} ", e.kind, e.name)),
-            Span::styled(format!("{} ", e.reason), Style::new().add_modifier(Modifier::BOLD)),
-            Span::raw(e.message.clone()),
-        ]));
-    }
-    if events.is_empty() {
+fn render_feed(frame: &mut Frame, area: Rect, feed: &Feed) {
+    let mut lines = vec![Line::styled(format!("Warnings, last 15 minutes ({})", feed.total), theme::DIM)];
+    lines.extend(feed.events.iter().map(text::line));
+    if feed.events.is_empty() {
         lines.push(Line::styled("none", theme::DIM));
     }
     frame.render_widget(Paragraph::new(lines), area);
 }
 
-fn window_line(env: &EnvState) -> Line<'static> {
-    let now = jiff::Timestamp::now();
-    let status = crate::windows::status(&env.windows, &env.blackouts, now);
-    let next = crate::windows::next_change(&env.windows, &env.blackouts, now);
-    let style = match status {
-        crate::windows::WindowStatus::Always | crate::windows::WindowStatus::Open { .. } => theme::DIM,
-        crate::windows::WindowStatus::Closed => theme::WARN,
-        crate::windows::WindowStatus::Blackout { .. } => theme::BAD,
-    };
-    Line::styled(format!("⏱ {}", status.describe_until(next, now)), style)
-}
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
 
-fn connection_line(connection: &Connection) -> Line<'static> {
-    match connection {
-        Connection::Connecting => Line::styled("… connecting", theme::WARN),
-        Connection::Reachable { server, at } => Line::from(vec![
-            Span::styled("● up ", theme::OK),
-            Span::raw(format!("{} · {}ms · {}", server.version, server.latency.as_millis(), clock(*at))),
-        ]),
-        Connection::Unreachable { reason, .. } => {
-            Line::from(vec![Span::styled("✖ unreachable: ", theme::BAD), Span::raw(reason.clone())])
-        }
-        Connection::Misconfigured { reason } => {
-            Line::from(vec![Span::styled("⚠ not connected: ", theme::BAD), Span::raw(reason.clone())])
-        }
+    use super::*;
+
+    fn state(toml: &str) -> State {
+        let config = crate::config::parse(Path::new("t.toml"), toml).expect("valid");
+        State::new(Arc::new(crate::config::Fleet::resolve(config)), false, jiff::Timestamp::UNIX_EPOCH)
     }
-}
 
-/// Wall-clock time in UTC: ops teams across time zones read the same figure.
-fn clock(at: jiff::Timestamp) -> String {
-    at.strftime("%H:%M:%S UTC").to_string()
+    fn at(text: &str) -> jiff::Timestamp {
+        text.parse().expect("timestamp")
+    }
+
+    const WINDOWED: &str = r#"
+        [[environments]]
+        name = "production"
+        context = "production"
+        protection = "typed"
+        [[environments.windows]]
+        days = ["mon", "tue", "wed", "thu", "fri"]
+        start = "09:00"
+        end = "17:00"
+        [[apps]]
+        name = "web"
+        deployment = "web"
+        "#;
+
+    #[test]
+    fn the_window_reads_the_state_clock_not_the_wall_clock() {
+        let mut s = state(WINDOWED);
+        // A Wednesday, inside the window, then the Saturday after: only the clock changed.
+        s.clock = at("2026-11-18T10:00:00Z");
+        let open = view(&s).columns[0].window.clone();
+        assert_eq!(open.text, format!("⏱ {}", s.window_statuses()[0]));
+        assert!(open.text.contains("closes in 7h"), "{open:?}");
+        assert_eq!(open.tone, Tone::Dim);
+        s.clock = at("2026-11-21T10:00:00Z");
+        let closed = view(&s).columns[0].window.clone();
+        assert!(closed.text.starts_with("⏱ outside deployment windows"), "{closed:?}");
+        assert_eq!(closed.tone, Tone::Warn, "outside every window needs attention");
+    }
+
+    #[test]
+    fn columns_follow_the_selection_and_say_their_protection() {
+        let mut s = state(WINDOWED);
+        s.selected_env = 0;
+        let column = &view(&s).columns[0];
+        assert!(column.selected);
+        assert_eq!(column.marker, " ◆ protected");
+        assert_eq!(column.body, Body::Waiting { syncing: true, apps: vec!["web".into()] });
+    }
 }
