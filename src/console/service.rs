@@ -1,6 +1,7 @@
 //! The console's adapter over the engine and the record keepers: it takes the reducer's
 //! effects, runs them off the UI thread, and reports back as [`OpEvent`]s.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -105,8 +106,7 @@ impl Service {
             Ok(report) => {
                 let mut message = report.message;
                 for line in &report.unrecorded {
-                    message
-                        .push_str(&format!("\n⚠ {line}: kept, and written again before the next operation"));
+                    let _ = write!(message, "\n⚠ {line}: kept, and written again before the next operation");
                 }
                 (report.outcome.as_str().to_owned(), message)
             }

@@ -89,11 +89,11 @@ impl Recorder<'_> {
     /// Writes a result record, keeping it to write again if the log will not take it: the
     /// intent already says what was attempted, and the result must not vanish without a word.
     fn result(&mut self, record: Record) {
+        self.notify(&record);
         if let Err(e) = self.audit.append(&record) {
             tracing::error!(error = %e, "could not write the audit result");
-            self.unrecorded.push((record.clone(), e.to_string()));
+            self.unrecorded.push((record, e.to_string()));
         }
-        self.notify(&record);
     }
 }
 
