@@ -10,10 +10,12 @@ mod errors;
 mod kubeconfig;
 pub mod metrics;
 pub mod ops;
+mod pulse;
 mod task;
 pub mod watch;
 
 pub use connect::{ConnectError, ConnectTimeouts, EnvClients, connect};
 pub use errors::summarize;
 pub use kubeconfig::{KubeconfigSource, context_names, load_kubeconfig};
+pub use pulse::Pulse;
 pub use task::{EnvUpdate, EnvWatch, ServerInfo, Snapshot, spawn_environment};

@@ -99,6 +99,7 @@ fn snapshot(env: &str, weight: u32) -> Arc<Snapshot> {
             reasons: Vec::new(),
         },
         watch_error: None,
+        stale: None,
     })
 }
 

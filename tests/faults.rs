@@ -135,3 +135,89 @@ async fn a_lost_answer_that_cannot_be_read_back_is_unknown_and_says_check() {
     let outcome = audit.iter().rev().find(|r| r["phase"] == "result").expect("a result");
     assert_eq!(outcome["outcome"], "unknown", "{outcome:#}");
 }
+
+/// Production's snapshot in the console, once it has one.
+fn production(state: &opsdeck::app::State) -> Option<&opsdeck::cluster::Snapshot> {
+    state.envs.iter().find(|e| e.name == "production")?.snapshot.as_deref()
+}
+
+#[tokio::test]
+async fn silent_watches_turn_the_rows_stale_and_the_verdict_unknown() {
+    use opsdeck::health::Verdict;
+    let (demo, proxy, kubeconfig) = behind_proxy().await;
+    let mut console = demo.console_via(&demo.config, &kubeconfig);
+    fleet::until(&mut console, "production synced", |s| production(s).is_some()).await;
+    proxy.set(|f| f.stall_watches = true);
+    let stalled = Instant::now();
+    // Behind the stalled watches, worker loses two replicas.
+    let scale = serde_json::json!({"spec": {"replicas": 1}});
+    demo.patch_behind_our_back("production", "deployments", "worker", &scale).await;
+    fleet::until(&mut console, "production marked stale", |s| {
+        production(s).is_some_and(|p| p.stale.is_some())
+    })
+    .await;
+    // The server-side timeout (30 s) ends the watches that were open, then the silence limit.
+    assert!(stalled.elapsed() < Duration::from_secs(30 + 45 + 15), "within the watch timeout plus margin");
+    let snapshot = production(&console.state).expect("snapshot");
+    assert_eq!(snapshot.health.verdict, Verdict::Unknown, "{:?}", snapshot.health.reasons);
+    let stale = snapshot.stale.as_ref().expect("stale");
+    assert!(stale.why.contains("no sign of life from the watch of"), "{stale:?}");
+    let worker = snapshot.health.apps.iter().find(|a| a.app == "worker").expect("worker");
+    assert_eq!(worker.verdict, Verdict::Unknown);
+    assert!(worker.reasons.first().is_some_and(|r| r.starts_with("data as of")), "{:?}", worker.reasons);
+    let text = fleet::screen(&console.state, 160, 45);
+    assert!(text.contains("stale: no sign of life") && text.contains("data as of"), "{text}");
+
+    proxy.set(|f| f.stall_watches = false);
+    fleet::until(&mut console, "production live again", |s| {
+        production(s).is_some_and(|p| {
+            p.stale.is_none() && p.health.apps.iter().any(|a| a.app == "worker" && a.replicas.desired == 1)
+        })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_hung_cluster_is_unknown_on_stale_rows_not_healthy() {
+    use opsdeck::health::Verdict;
+    let (demo, proxy, kubeconfig) = behind_proxy().await;
+    let mut console = demo.console_via(&demo.config, &kubeconfig);
+    fleet::until(&mut console, "production synced", |s| production(s).is_some()).await;
+    proxy.set(|f| f.hang = true);
+    let hung = Instant::now();
+    fleet::until(&mut console, "production stale", |s| production(s).is_some_and(|p| p.stale.is_some()))
+        .await;
+    assert!(hung.elapsed() < Duration::from_secs(15), "{:?}", hung.elapsed());
+    let snapshot = production(&console.state).expect("snapshot");
+    assert_eq!(snapshot.health.verdict, Verdict::Unknown);
+    assert!(snapshot.stale.as_ref().is_some_and(|s| s.why.contains("does not answer")));
+}
+
+#[tokio::test]
+async fn status_says_when_the_api_answers_but_lists_time_out() {
+    let (demo, proxy, kubeconfig) = behind_proxy().await;
+    proxy.set(|f| f.stall_lists = true);
+    let out = run_via(&demo, &kubeconfig, &["status", "--env", "production", "--json"]).await;
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    let status: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let env = &status["environments"][0];
+    assert_eq!(env["reachable"], true, "{env:#}");
+    assert!(env["error"].as_str().is_some_and(|e| e.contains("API answers but lists time out")), "{env:#}");
+}
+
+#[tokio::test]
+async fn the_user_recorded_is_the_servers_even_after_a_first_outage() {
+    let (demo, proxy, kubeconfig) = behind_proxy().await;
+    // The first "who am I" reaches the server and its answer is lost.
+    proxy.set(|f| f.drop_response = Some(("POST".into(), "selfsubjectreviews".into())));
+    let out = run_via(
+        &demo,
+        &kubeconfig,
+        &["pause", "--env", "production", "--app", "web", "--yes", "--reason", "identity drill"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let audit = demo.audit();
+    assert!(!audit.is_empty());
+    assert!(audit.iter().all(|r| r["user"] == "demo-admin"), "never a local name: {audit:#?}");
+}

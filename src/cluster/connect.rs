@@ -54,6 +54,8 @@ pub struct EnvClients {
     /// as a 503, which is an answer to report, not a hiccup to retry until the deadline.
     pub scrape: Client,
     pub default_namespace: String,
+    /// Signs of life of the read client's watches.
+    pub pulse: super::Pulse,
 }
 
 /// Builds the clients for `context`. Runs on a blocking thread with a hard deadline because
@@ -75,8 +77,10 @@ pub async fn connect(
     write_config.default_retry = false;
     let default_namespace = config.default_namespace.clone();
 
+    let pulse = super::Pulse::default();
+    let layer = super::pulse::PulseLayer(pulse.clone());
     let build = tokio::task::spawn_blocking(move || {
-        let read = Client::try_from(config)?;
+        let read = kube::client::ClientBuilder::try_from(config)?.with_layer(&layer).build();
         let scrape = Client::try_from(write_config.clone())?;
         let write = if readonly { None } else { Some(Client::try_from(write_config)?) };
         Ok::<_, kube::Error>((read, write, scrape))
@@ -91,6 +95,6 @@ pub async fn connect(
             tracing::warn!(context, error = ?e, "client setup failed");
             Err(ConnectError::Transient(super::summarize(&e)))
         }
-        Ok(Ok(Ok((read, write, scrape)))) => Ok(EnvClients { read, write, scrape, default_namespace }),
+        Ok(Ok(Ok((read, write, scrape)))) => Ok(EnvClients { read, write, scrape, default_namespace, pulse }),
     }
 }

@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 use super::watch::{self, Tables, WatchSpec};
 use super::{ConnectError, ConnectTimeouts, connect, summarize};
 use crate::config::{Fleet, Placement};
+use crate::health::verdict::Stale;
 use crate::health::{AppSpec, EnvHealth, Inventory, assess};
 use crate::metrics::{self, MetricsSnapshot};
 
@@ -68,6 +69,9 @@ pub struct Snapshot {
     pub health: EnvHealth,
     /// The last watch error, if the watchers are failing.
     pub watch_error: Option<String>,
+    /// Set when the data may no longer be true (silent watches, an unanswering cluster); the
+    /// health's verdicts are then unknown.
+    pub stale: Option<Stale>,
 }
 
 /// What an environment task watches and assesses.
@@ -134,12 +138,20 @@ const COALESCE: Duration = Duration::from_millis(200);
 /// How long an environment may spend on its first lists before it is shown as partial.
 const SYNC_GRACE: Duration = Duration::from_secs(10);
 
-fn snapshot(watch: &EnvWatch, tables: &Tables, previous: Option<&Snapshot>) -> Snapshot {
+fn snapshot(
+    watch: &EnvWatch,
+    tables: &Tables,
+    previous: Option<&Snapshot>,
+    stale: Option<Stale>,
+) -> Snapshot {
     let inventory = tables.inventory();
     let now = jiff::Timestamp::now();
     let mut health = watch.assess(&inventory, now);
     health.carry_canary_since(previous.map(|p| &p.health), now);
-    Snapshot { inventory, health, watch_error: tables.error.clone() }
+    if let Some(stale) = &stale {
+        health.mark_stale(stale);
+    }
+    Snapshot { inventory, health, watch_error: tables.error.clone(), stale }
 }
 
 /// Asks the API server for its version: the liveness probe.
@@ -220,13 +232,36 @@ pub fn spawn_environment(
         // takes so long that saying so is better than showing nothing.
         let listing_since = tokio::time::Instant::now();
         let mut shown = false;
+        // Why what is shown may no longer be true, and since when it was last known to be.
+        let mut doubt: Option<String> = None;
+        let mut fresh_at = jiff::Timestamp::now();
         loop {
             let deadline = flush.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
             tokio::select! {
                 _ = interval.tick() => {
-                    if !send(probe(&clients.read, &context).await).await {
+                    let probed = probe(&clients.read, &context).await;
+                    let answering = matches!(probed, EnvUpdate::Reachable { .. });
+                    if !send(probed).await {
                         return;
                     }
+                    let silent = tables.silent(&watchers, &clients.pulse, watch::WATCH_SILENCE_LIMIT);
+                    let now_doubt = if !answering {
+                        Some("the API server does not answer".to_owned())
+                    } else if !silent.is_empty() {
+                        Some(format!(
+                            "no sign of life from the watch of {} for over {}s",
+                            silent.join(", "),
+                            watch::WATCH_SILENCE_LIMIT.as_secs()
+                        ))
+                    } else {
+                        None
+                    };
+                    let had_error = tables.error.is_some();
+                    tables.recovered(&watchers, &clients.pulse);
+                    if shown && (now_doubt != doubt || had_error != tables.error.is_some()) {
+                        flush.get_or_insert_with(tokio::time::Instant::now);
+                    }
+                    doubt = now_doubt;
                     if !identified && let Ok(user) = super::ops::whoami(&clients.read).await {
                         identified = true;
                         if !send(EnvUpdate::Identity { user }).await {
@@ -251,7 +286,11 @@ pub fn spawn_environment(
                     }
                     shown = true;
                     let previous = snapshots.borrow().clone();
-                    let mut snapshot = snapshot(&watch, &tables, previous.as_deref());
+                    let stale = doubt.clone().map(|why| Stale { since: fresh_at, why });
+                    if stale.is_none() {
+                        fresh_at = jiff::Timestamp::now();
+                    }
+                    let mut snapshot = snapshot(&watch, &tables, previous.as_deref(), stale);
                     if !synced && snapshot.watch_error.is_none() {
                         snapshot.watch_error =
                             Some(format!("still listing after {}s: figures are partial", SYNC_GRACE.as_secs()));

@@ -26,6 +26,10 @@ use crate::health::inventory::{
 /// Server-side watch timeout: short, so a connection that died silently is replaced soon
 /// (kube's default of 290 s would leave a dead watch unnoticed for five minutes).
 const WATCH_TIMEOUT_SECS: u32 = 30;
+/// A live watch shows a sign of life (an event, a bookmark, or its end at the server-side
+/// timeout) at least this often; one that has not is dead, whatever its last data said.
+pub const WATCH_SILENCE_LIMIT: std::time::Duration =
+    std::time::Duration::from_secs(WATCH_TIMEOUT_SECS as u64 + 15);
 
 /// What to watch in one environment.
 #[derive(Debug, Clone, Default)]
@@ -112,10 +116,11 @@ enum Delta {
 pub struct Tables {
     items: HashMap<Kind, BTreeMap<(String, String), Item>>,
     relisting: HashMap<Source, HashSet<(String, String)>>,
-    /// Sources that have finished their first list.
-    synced: HashSet<Source>,
-    /// The last watch error, until a watcher delivers again.
+    /// Sources that have finished their first list, and when.
+    synced: HashMap<Source, std::time::Instant>,
+    /// The last watch error, until a watcher delivers again, and when it came.
     pub error: Option<String>,
+    error_at: Option<std::time::Instant>,
 }
 
 impl Tables {
@@ -139,7 +144,7 @@ impl Tables {
             }
             Delta::InitDone(source) => {
                 tracing::debug!(?source, "listed");
-                self.synced.insert(source.clone());
+                self.synced.insert(source.clone(), std::time::Instant::now());
                 let seen = self.relisting.remove(&source).unwrap_or_default();
                 if let Some(table) = self.items.get_mut(&source.kind) {
                     table.retain(|key, _| {
@@ -147,7 +152,10 @@ impl Tables {
                     });
                 }
             }
-            Delta::Failed(error) => self.error = Some(error),
+            Delta::Failed(error) => {
+                self.error = Some(error);
+                self.error_at = Some(std::time::Instant::now());
+            }
         }
     }
 
@@ -173,12 +181,62 @@ impl Tables {
 pub struct Watchers {
     deltas: mpsc::Receiver<Delta>,
     tasks: Vec<JoinHandle<()>>,
+    /// Each source and the API path its watch requests go to, for its pulse.
+    paths: Vec<(Source, String)>,
 }
 
 impl Tables {
     /// Whether every one of `watchers`' sources has listed once.
     pub fn synced(&self, watchers: &Watchers) -> bool {
         self.synced.len() >= watchers.tasks.len()
+    }
+
+    /// The listed sources whose watch has shown no sign of life for longer than `limit`, as
+    /// an operator reads them ("pods in shop"). A source still listing is not judged here.
+    pub fn silent(
+        &self,
+        watchers: &Watchers,
+        pulse: &super::Pulse,
+        limit: std::time::Duration,
+    ) -> Vec<String> {
+        watchers
+            .paths
+            .iter()
+            .filter_map(|(source, path)| {
+                let listed = *self.synced.get(source)?;
+                let last = pulse.last(path).map_or(listed, |beat| beat.max(listed));
+                (last.elapsed() > limit).then(|| source.describe())
+            })
+            .collect()
+    }
+
+    /// Forgets the last watch error once every watch has shown a sign of life since it came:
+    /// the watchers recovered, even if nothing changed in the cluster to say so.
+    pub fn recovered(&mut self, watchers: &Watchers, pulse: &super::Pulse) {
+        let Some(at) = self.error_at else { return };
+        let alive = watchers.paths.iter().all(|(_, path)| pulse.last(path).is_some_and(|beat| beat > at));
+        if alive {
+            self.error = None;
+            self.error_at = None;
+        }
+    }
+}
+
+impl Source {
+    fn describe(&self) -> String {
+        let kind = match self.kind {
+            Kind::Deployment => "Deployments",
+            Kind::ReplicaSet => "ReplicaSets",
+            Kind::Pod => "pods",
+            Kind::Node => "nodes",
+            Kind::Event => "events",
+            Kind::Ingress => "Ingresses",
+            Kind::Route => "HTTPRoutes",
+        };
+        match &self.namespace {
+            Some(ns) => format!("{kind} in {ns}"),
+            None => kind.to_owned(),
+        }
     }
 }
 
@@ -234,12 +292,13 @@ fn spawn<K>(
     source: Source,
     to_item: fn(&K) -> Item,
     tx: mpsc::Sender<Delta>,
-) -> JoinHandle<()>
+) -> (JoinHandle<()>, (Source, String))
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     K::DynamicType: Eq + std::hash::Hash + Clone + Send + Sync,
 {
-    tokio::spawn(async move {
+    let watched = (source.clone(), api.resource_url().to_owned());
+    let task = tokio::spawn(async move {
         let mut stream = watcher(api, config).default_backoff().boxed();
         while let Some(event) = stream.next().await {
             let delta = match event {
@@ -259,7 +318,8 @@ where
                 return;
             }
         }
-    })
+    });
+    (task, watched)
 }
 
 fn route_resource() -> ApiResource {
@@ -332,7 +392,8 @@ pub fn start(client: &Client, spec: &WatchSpec) -> Watchers {
     }
     let nodes = Source { kind: Kind::Node, namespace: None };
     tasks.push(spawn(Api::<Node>::all(client.clone()), base, nodes, |o| Item::Node(from_k8s::node(o)), tx));
-    Watchers { deltas, tasks }
+    let (tasks, paths) = tasks.into_iter().unzip();
+    Watchers { deltas, tasks, paths }
 }
 
 #[cfg(test)]

@@ -82,7 +82,8 @@ async fn read_env(
             status.verdict = health.verdict;
             status.health = Some(health);
         }
-        Err(e) => status.error = Some(e),
+        // It answered /version, so it is there; but what it holds cannot be read in time.
+        Err(e) => status.error = Some(format!("API answers but lists time out ({e})")),
     }
     status
 }
@@ -164,7 +165,9 @@ pub async fn status(global: &GlobalArgs, paths: &Paths, args: &StatusArgs) -> Re
     } else {
         print_table(&statuses);
     }
-    Ok(if statuses.iter().any(|s| !s.reachable) {
+    // An environment whose objects could not be read is as good as unreachable: nothing is
+    // known about its health.
+    Ok(if statuses.iter().any(|s| !s.reachable || s.health.is_none()) {
         Exit::Unreachable
     } else if statuses.iter().all(|s| s.verdict == Verdict::Healthy) {
         Exit::Ok

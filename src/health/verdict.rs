@@ -84,7 +84,29 @@ pub struct EnvHealth {
     pub reasons: Vec<String>,
 }
 
+/// Data that may no longer be true: the watches feeding it went silent, or the cluster stopped
+/// answering. What the screen shows is as of `since`, and no verdict can be drawn from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Stale {
+    /// When the data was last known to be current.
+    pub since: jiff::Timestamp,
+    pub why: String,
+}
+
 impl EnvHealth {
+    /// The verdicts of data that is no longer known to be current: unknown, saying why and as
+    /// of when, the environment's and each app's — never the last healthy reading shown as
+    /// live.
+    pub fn mark_stale(&mut self, stale: &Stale) {
+        let as_of = format!("data as of {}", stale.since.strftime("%H:%M:%S UTC"));
+        self.verdict = Verdict::Unknown;
+        self.reasons.insert(0, format!("{}: {as_of}", stale.why));
+        for app in &mut self.apps {
+            app.verdict = Verdict::Unknown;
+            app.reasons.insert(0, as_of.clone());
+        }
+    }
+
     /// Carries each canary's "at this weight since" over from the previous reading of the
     /// environment: kept while the weight holds, stamped `now` when it changes. The health
     /// model itself has no memory; the environment task keeps the previous reading.

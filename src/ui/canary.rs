@@ -81,7 +81,7 @@ mod tests {
         };
         let inventory = crate::health::Inventory::default();
         s.envs[0].snapshot =
-            Some(Arc::new(crate::cluster::Snapshot { inventory, health, watch_error: None }));
+            Some(Arc::new(crate::cluster::Snapshot { inventory, health, watch_error: None, stale: None }));
         s.clock = at(300);
         s
     }

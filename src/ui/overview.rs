@@ -50,13 +50,12 @@ pub struct Column {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Body {
     /// Before the first sync: the apps by name, and whether a sync is under way.
-    Waiting {
-        syncing: bool,
-        apps: Vec<String>,
-    },
+    Waiting { syncing: bool, apps: Vec<String> },
     Synced {
         verdict: Words,
         nodes: String,
+        /// Why the data may no longer be true, and as of when: the verdicts are unknown.
+        stale: Option<String>,
         watch_error: Option<String>,
         metrics: Row,
         apps: Vec<AppRow>,
@@ -182,6 +181,10 @@ fn column(state: &State, env: &EnvState, window: &str, selected: bool) -> Column
             Body::Synced {
                 verdict: Words::new(format!("{symbol} {word}"), tone).strong(),
                 nodes: format!(" · nodes {}/{}", health.nodes_ready, health.nodes_total),
+                stale: snapshot
+                    .stale
+                    .as_ref()
+                    .map(|s| format!("⚠ stale: {}; data as of {}", s.why, s.since.strftime("%H:%M:%S UTC"))),
                 watch_error: snapshot.watch_error.clone(),
                 metrics,
                 apps,
@@ -358,8 +361,11 @@ fn render_column(frame: &mut Frame, area: Rect, column: &Column) {
                 lines.push(Line::styled(format!("  {app}"), theme::DIM));
             }
         }
-        Body::Synced { verdict, nodes, watch_error, metrics, apps } => {
+        Body::Synced { verdict, nodes, stale, watch_error, metrics, apps } => {
             lines.push(Line::from(vec![text::span(verdict), Span::styled(nodes.clone(), theme::DIM)]));
+            if let Some(stale) = stale {
+                lines.push(Line::styled(stale.clone(), theme::BAD));
+            }
             if let Some(error) = watch_error {
                 lines.push(Line::styled(format!("⚠ {error}"), theme::WARN));
             }

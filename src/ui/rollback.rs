@@ -100,7 +100,7 @@ mod tests {
             reasons: Vec::new(),
         };
         s.envs[0].snapshot =
-            Some(Arc::new(crate::cluster::Snapshot { inventory, health, watch_error: None }));
+            Some(Arc::new(crate::cluster::Snapshot { inventory, health, watch_error: None, stale: None }));
         s
     }
 

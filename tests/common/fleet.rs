@@ -141,8 +141,13 @@ impl Demo {
     /// The console, headless, on the fleet with `config`: the real state, reducer, cluster tasks
     /// and operations service, with the audit log and checklists where the binary keeps them.
     pub fn console(&self, config: &Path) -> opsdeck::console::Console {
+        self.console_via(config, &self.kubeconfig)
+    }
+
+    /// The console reaching the clusters through `kubeconfig` (a proxy's, say).
+    pub fn console_via(&self, config: &Path, kubeconfig: &Path) -> opsdeck::console::Console {
         let fleet = opsdeck::config::Fleet::resolve(opsdeck::config::load(config).expect("config"));
-        let kubeconfig = Kubeconfig::read_from(&self.kubeconfig).expect("kubeconfig");
+        let kubeconfig = Kubeconfig::read_from(kubeconfig).expect("kubeconfig");
         let data_dir = self.data_home().join("opsdeck");
         let audit = opsdeck::audit::AuditLog::open(&data_dir).expect("audit");
         opsdeck::console::Console::start(opsdeck::console::Setup {
@@ -255,4 +260,12 @@ pub fn yes(reason: &str) -> opsdeck::engine::Answer {
 /// The exit code the command line gives an operation error.
 pub fn exit_of(error: &opsdeck::cluster::ops::OpError) -> u8 {
     opsdeck::commands::write::op_exit(error) as u8
+}
+
+/// The console's frame as text, drawn with the real renderer.
+pub fn screen(state: &opsdeck::app::State, width: u16, height: u16) -> String {
+    let mut terminal =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height)).expect("terminal");
+    terminal.draw(|frame| opsdeck::ui::render(frame, state)).expect("draw");
+    terminal.backend().to_string()
 }

@@ -34,6 +34,8 @@ pub struct Faults {
     pub cut: bool,
     /// Watch requests wait forever; lists and `/version` still answer.
     pub stall_watches: bool,
+    /// Reads other than watches and `/version` wait forever: the API answers, its lists hang.
+    pub stall_lists: bool,
     /// The next request (not a dry run) with this method whose path contains this text is
     /// forwarded — it lands — and its response is never delivered.
     pub drop_response: Option<(String, String)>,
@@ -126,7 +128,8 @@ async fn handle(
         return Err(std::io::Error::other("cut"));
     }
     let watch = target.contains("watch=true") || target.contains("watch=1");
-    if now.hang || (now.stall_watches && watch) {
+    let list = method == "GET" && !watch && !target.starts_with("/version");
+    if now.hang || (now.stall_watches && watch) || (now.stall_lists && list) {
         std::future::pending::<()>().await;
     }
     // A dry run is not the write: it passes.
