@@ -221,3 +221,34 @@ async fn the_user_recorded_is_the_servers_even_after_a_first_outage() {
     assert!(!audit.is_empty());
     assert!(audit.iter().all(|r| r["user"] == "demo-admin"), "never a local name: {audit:#?}");
 }
+
+#[tokio::test]
+async fn refused_credentials_are_said_in_a_second_in_plain_words() {
+    let demo = fleet::start().await;
+    let text_of = std::fs::read_to_string(&demo.kubeconfig).expect("kubeconfig");
+    let token = text_of.lines().find_map(|l| l.trim().strip_prefix("token: ")).expect("a token").to_owned();
+    let bad = demo.dir.path().join("kubeconfig-bad-token");
+    std::fs::write(&bad, text_of.replace(&token, "not-a-valid-token")).expect("write");
+    let words = "authentication failed (401) for context production: the credentials were refused";
+
+    let started = Instant::now();
+    let out = run_via(&demo, &bad, &["status", "--env", "production", "--json"]).await;
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    assert!(text(&out).contains(words) && !text(&out).contains("Status {"), "{}", text(&out));
+
+    let started = Instant::now();
+    let out = run_via(&demo, &bad, &["pause", "--env", "production", "--app", "web", "--yes", "--reason", "r"]).await;
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(text(&out).contains(words), "{}", text(&out));
+
+    let mut console = demo.console_via(&demo.config, &bad);
+    fleet::until(&mut console, "the column says so", |s| {
+        s.envs.iter().any(|e| {
+            e.name == "production"
+                && matches!(&e.connection, opsdeck::app::Connection::Unreachable { reason, .. } if reason == words)
+        })
+    })
+    .await;
+}

@@ -72,6 +72,9 @@ impl OpError {
                     "{what}: the object changed since the plan was made; nothing was written ({})",
                     status.message
                 )),
+                401 => Self::Forbidden(format!(
+                    "{what}: authentication failed (401): the credentials were refused"
+                )),
                 403 => Self::Forbidden(format!("{what}: forbidden: {}", status.message)),
                 404 => Self::NotFound(format!("{what}: not found: {}", status.message)),
                 400 | 422 => Self::Invalid(format!("{what}: refused by the API server: {}", status.message)),
@@ -154,6 +157,15 @@ pub async fn whoami(client: &Client) -> Result<String, OpError> {
         .and_then(|u| u.username)
         .filter(|u| !u.is_empty())
         .ok_or_else(|| OpError::Failed("the API server's SelfSubjectReview names no user".into()))
+}
+
+/// What a refused identity lookup says: the 401 in the words an operator acts on.
+pub fn refused_credentials(why: &str, context: &str) -> String {
+    if why.contains("(401)") {
+        format!("authentication failed (401) for context {context}: the credentials were refused")
+    } else {
+        format!("context {context}: {why}")
+    }
 }
 
 /// The login name of whoever runs opsdeck: `$USER`, `$LOGNAME`, or the password database's

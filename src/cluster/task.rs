@@ -219,6 +219,8 @@ pub fn spawn_environment(
         };
         // Who we are, as the server says; asked again each probe until it answers.
         let mut identified = false;
+        // Why the server refuses our credentials, while it does.
+        let mut refused: Option<String> = None;
         let mut interval = tokio::time::interval(PROBE_INTERVAL);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let (snapshots, latest) = tokio::sync::watch::channel(None);
@@ -239,13 +241,35 @@ pub fn spawn_environment(
             let deadline = flush.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
             tokio::select! {
                 _ = interval.tick() => {
-                    let probed = probe(&clients.read, &context).await;
+                    if !identified {
+                        match super::ops::whoami(&clients.read).await {
+                            Ok(user) => {
+                                identified = true;
+                                refused = None;
+                                if !send(EnvUpdate::Identity { user }).await {
+                                    return;
+                                }
+                            }
+                            Err(super::ops::OpError::Forbidden(why)) => {
+                                refused = Some(super::ops::refused_credentials(&why, &context));
+                            }
+                            Err(_) => {}
+                        }
+                    }
+                    let mut probed = probe(&clients.read, &context).await;
+                    // `/version` answers anyone; a 401 on who we are means every read is
+                    // refused, and the column must say so rather than read "up".
+                    if let (Some(why), EnvUpdate::Reachable { .. }) = (&refused, &probed) {
+                        probed = EnvUpdate::Unreachable { reason: why.clone(), at: jiff::Timestamp::now() };
+                    }
                     let answering = matches!(probed, EnvUpdate::Reachable { .. });
                     if !send(probed).await {
                         return;
                     }
                     let silent = tables.silent(&watchers, &clients.pulse, watch::WATCH_SILENCE_LIMIT);
-                    let now_doubt = if !answering {
+                    let now_doubt = if let Some(why) = &refused {
+                        Some(why.clone())
+                    } else if !answering {
                         Some("the API server does not answer".to_owned())
                     } else if !silent.is_empty() {
                         Some(format!(
@@ -262,12 +286,6 @@ pub fn spawn_environment(
                         flush.get_or_insert_with(tokio::time::Instant::now);
                     }
                     doubt = now_doubt;
-                    if !identified && let Ok(user) = super::ops::whoami(&clients.read).await {
-                        identified = true;
-                        if !send(EnvUpdate::Identity { user }).await {
-                            return;
-                        }
-                    }
                     if !shown && listing_since.elapsed() >= SYNC_GRACE {
                         flush.get_or_insert_with(tokio::time::Instant::now);
                     }

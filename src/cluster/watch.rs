@@ -311,7 +311,7 @@ where
                 Ok(watcher::Event::Delete(o)) => Delta::Delete(to_item(&o)),
                 Err(e) => {
                     tracing::warn!(?source, error = %e, "watch failed; backing off");
-                    Delta::Failed(format!("watch {:?}: {e}", source.kind))
+                    Delta::Failed(format!("watching {}: {}", source.describe(), watch_error(&e)))
                 }
             };
             if tx.send(delta).await.is_err() {
@@ -320,6 +320,17 @@ where
         }
     });
     (task, watched)
+}
+
+/// A watcher's error in one line an operator can act on, never a debug dump of a Status.
+fn watch_error(error: &watcher::Error) -> String {
+    match error {
+        watcher::Error::InitialListFailed(e) | watcher::Error::WatchStartFailed(e) | watcher::Error::WatchFailed(e) => {
+            super::summarize(e)
+        }
+        watcher::Error::WatchError(status) => format!("{} {}: {}", status.code, status.reason, status.message),
+        other => other.to_string(),
+    }
 }
 
 fn route_resource() -> ApiResource {

@@ -75,6 +75,11 @@ async fn read_env(
             return status;
         }
     }
+    // `/version` answers anyone: credentials the server refuses show on the first read.
+    if let Err(crate::cluster::ops::OpError::Forbidden(why)) = crate::cluster::ops::whoami(&clients.read).await {
+        status.error = Some(crate::cluster::ops::refused_credentials(&why, env.context()));
+        return status;
+    }
     let watch = EnvWatch::for_env(fleet, env.name());
     match sync_once(&clients.read, &watch.spec, DEADLINE).await {
         Ok(tables) => {

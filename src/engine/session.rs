@@ -49,7 +49,7 @@ impl Session {
                 ConnectError::Config(m) => Refusal::Failed(format!("{env}: {m}")),
                 ConnectError::Transient(m) => Refusal::Unreachable(format!("{env}: {m}")),
             })?;
-        let user = identity(&clients.read, env).await?;
+        let user = identity(&clients.read, env, context).await?;
         Ok(Self {
             env: env.to_owned(),
             context: context.to_owned(),
@@ -84,7 +84,7 @@ impl Session {
 }
 
 /// The server's name for us, asked a few times before giving up.
-async fn identity(client: &Client, env: &str) -> Result<String, Refusal> {
+async fn identity(client: &Client, env: &str, context: &str) -> Result<String, Refusal> {
     let mut last = None;
     for attempt in 0..IDENTITY_ATTEMPTS {
         if attempt > 0 {
@@ -92,6 +92,8 @@ async fn identity(client: &Client, env: &str) -> Result<String, Refusal> {
         }
         match ops::whoami(client).await {
             Ok(user) => return Ok(user),
+            // Refused credentials do not get better by asking again.
+            Err(ops::OpError::Forbidden(why)) => return Err(Refusal::Forbidden(ops::refused_credentials(&why, context))),
             Err(e) => last = Some(e),
         }
     }
