@@ -10,6 +10,7 @@ mod errors;
 mod kubeconfig;
 pub mod metrics;
 pub mod ops;
+pub mod plugin;
 mod pulse;
 mod task;
 pub mod watch;

@@ -7,6 +7,14 @@ use opsdeck::cli::Cli;
 use opsdeck::exit::Exit;
 
 fn main() -> ExitCode {
+    // The kubeconfig's exec credential plugins run through this binary (see
+    // `cluster::plugin`): no runtime, no command line of ours, just the plugin on a leash.
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(opsdeck::cluster::plugin::SUBCOMMAND) {
+        let command = args.get(2..).unwrap_or_default();
+        let command = command.strip_prefix(&["--".to_owned()]).unwrap_or(command);
+        return opsdeck::cluster::plugin::run(command);
+    }
     let cli = Cli::parse();
     if let Err(e) = color_eyre::install() {
         eprintln!("opsdeck: cannot install the error reporter: {e}");

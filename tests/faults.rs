@@ -160,8 +160,8 @@ async fn silent_watches_turn_the_rows_stale_and_the_verdict_unknown() {
     assert!(stalled.elapsed() < Duration::from_secs(30 + 45 + 15), "within the watch timeout plus margin");
     let snapshot = production(&console.state).expect("snapshot");
     assert_eq!(snapshot.health.verdict, Verdict::Unknown, "{:?}", snapshot.health.reasons);
-    let stale = snapshot.stale.as_ref().expect("stale");
-    assert!(stale.why.contains("no sign of life from the watch of"), "{stale:?}");
+    let marked = snapshot.stale.as_ref().expect("stale");
+    assert!(marked.why.contains("no sign of life from the watch of"), "{marked:?}");
     let worker = snapshot.health.apps.iter().find(|a| a.app == "worker").expect("worker");
     assert_eq!(worker.verdict, Verdict::Unknown);
     assert!(worker.reasons.first().is_some_and(|r| r.starts_with("data as of")), "{:?}", worker.reasons);
@@ -238,7 +238,9 @@ async fn refused_credentials_are_said_in_a_second_in_plain_words() {
     assert!(text(&out).contains(words) && !text(&out).contains("Status {"), "{}", text(&out));
 
     let started = Instant::now();
-    let out = run_via(&demo, &bad, &["pause", "--env", "production", "--app", "web", "--yes", "--reason", "r"]).await;
+    let out =
+        run_via(&demo, &bad, &["pause", "--env", "production", "--app", "web", "--yes", "--reason", "r"])
+            .await;
     assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     assert!(text(&out).contains(words), "{}", text(&out));
@@ -251,4 +253,65 @@ async fn refused_credentials_are_said_in_a_second_in_plain_words() {
         })
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_hanging_credential_plugin_is_stopped_at_the_deadline_and_never_outlives_opsdeck() {
+    let demo = fleet::start().await;
+    let dir = demo.dir.path();
+    let pids = dir.join("plugin-pids");
+    let plugin = dir.join("hanging-plugin");
+    // A plugin that starts a child of its own and never answers.
+    std::fs::write(
+        &plugin,
+        format!(
+            "#!/bin/sh\necho $$ >> {}\nsleep 600 &\necho $! >> {}\nwait\n",
+            pids.display(),
+            pids.display()
+        ),
+    )
+    .expect("plugin");
+    std::process::Command::new("chmod").arg("+x").arg(&plugin).status().expect("chmod");
+    let text_of = std::fs::read_to_string(&demo.kubeconfig).expect("kubeconfig");
+    let token = text_of.lines().find_map(|l| l.trim().strip_prefix("token: ")).expect("a token").to_owned();
+    let exec = format!(
+        "exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: Never",
+        plugin.display()
+    );
+    let hanging = dir.join("kubeconfig-hanging-plugin");
+    std::fs::write(&hanging, text_of.replacen(&format!("token: {token}"), &exec, 1)).expect("write");
+
+    let started = Instant::now();
+    let out = run_via(&demo, &hanging, &["status", "--env", "production", "--json"]).await;
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    assert!(text(&out).contains("credential plugin"), "{}", text(&out));
+    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let started_pids = std::fs::read_to_string(&pids).expect("the plugin ran");
+    // A killed process whose parent has not reaped it yet (a zombie) runs nothing.
+    let running = |pid: &str| {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .is_ok_and(|s| !s.lines().any(|l| l.starts_with("State:") && l.contains('Z')))
+    };
+    let alive: Vec<&str> = started_pids.lines().filter(|pid| running(pid)).collect();
+    assert!(alive.is_empty(), "plugin processes left after opsdeck exited: {alive:?}");
+    assert_eq!(started_pids.lines().count(), 2, "one plugin run (and its child): {started_pids}");
+}
+
+#[tokio::test]
+async fn cut_connections_are_an_unreachable_environment_not_a_hang() {
+    let (demo, proxy, kubeconfig) = behind_proxy().await;
+    proxy.set(|f| f.cut = true);
+    let started = Instant::now();
+    let out = run_via(&demo, &kubeconfig, &["status", "--env", "production", "--json"]).await;
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
+    let out = run_via(
+        &demo,
+        &kubeconfig,
+        &["pause", "--env", "production", "--app", "web", "--yes", "--reason", "r"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    assert!(demo.audit().is_empty(), "nothing was attempted");
 }

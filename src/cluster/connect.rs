@@ -58,6 +58,15 @@ pub struct EnvClients {
     pub pulse: super::Pulse,
 }
 
+/// The lock on building clients for `context`.
+fn building(context: &str) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    static LOCKS: std::sync::Mutex<
+        Option<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+    > = std::sync::Mutex::new(None);
+    let mut locks = LOCKS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    locks.get_or_insert_with(Default::default).entry(context.to_owned()).or_default().clone()
+}
+
 /// Builds the clients for `context`. Runs on a blocking thread with a hard deadline because
 /// kube runs exec credential plugins synchronously while building the client.
 pub async fn connect(
@@ -79,7 +88,16 @@ pub async fn connect(
 
     let pulse = super::Pulse::default();
     let layer = super::pulse::PulseLayer(pulse.clone());
+    // One client build per context at a time: each may run an exec credential plugin, and a
+    // reconnect or an operation must not start a second beside one that hangs. The guard
+    // goes with the build, so a build abandoned at the deadline still holds it until it ends.
+    let Ok(turn) = tokio::time::timeout(timeouts.credentials, building(context).lock_owned()).await else {
+        return Err(ConnectError::Transient(format!(
+            "credentials: the credential plugin for {context} is still running from the last attempt"
+        )));
+    };
     let build = tokio::task::spawn_blocking(move || {
+        let _turn = turn;
         let read = kube::client::ClientBuilder::try_from(config)?.with_layer(&layer).build();
         let scrape = Client::try_from(write_config.clone())?;
         let write = if readonly { None } else { Some(Client::try_from(write_config)?) };

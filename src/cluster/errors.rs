@@ -12,7 +12,7 @@ pub fn summarize(error: &kube::Error) -> String {
             let reason = if status.reason.is_empty() { "Error" } else { status.reason.as_str() };
             format!("{} {reason}: {}", status.code, first_line(&status.message))
         }
-        kube::Error::Auth(auth) => format!("credentials: {}", first_line(&auth.to_string())),
+        kube::Error::Auth(auth) => credentials(auth),
         kube::Error::HyperError(e) => format!("cannot connect: {}", first_line(&root_cause(e))),
         kube::Error::Service(e) => {
             let cause = root_cause(e.as_ref());
@@ -23,6 +23,25 @@ pub fn summarize(error: &kube::Error) -> String {
             }
         }
         other => first_line(&other.to_string()),
+    }
+}
+
+/// A credential failure without the plugin's whole command line and environment, which kube
+/// puts in its message (the log keeps it).
+fn credentials(error: &kube::client::AuthError) -> String {
+    use kube::client::AuthError;
+    match error {
+        AuthError::AuthExecStart(e) => {
+            format!("credentials: the exec credential plugin could not start: {e}")
+        }
+        AuthError::AuthExecRun { .. } => format!(
+            "credentials: the exec credential plugin failed or gave no answer within {}s (its output is in the log)",
+            super::plugin::DEADLINE.as_secs()
+        ),
+        AuthError::AuthExecParse(_) => {
+            "credentials: the exec credential plugin's answer is not an ExecCredential".to_owned()
+        }
+        other => format!("credentials: {}", first_line(&other.to_string())),
     }
 }
 

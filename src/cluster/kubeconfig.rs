@@ -33,6 +33,10 @@ pub fn load_kubeconfig(source: &KubeconfigSource) -> Result<Kubeconfig, String> 
             exec.interactive_mode = Some(ExecInteractiveMode::Never);
         }
     }
+    // A plugin that hangs must not outlive its deadline, nor opsdeck.
+    if let Ok(opsdeck) = std::env::current_exe() {
+        super::plugin::guard(&mut kubeconfig, &opsdeck);
+    }
     Ok(kubeconfig)
 }
 

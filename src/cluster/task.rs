@@ -173,6 +173,67 @@ async fn probe(client: &kube::Client, context: &str) -> EnvUpdate {
     }
 }
 
+/// Who the server says we are; `Err(Some(why))` when it refuses our credentials, `Err(None)`
+/// when it did not say (ask again later).
+async fn identify(client: &kube::Client, context: &str) -> Result<String, Option<String>> {
+    match super::ops::whoami(client).await {
+        Ok(user) => Ok(user),
+        Err(super::ops::OpError::Forbidden(why)) => Err(Some(super::ops::refused_credentials(&why, context))),
+        Err(_) => Err(None),
+    }
+}
+
+/// Why what the environment's column shows may no longer be true, if it may not.
+fn doubt_of(refused: Option<&str>, answering: bool, silent: &[String]) -> Option<String> {
+    if let Some(why) = refused {
+        Some(why.to_owned())
+    } else if !answering {
+        Some("the API server does not answer".to_owned())
+    } else if !silent.is_empty() {
+        Some(format!(
+            "no sign of life from the watch of {} for over {}s",
+            silent.join(", "),
+            watch::WATCH_SILENCE_LIMIT.as_secs()
+        ))
+    } else {
+        None
+    }
+}
+
+/// Connects, retrying with backoff while the failure may pass; `None` when it will not (the
+/// kubeconfig cannot reach the context) or the console has gone.
+async fn connect_until_up(
+    index: usize,
+    kubeconfig: &Kubeconfig,
+    context: &str,
+    timeouts: ConnectTimeouts,
+    tx: &mpsc::Sender<(usize, EnvUpdate)>,
+) -> Option<super::EnvClients> {
+    let send = |update| async move { tx.send((index, update)).await.is_ok() };
+    let mut backoff = RETRY_MIN;
+    loop {
+        if !send(EnvUpdate::Connecting).await {
+            return None;
+        }
+        // The console's own task only reads; writes go through the operation engine.
+        match connect(kubeconfig.clone(), context, timeouts, true).await {
+            Ok(clients) => return Some(clients),
+            Err(ConnectError::Config(reason)) => {
+                send(EnvUpdate::Misconfigured { reason }).await;
+                return None;
+            }
+            Err(ConnectError::Transient(reason)) => {
+                tracing::warn!(context, reason, "connect failed");
+                if !send(EnvUpdate::Unreachable { reason, at: jiff::Timestamp::now() }).await {
+                    return None;
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(RETRY_MAX);
+            }
+        }
+    }
+}
+
 /// Starts the task for environment `index`. `kubeconfig` is `Err` when it could not be read;
 /// the environment then reports why instead of connecting.
 pub fn spawn_environment(
@@ -195,27 +256,8 @@ pub fn spawn_environment(
                 return;
             }
         };
-        let mut backoff = RETRY_MIN;
-        let clients = loop {
-            if !send(EnvUpdate::Connecting).await {
-                return;
-            }
-            // The console's own task only reads; writes go through the operation path.
-            match connect(kubeconfig.clone(), &context, timeouts, true).await {
-                Ok(clients) => break clients,
-                Err(ConnectError::Config(reason)) => {
-                    send(EnvUpdate::Misconfigured { reason }).await;
-                    return;
-                }
-                Err(ConnectError::Transient(reason)) => {
-                    tracing::warn!(context, reason, "connect failed");
-                    if !send(EnvUpdate::Unreachable { reason, at: jiff::Timestamp::now() }).await {
-                        return;
-                    }
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(RETRY_MAX);
-                }
-            }
+        let Some(clients) = connect_until_up(index, &kubeconfig, &context, timeouts, &tx).await else {
+            return;
         };
         // Who we are, as the server says; asked again each probe until it answers.
         let mut identified = false;
@@ -242,7 +284,7 @@ pub fn spawn_environment(
             tokio::select! {
                 _ = interval.tick() => {
                     if !identified {
-                        match super::ops::whoami(&clients.read).await {
+                        match identify(&clients.read, &context).await {
                             Ok(user) => {
                                 identified = true;
                                 refused = None;
@@ -250,10 +292,7 @@ pub fn spawn_environment(
                                     return;
                                 }
                             }
-                            Err(super::ops::OpError::Forbidden(why)) => {
-                                refused = Some(super::ops::refused_credentials(&why, &context));
-                            }
-                            Err(_) => {}
+                            Err(why) => refused = why,
                         }
                     }
                     let mut probed = probe(&clients.read, &context).await;
@@ -267,19 +306,7 @@ pub fn spawn_environment(
                         return;
                     }
                     let silent = tables.silent(&watchers, &clients.pulse, watch::WATCH_SILENCE_LIMIT);
-                    let now_doubt = if let Some(why) = &refused {
-                        Some(why.clone())
-                    } else if !answering {
-                        Some("the API server does not answer".to_owned())
-                    } else if !silent.is_empty() {
-                        Some(format!(
-                            "no sign of life from the watch of {} for over {}s",
-                            silent.join(", "),
-                            watch::WATCH_SILENCE_LIMIT.as_secs()
-                        ))
-                    } else {
-                        None
-                    };
+                    let now_doubt = doubt_of(refused.as_deref(), answering, &silent);
                     let had_error = tables.error.is_some();
                     tables.recovered(&watchers, &clients.pulse);
                     if shown && (now_doubt != doubt || had_error != tables.error.is_some()) {

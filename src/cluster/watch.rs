@@ -325,11 +325,13 @@ where
 /// A watcher's error in one line an operator can act on, never a debug dump of a Status.
 fn watch_error(error: &watcher::Error) -> String {
     match error {
-        watcher::Error::InitialListFailed(e) | watcher::Error::WatchStartFailed(e) | watcher::Error::WatchFailed(e) => {
-            super::summarize(e)
+        watcher::Error::InitialListFailed(e)
+        | watcher::Error::WatchStartFailed(e)
+        | watcher::Error::WatchFailed(e) => super::summarize(e),
+        watcher::Error::WatchError(status) => {
+            format!("{} {}: {}", status.code, status.reason, status.message)
         }
-        watcher::Error::WatchError(status) => format!("{} {}: {}", status.code, status.reason, status.message),
-        other => other.to_string(),
+        other @ watcher::Error::NoResourceVersion => other.to_string(),
     }
 }
 

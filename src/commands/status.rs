@@ -76,7 +76,9 @@ async fn read_env(
         }
     }
     // `/version` answers anyone: credentials the server refuses show on the first read.
-    if let Err(crate::cluster::ops::OpError::Forbidden(why)) = crate::cluster::ops::whoami(&clients.read).await {
+    if let Err(crate::cluster::ops::OpError::Forbidden(why)) =
+        crate::cluster::ops::whoami(&clients.read).await
+    {
         status.error = Some(crate::cluster::ops::refused_credentials(&why, env.context()));
         return status;
     }

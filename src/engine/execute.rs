@@ -303,11 +303,9 @@ async fn rebase(session: &Session, step: &Step) -> Result<Step, OpError> {
         )));
     }
     if let Some(broken) = step.guards.iter().find(|g| !g.holds(&now)) {
-        let field = broken.pointer.trim_start_matches('/').replace('/', ".").replace("~1", "/");
-        let is = now.pointer(&broken.pointer).unwrap_or(&Value::Null);
         return Err(OpError::Conflict(format!(
-            "{what} changed while the earlier steps ran: {field} is now {is}, the plan was made at {}; nothing more was written",
-            broken.value
+            "{what} changed while the earlier steps ran: {}; nothing more was written",
+            broken.describe_change(&now)
         )));
     }
     Ok(Step { from_resource_version: rv.to_owned(), ..step.clone() })

@@ -93,7 +93,9 @@ async fn identity(client: &Client, env: &str, context: &str) -> Result<String, R
         match ops::whoami(client).await {
             Ok(user) => return Ok(user),
             // Refused credentials do not get better by asking again.
-            Err(ops::OpError::Forbidden(why)) => return Err(Refusal::Forbidden(ops::refused_credentials(&why, context))),
+            Err(ops::OpError::Forbidden(why)) => {
+                return Err(Refusal::Forbidden(ops::refused_credentials(&why, context)));
+            }
             Err(e) => last = Some(e),
         }
     }

@@ -191,6 +191,54 @@ impl Guard {
     pub fn holds(&self, object: &Value) -> bool {
         object.pointer(&self.pointer).unwrap_or(&Value::Null) == &self.value
     }
+
+    /// What changed in the guarded field since the plan, in a line: the value itself for a
+    /// scalar, the fields that differ for a pod template or any other object — never the
+    /// whole object.
+    pub fn describe_change(&self, object: &Value) -> String {
+        let field = self.pointer.trim_start_matches('/').replace('/', ".").replace("~1", "/");
+        let now = object.pointer(&self.pointer).unwrap_or(&Value::Null);
+        if !(self.value.is_object() || now.is_object()) {
+            return format!("{field} is now {now}, the plan was made at {}", self.value);
+        }
+        let changes: Vec<String> = if self.pointer.ends_with("/template") {
+            super::rollback::template_diff(&self.value, now)
+                .iter()
+                .map(|d| format!("{}: {} → {}", d.field, d.before, d.after))
+                .collect()
+        } else {
+            let mut paths = Vec::new();
+            leaf_changes("", &self.value, now, &mut paths);
+            paths
+        };
+        let shown = 5;
+        let more = changes.len().saturating_sub(shown);
+        let mut listed = changes.into_iter().take(shown).collect::<Vec<_>>().join("; ");
+        if more > 0 {
+            listed = format!("{listed}; and {more} more");
+        }
+        format!("{field} changed since the plan ({listed})")
+    }
+}
+
+/// The dotted paths where `then` and `now` differ, with both values.
+fn leaf_changes(path: &str, then: &Value, now: &Value, out: &mut Vec<String>) {
+    match (then, now) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            for key in keys {
+                let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                leaf_changes(
+                    &child,
+                    a.get(key).unwrap_or(&Value::Null),
+                    b.get(key).unwrap_or(&Value::Null),
+                    out,
+                );
+            }
+        }
+        (a, b) if a != b => out.push(format!("{path}: {a} → {b}")),
+        _ => {}
+    }
 }
 
 /// One write.
@@ -443,6 +491,20 @@ mod tests {
             verify: Verify::Written,
             event_reason: "OpsdeckPause",
         }
+    }
+
+    #[test]
+    fn a_changed_template_is_named_by_its_fields_not_dumped() {
+        let then = json!({"spec": {"containers": [{"name": "web", "image": "web:v1.2.0"}]}});
+        let now = json!({"metadata": {}, "spec": {"template": {"spec": {"containers": [{"name": "web", "image": "web:v1.3.0"}]}}}});
+        let guard = Guard::new("/spec/template", then);
+        let said = guard.describe_change(&now);
+        assert!(said.contains("v1.2.0") && said.contains("v1.3.0") && said.len() < 200, "{said}");
+        let weight = Guard::new("/metadata/annotations/canary-weight", json!("10"));
+        assert_eq!(
+            weight.describe_change(&json!({"metadata": {"annotations": {"canary-weight": "40"}}})),
+            "metadata.annotations.canary-weight is now \"40\", the plan was made at \"10\""
+        );
     }
 
     #[test]

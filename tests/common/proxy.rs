@@ -27,6 +27,7 @@ type Rewrite = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
 /// What goes wrong, set at any time while the proxy runs.
 #[derive(Default, Clone)]
+#[allow(clippy::struct_excessive_bools, reason = "each is a fault of its own, switched on and off by a test")]
 pub struct Faults {
     /// Every request waits forever: a hung API server.
     pub hang: bool,
