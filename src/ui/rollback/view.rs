@@ -145,7 +145,7 @@ fn choose_lines(
     }
     if d.paused {
         lines.push(Row::of(
-            "paused   the rollback resumes it in the same write, or the old template would not roll out",
+            "paused   a rollback asks first whether to resume it in the same write: the old template would not roll out",
             Tone::Warn,
         ));
     }
