@@ -125,7 +125,7 @@ impl Verify {
         match self {
             Self::RolloutComplete => deployment_of(object).is_some_and(|d| rollout::settled(&d)),
             Self::Field { pointer, value } => {
-                object.pointer(pointer) == Some(value) && observed_by_controllers(object)
+                reads_as(object.pointer(pointer), value) && observed_by_controllers(object)
             }
             Self::Written => true,
         }
@@ -147,6 +147,16 @@ impl Verify {
             }
             Self::Written => "the API server stores it (not waiting for the rollout)".to_owned(),
         }
+    }
+}
+
+/// Whether a field read back is `expected`. The API server leaves out a `false` boolean
+/// (`omitempty`): `spec.paused: false` written reads back as no `paused` at all.
+fn reads_as(found: Option<&Value>, expected: &Value) -> bool {
+    match (found, expected) {
+        (Some(found), expected) => found == expected || (found.is_null() && *expected == Value::Bool(false)),
+        (None, Value::Bool(false)) => true,
+        (None, _) => false,
     }
 }
 
@@ -189,7 +199,8 @@ impl Guard {
 
     /// Whether `object` still has the value the plan saw.
     pub fn holds(&self, object: &Value) -> bool {
-        object.pointer(&self.pointer).unwrap_or(&Value::Null) == &self.value
+        reads_as(object.pointer(&self.pointer), &self.value)
+            || (self.value.is_null() && object.pointer(&self.pointer).is_none())
     }
 
     /// What changed in the guarded field since the plan, in a line: the value itself for a
@@ -295,7 +306,8 @@ fn carries(object: &Value, written: &Value) -> bool {
         Value::Object(fields) => fields.iter().all(|(key, value)| match (value, object.get(key)) {
             (Value::Null, found) => found.is_none_or(Value::is_null),
             (value, Some(found)) => carries(found, value),
-            (_, None) => false,
+            // A written `false` the server left out (omitempty).
+            (value, None) => *value == Value::Bool(false),
         }),
         Value::Array(items) => object.as_array().is_some_and(|found| {
             found.len() == items.len() && found.iter().zip(items).all(|(f, i)| carries(f, i))
@@ -491,6 +503,17 @@ mod tests {
             verify: Verify::Written,
             event_reason: "OpsdeckPause",
         }
+    }
+
+    #[test]
+    fn a_false_the_server_leaves_out_reads_back_as_false() {
+        let resumed = json!({"metadata": {"generation": 2}, "spec": {"replicas": 3}, "status": {"observedGeneration": 2}});
+        let verify = Verify::Field { pointer: "/spec/paused".into(), value: json!(false) };
+        assert!(verify.is_done(&resumed), "spec.paused: false is stored as no field");
+        assert!(Guard::new("/spec/paused", json!(false)).holds(&resumed));
+        assert!(!Guard::new("/spec/paused", json!(true)).holds(&resumed));
+        let resume = step(PatchBody::Strategic(json!({"spec": {"paused": false}})));
+        assert!(resume.landed(&json!({"metadata": {"resourceVersion": "9"}, "spec": {"replicas": 3}})));
     }
 
     #[test]
