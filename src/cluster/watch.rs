@@ -109,6 +109,8 @@ enum Delta {
     Delete(Item),
     InitDone(Source),
     Failed(String),
+    /// An optional source the credentials may not read: it is left out, not waited for.
+    Retired(Source),
 }
 
 /// The live tables behind an environment's inventory.
@@ -118,6 +120,8 @@ pub struct Tables {
     relisting: HashMap<Source, HashSet<(String, String)>>,
     /// Sources that have finished their first list, and when.
     synced: HashMap<Source, std::time::Instant>,
+    /// Optional sources left out because the credentials may not read them.
+    retired: HashSet<Source>,
     /// The last watch error, until a watcher delivers again, and when it came.
     pub error: Option<String>,
     error_at: Option<std::time::Instant>,
@@ -156,6 +160,10 @@ impl Tables {
                 self.error = Some(error);
                 self.error_at = Some(std::time::Instant::now());
             }
+            Delta::Retired(source) => {
+                tracing::info!(?source, "not allowed to watch this optional source; left out");
+                self.retired.insert(source);
+            }
         }
     }
 
@@ -188,7 +196,7 @@ pub struct Watchers {
 impl Tables {
     /// Whether every one of `watchers`' sources has listed once.
     pub fn synced(&self, watchers: &Watchers) -> bool {
-        self.synced.len() >= watchers.tasks.len()
+        self.synced.len() + self.retired.len() >= watchers.tasks.len()
     }
 
     /// The listed sources whose watch has shown no sign of life for longer than `limit`, as
@@ -202,6 +210,7 @@ impl Tables {
         watchers
             .paths
             .iter()
+            .filter(|(source, _)| !self.retired.contains(source))
             .filter_map(|(source, path)| {
                 let listed = *self.synced.get(source)?;
                 let last = pulse.last(path).map_or(listed, |beat| beat.max(listed));
@@ -214,7 +223,11 @@ impl Tables {
     /// the watchers recovered, even if nothing changed in the cluster to say so.
     pub fn recovered(&mut self, watchers: &Watchers, pulse: &super::Pulse) {
         let Some(at) = self.error_at else { return };
-        let alive = watchers.paths.iter().all(|(_, path)| pulse.last(path).is_some_and(|beat| beat > at));
+        let alive = watchers
+            .paths
+            .iter()
+            .filter(|(source, _)| !self.retired.contains(source))
+            .all(|(_, path)| pulse.last(path).is_some_and(|beat| beat > at));
         if alive {
             self.error = None;
             self.error_at = None;
@@ -297,6 +310,37 @@ where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     K::DynamicType: Eq + std::hash::Hash + Clone + Send + Sync,
 {
+    spawn_watch(api, config, source, to_item, tx, false)
+}
+
+/// A watcher of a source that may be left out: one the credentials may not read (403) ends
+/// quietly instead of holding the environment back or showing an error.
+fn spawn_optional<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    source: Source,
+    to_item: fn(&K) -> Item,
+    tx: mpsc::Sender<Delta>,
+) -> (JoinHandle<()>, (Source, String))
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone + Send + Sync,
+{
+    spawn_watch(api, config, source, to_item, tx, true)
+}
+
+fn spawn_watch<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    source: Source,
+    to_item: fn(&K) -> Item,
+    tx: mpsc::Sender<Delta>,
+    optional: bool,
+) -> (JoinHandle<()>, (Source, String))
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone + Send + Sync,
+{
     let watched = (source.clone(), api.resource_url().to_owned());
     let task = tokio::spawn(async move {
         let mut stream = watcher(api, config).default_backoff().boxed();
@@ -309,6 +353,12 @@ where
                 Ok(watcher::Event::InitDone) => Delta::InitDone(source.clone()),
                 Ok(watcher::Event::Apply(o)) => Delta::Upsert { item: to_item(&o), listing: None },
                 Ok(watcher::Event::Delete(o)) => Delta::Delete(to_item(&o)),
+                Err(watcher::Error::InitialListFailed(kube::Error::Api(status)))
+                    if optional && status.code == 403 =>
+                {
+                    let _ = tx.send(Delta::Retired(source.clone())).await;
+                    return;
+                }
                 Err(e) => {
                     tracing::warn!(?source, error = %e, "watch failed; backing off");
                     Delta::Failed(format!("watching {}: {}", source.describe(), watch_error(&e)))
@@ -402,6 +452,17 @@ pub fn start(client: &Client, spec: &WatchSpec) -> Watchers {
                 tx.clone(),
             ));
         }
+    }
+    // A kubelet files its nodes' events in `default`, not in the apps' namespaces.
+    if !spec.namespaces.iter().any(|ns| ns == "default") {
+        let source = Source { kind: Kind::Event, namespace: Some("default".to_owned()) };
+        tasks.push(spawn_optional(
+            Api::<Event>::namespaced(client.clone(), "default"),
+            base.clone().fields("type=Warning,involvedObject.kind=Node"),
+            source,
+            |o| Item::Event(from_k8s::event(o)),
+            tx.clone(),
+        ));
     }
     let nodes = Source { kind: Kind::Node, namespace: None };
     tasks.push(spawn(Api::<Node>::all(client.clone()), base, nodes, |o| Item::Node(from_k8s::node(o)), tx));
