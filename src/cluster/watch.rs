@@ -299,37 +299,9 @@ impl Watchers {
     }
 }
 
+/// A watcher of one source. An `optional` one the credentials may not read (403) ends quietly
+/// instead of holding the environment back or showing an error.
 fn spawn<K>(
-    api: Api<K>,
-    config: watcher::Config,
-    source: Source,
-    to_item: fn(&K) -> Item,
-    tx: mpsc::Sender<Delta>,
-) -> (JoinHandle<()>, (Source, String))
-where
-    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
-    K::DynamicType: Eq + std::hash::Hash + Clone + Send + Sync,
-{
-    spawn_watch(api, config, source, to_item, tx, false)
-}
-
-/// A watcher of a source that may be left out: one the credentials may not read (403) ends
-/// quietly instead of holding the environment back or showing an error.
-fn spawn_optional<K>(
-    api: Api<K>,
-    config: watcher::Config,
-    source: Source,
-    to_item: fn(&K) -> Item,
-    tx: mpsc::Sender<Delta>,
-) -> (JoinHandle<()>, (Source, String))
-where
-    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
-    K::DynamicType: Eq + std::hash::Hash + Clone + Send + Sync,
-{
-    spawn_watch(api, config, source, to_item, tx, true)
-}
-
-fn spawn_watch<K>(
     api: Api<K>,
     config: watcher::Config,
     source: Source,
@@ -410,6 +382,7 @@ pub fn start(client: &Client, spec: &WatchSpec) -> Watchers {
             source(Kind::Deployment),
             |o| Item::Deployment(from_k8s::deployment(o)),
             tx.clone(),
+            false,
         ));
         tasks.push(spawn(
             Api::<ReplicaSet>::namespaced(c.clone(), ns),
@@ -417,6 +390,7 @@ pub fn start(client: &Client, spec: &WatchSpec) -> Watchers {
             source(Kind::ReplicaSet),
             |o| Item::ReplicaSet(from_k8s::replica_set(o)),
             tx.clone(),
+            false,
         ));
         tasks.push(spawn(
             Api::<Pod>::namespaced(c.clone(), ns),
@@ -424,6 +398,7 @@ pub fn start(client: &Client, spec: &WatchSpec) -> Watchers {
             source(Kind::Pod),
             |o| Item::Pod(Arc::new(from_k8s::pod(o))),
             tx.clone(),
+            false,
         ));
         let warnings = base.clone().fields("type=Warning");
         tasks.push(spawn(
@@ -432,6 +407,7 @@ pub fn start(client: &Client, spec: &WatchSpec) -> Watchers {
             source(Kind::Event),
             |o| Item::Event(from_k8s::event(o)),
             tx.clone(),
+            false,
         ));
         if spec.ingresses {
             tasks.push(spawn(
@@ -440,6 +416,7 @@ pub fn start(client: &Client, spec: &WatchSpec) -> Watchers {
                 source(Kind::Ingress),
                 |o| Item::Ingress(from_k8s::ingress(o)),
                 tx.clone(),
+                false,
             ));
         }
         if spec.routes {
@@ -450,22 +427,31 @@ pub fn start(client: &Client, spec: &WatchSpec) -> Watchers {
                 source(Kind::Route),
                 |o| Item::Route(from_k8s::route(o)),
                 tx.clone(),
+                false,
             ));
         }
     }
     // A kubelet files its nodes' events in `default`, not in the apps' namespaces.
     if !spec.namespaces.iter().any(|ns| ns == "default") {
         let source = Source { kind: Kind::Event, namespace: Some("default".to_owned()) };
-        tasks.push(spawn_optional(
+        tasks.push(spawn(
             Api::<Event>::namespaced(client.clone(), "default"),
             base.clone().fields("type=Warning,involvedObject.kind=Node"),
             source,
             |o| Item::Event(from_k8s::event(o)),
             tx.clone(),
+            true,
         ));
     }
     let nodes = Source { kind: Kind::Node, namespace: None };
-    tasks.push(spawn(Api::<Node>::all(client.clone()), base, nodes, |o| Item::Node(from_k8s::node(o)), tx));
+    tasks.push(spawn(
+        Api::<Node>::all(client.clone()),
+        base,
+        nodes,
+        |o| Item::Node(from_k8s::node(o)),
+        tx,
+        false,
+    ));
     let (tasks, paths) = tasks.into_iter().unzip();
     Watchers { deltas, tasks, paths }
 }
