@@ -54,6 +54,9 @@ pub enum Command {
     Resume(WriteArgs),
     /// Roll a Deployment back (like `kubectl rollout undo`).
     Rollback(RollbackArgs),
+    /// Bring the version one environment runs into the next: a canary where one is configured,
+    /// else the stable Deployment's image, followed to completion.
+    Promote(PromoteArgs),
     /// Run the environment's pre-deploy checklist's automated checks.
     Checklist(ChecklistArgs),
     /// Show the audit log.
@@ -121,6 +124,9 @@ pub struct WriteArgs {
 pub enum CanaryCommand {
     /// Weight, both tracks' figures and the analysis verdict (exit 1 when it fails).
     Status(TargetArgs),
+    /// Start a canary: the stable template with a new version, then the first step once its
+    /// pods are ready.
+    Start(StartArgs),
     /// Move to the next step of the plan.
     Step(RaiseArgs),
     /// Move back to the previous step.
@@ -142,6 +148,45 @@ pub struct RaiseArgs {
     /// overrides.
     #[arg(long = "override", value_name = "R")]
     pub override_reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("release").required(true).args(["version", "from"])))]
+pub struct StartArgs {
+    #[command(flatten)]
+    pub write: WriteArgs,
+    /// The new version: the stable image's repository at this tag.
+    #[arg(long, value_name = "TAG")]
+    pub version: Option<String>,
+    /// Exactly the image (tag or digest) this environment's stable runs.
+    #[arg(long, value_name = "ENV")]
+    pub from: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// App name from the config.
+    #[arg(long, value_name = "A")]
+    pub app: String,
+    /// The environment whose version goes on.
+    #[arg(long, value_name = "ENV")]
+    pub from: String,
+    /// The environment it goes to.
+    #[arg(long, value_name = "ENV")]
+    pub to: String,
+    /// Skip the interactive confirmation (required where protection is `confirm` or `typed`).
+    #[arg(long)]
+    pub yes: bool,
+    /// Why; recorded in the audit log and the change-cause.
+    #[arg(long, value_name = "R")]
+    pub reason: Option<String>,
+    /// Where Flux reconciles the target, suspend its Kustomization or HelmRelease first, in
+    /// the same plan (without it such a promotion is refused).
+    #[arg(long)]
+    pub suspend_gitops: bool,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -16,7 +16,7 @@ use clap::CommandFactory;
 use crate::cli::{CanaryCommand, Cli, Command, GlobalArgs, WriteArgs};
 use crate::cluster::{self, KubeconfigSource};
 use crate::config::{self, Config, Paths};
-use crate::engine::{Ask, Request};
+use crate::engine::{Ask, Request, Version};
 use crate::exit::{Exit, Failure};
 use crate::ops::CanaryRequest;
 use write::Flags;
@@ -51,6 +51,14 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
             let canary = |request| Ask::Canary(request);
             match sub {
                 CanaryCommand::Status(args) => canary::status(&cli.global, &paths, &args).await,
+                CanaryCommand::Start(args) => {
+                    let version = match (&args.version, &args.from) {
+                        (Some(tag), _) => Version::Tag(tag.clone()),
+                        (None, Some(env)) => Version::From(env.clone()),
+                        (None, None) => return Err(Failure::usage("pass --version TAG or --from ENV")),
+                    };
+                    write_app(&cli.global, &paths, Ask::StartCanary(version), &args.write, None).await
+                }
                 CanaryCommand::Step(args) => {
                     let overridden = args.override_reason.as_deref();
                     write_app(&cli.global, &paths, canary(CanaryRequest::Step), &args.write, overridden).await
@@ -91,6 +99,18 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
         Some(Command::Restart(args)) => write_app(&cli.global, &paths, Ask::Restart, &args, None).await,
         Some(Command::Pause(args)) => write_app(&cli.global, &paths, Ask::Pause, &args, None).await,
         Some(Command::Resume(args)) => write_app(&cli.global, &paths, Ask::Resume, &args, None).await,
+        Some(Command::Promote(args)) => {
+            let mut request =
+                Request::new(args.to.clone(), args.app.clone(), Ask::Promote { from: args.from.clone() });
+            request.suspend_gitops = args.suspend_gitops;
+            let flags = Flags {
+                yes: args.yes,
+                reason: args.reason.as_deref(),
+                override_reason: None,
+                json: args.json,
+            };
+            write::run(&cli.global, &paths, request, flags).await
+        }
         Some(Command::Rollback(args)) => {
             let target = &args.write.target;
             let mut request = Request::new(

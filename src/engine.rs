@@ -16,6 +16,7 @@ mod execute;
 mod objects;
 mod prepare;
 mod refusal;
+mod release;
 mod request;
 mod session;
 
@@ -37,7 +38,7 @@ pub use objects::{
     plan_canary,
 };
 pub use refusal::Refusal;
-pub use request::{Ask, Origin, Request};
+pub use request::{Ask, Origin, Request, Version};
 pub use session::{Session, Sessions};
 
 /// A request planned, decided and checked against the server, ready for its confirmation.

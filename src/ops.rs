@@ -7,6 +7,7 @@ mod confirm;
 mod deployment;
 mod plan;
 pub mod policy;
+pub mod release;
 mod request;
 pub mod rollback;
 

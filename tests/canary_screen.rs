@@ -419,3 +419,22 @@ fn the_clock_redraws_only_screens_that_show_it() {
     state.screen = Screen::Rollback { env: 1, app: 0, selected: None, progress: Some(progress) };
     assert!(state.ticking() && tick(&mut state, 303), "a rollback's elapsed time moves");
 }
+
+#[test]
+fn n_starts_the_canary_with_the_previous_environments_version() {
+    let mut state = state(&Verdict::Pass);
+    press(&mut state, "lc");
+    let asked = press(&mut state, "N");
+    assert_eq!(
+        asked,
+        [Effect::Prepare(Request::new(
+            "production",
+            "web",
+            Ask::StartCanary(opsdeck::engine::Version::From("staging".into()))
+        ))]
+    );
+    let mut state = self::state(&Verdict::Pass);
+    press(&mut state, "c");
+    assert!(press(&mut state, "N").is_empty(), "staging is first here: nothing before it");
+    assert!(state.notice.as_ref().is_some_and(|n| n.error && n.text.contains("--version")));
+}

@@ -86,6 +86,10 @@ fn kinds() -> Vec<(Ask, Vec<Traffic>)> {
         (Ask::KillSwitch, vec![Traffic::NotRaised]),
         (Ask::Rollback { to_revision: None }, vec![Traffic::NotRaised]),
         (Ask::SuspendGitOps, vec![Traffic::NotRaised]),
+        // A started canary waits for its pods in the plan itself; a promotion's gates are the
+        // windows and the checklist.
+        (Ask::StartCanary(opsdeck::engine::Version::Tag("v1.3.0".into())), vec![Traffic::NotRaised]),
+        (Ask::Promote { from: "staging".into() }, vec![Traffic::NotRaised]),
     ]
 }
 
@@ -102,7 +106,8 @@ fn prepared(
         let abort = Plan::for_app(ask.operation(), &place, Vec::new());
         (Request::kill_switch(), opsdeck::ops::canary::kill_switch(vec![abort]).expect("plan"))
     } else {
-        (Request::new("production", "web", ask), Plan::for_app(ask.operation(), &place, Vec::new()))
+        let operation = ask.operation();
+        (Request::new("production", "web", ask), Plan::for_app(operation, &place, Vec::new()))
     };
     let rule = policy::decide(&plan, &Rules::of(env, &[]), Some("v1.3.0"), now);
     let readonly = env.readonly;
@@ -188,7 +193,7 @@ fn the_console_and_the_command_line_carry_out_the_same_decision() {
                             let what = format!(
                                 "{ask:?} protection {protection:?} window {window} checklist {checklist} read-only {readonly} {traffic:?}"
                             );
-                            let (request, decided) = prepared(&fleet, ask, traffic, now);
+                            let (request, decided) = prepared(&fleet, ask.clone(), traffic, now);
                             same_both_ways(&fleet, &request, &decided, &what);
                             cases += 1;
                         }

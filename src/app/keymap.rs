@@ -46,6 +46,10 @@ pub enum Command {
     ToggleAuto,
     /// Every active canary in every environment to weight 0.
     KillSwitch,
+    /// Start the app's canary with the version the previous environment runs.
+    StartCanary,
+    /// Promote the selected app from the selected environment to the next.
+    PromoteNext,
     /// Open the selected app's rollback screen in the selected environment.
     OpenRollback,
     /// Rollback screen: plan the rollback to the selected revision.
@@ -232,6 +236,18 @@ pub const KEYMAP: &[Binding] = &[
     },
     Binding {
         mode: Mode::Overview,
+        keys: &[KeyPress::plain(Key::Char('m'))],
+        command: Command::PromoteNext,
+        help: "promote to the next environment",
+    },
+    Binding {
+        mode: Mode::Overview,
+        keys: &[KeyPress::plain(Key::Char('N'))],
+        command: Command::StartCanary,
+        help: "start a canary: previous env's version",
+    },
+    Binding {
+        mode: Mode::Overview,
         keys: &[KeyPress::plain(Key::Char('C'))],
         command: Command::OpenChecklist,
         help: "the environment's pre-deploy checklist",
@@ -403,6 +419,12 @@ pub const KEYMAP: &[Binding] = &[
         keys: &[KeyPress::plain(Key::Char('X'))],
         command: Command::KillSwitch,
         help: "kill switch: all canaries to 0%",
+    },
+    Binding {
+        mode: Mode::Canary,
+        keys: &[KeyPress::plain(Key::Char('N'))],
+        command: Command::StartCanary,
+        help: "start a canary: previous env's version",
     },
     Binding {
         mode: Mode::Canary,

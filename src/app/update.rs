@@ -202,12 +202,19 @@ fn op_event(state: &mut State, event: OpEvent) -> Update {
                 return Update::default();
             }
             state.overlay = None;
-            if let Refusal::NeedsResume(why) = &refusal {
-                let question = format!("{why}.\nRoll back and resume it in the same write?");
-                state.overlay = Some(Overlay::Choice {
-                    question,
-                    request: Box::new(Request { resume_paused: true, ..*request }),
-                });
+            let choice = match &refusal {
+                Refusal::NeedsResume(why) => Some((
+                    format!("{why}.\nRoll back and resume it in the same write?"),
+                    Request { resume_paused: true, ..(*request).clone() },
+                )),
+                Refusal::NeedsSuspend(why) => Some((
+                    format!("{why}.\nSuspend the Flux object first, in the same plan?"),
+                    Request { suspend_gitops: true, ..(*request).clone() },
+                )),
+                _ => None,
+            };
+            if let Some((question, request)) = choice {
+                state.overlay = Some(Overlay::Choice { question, request: Box::new(request) });
                 return Update::redraw();
             }
             let text = format!("{} unavailable: {refusal}", request.describe());
@@ -336,9 +343,25 @@ fn screens(state: &mut State, command: Command) -> Update {
         | Command::CanaryAbort
         | Command::CanaryPromote
         | Command::ToggleAuto
-        | Command::KillSwitch => canary::command(state, command),
+        | Command::KillSwitch
+        | Command::StartCanary => canary::command(state, command),
+        Command::PromoteNext => promote_next(state),
         _ => checklist::command(state, command),
     }
+}
+
+/// `m`: the selected app from the selected environment to the next in promotion order.
+fn promote_next(state: &mut State) -> Update {
+    let (from, app) = (state.selected_env, state.selected_app);
+    let (Some(source), Some(target), Some(app)) =
+        (state.envs.get(from), state.envs.get(from + 1), state.apps.get(app))
+    else {
+        let text = "the last environment has nowhere to promote to".to_owned();
+        state.notice = Some(Notice { error: true, text });
+        return Update::redraw();
+    };
+    let request = Request::new(target.name.clone(), app.clone(), Ask::Promote { from: source.name.clone() });
+    ask_engine(state, request)
 }
 
 fn run(state: &mut State, command: Command) -> Update {

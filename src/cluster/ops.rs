@@ -141,6 +141,30 @@ pub async fn replica_sets(client: &Client, namespace: &str, selector: &str) -> R
         .collect()
 }
 
+/// The image IDs the Deployment's running pods report (`status.containerStatuses[].imageID`):
+/// what a mutable tag resolved to, to pin a promotion by digest.
+pub async fn image_ids(client: &Client, namespace: &str, deployment: &Value) -> Result<Vec<String>, OpError> {
+    use k8s_openapi::api::core::v1::Pod;
+    let selector = deployment
+        .pointer("/spec/selector/matchLabels")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter().filter_map(|(k, v)| v.as_str().map(|v| format!("{k}={v}"))).collect::<Vec<_>>().join(",")
+        })
+        .unwrap_or_default();
+    let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let what = format!("list pods in {namespace}");
+    let pods = within(&what, api.list(&kube::api::ListParams::default().labels(&selector))).await?;
+    Ok(pods
+        .items
+        .iter()
+        .filter_map(|p| p.status.as_ref()?.container_statuses.as_ref())
+        .flatten()
+        .map(|c| c.image_id.clone())
+        .filter(|id| !id.is_empty())
+        .collect())
+}
+
 /// The Kubernetes user the kubeconfig authenticates as, as the API server says
 /// (SelfSubjectReview). There is no fallback to a local name: a record that names the wrong
 /// user is worse than an operation refused.

@@ -39,7 +39,7 @@ pub fn exit_of(refusal: &Refusal) -> Exit {
         Refusal::Unknown(_) => Exit::Usage,
         Refusal::Forbidden(_) => Exit::Forbidden,
         Refusal::Unreachable(_) => Exit::Unreachable,
-        Refusal::Precondition(_) | Refusal::NeedsResume(_) => Exit::Precondition,
+        Refusal::Precondition(_) | Refusal::NeedsResume(_) | Refusal::NeedsSuspend(_) => Exit::Precondition,
         Refusal::NothingToDo { left_out, .. } => left_out.first().map_or(Exit::Ok, exit_of),
         Refusal::Invalid(_) | Refusal::Failed(_) => Exit::Failed,
     }

@@ -202,6 +202,9 @@ pub struct Canary {
     /// Auto mode: consecutive failed checks before it aborts.
     #[serde(default = "default_failure_threshold")]
     pub failure_threshold: u32,
+    /// Replicas a started canary runs with (where a router carries the weight).
+    #[serde(default = "default_canary_replicas")]
+    pub replicas: u32,
     /// Per environment name: the traffic provider and its objects.
     #[serde(default)]
     pub environments: BTreeMap<Spanned<String>, CanaryTarget>,
@@ -217,6 +220,10 @@ fn default_step_interval() -> HumanDuration {
 
 fn default_failure_threshold() -> u32 {
     3
+}
+
+fn default_canary_replicas() -> u32 {
+    1
 }
 
 /// The object that splits traffic between stable and canary.

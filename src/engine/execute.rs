@@ -374,6 +374,8 @@ async fn run_step(
     } else {
         step.clone()
     };
+    // The operator's reason goes into what the write says of itself (a change-cause).
+    let step = crate::ops::release::with_reason(&step, attempt.reason);
     progress(&format!("writing: {}", step.sentence));
     let mut notes = Vec::new();
     let object = match ops::execute(&write, &step).await {

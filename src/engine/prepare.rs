@@ -19,7 +19,7 @@ impl Engine {
     /// Plans and decides `request` against the objects as they are now, and checks it with the
     /// server; `Err` says why it cannot be offered.
     pub async fn prepare(&self, request: Request) -> Result<Prepared, Refusal> {
-        if request.ask == Ask::KillSwitch {
+        if matches!(request.ask, Ask::KillSwitch) {
             return self.prepare_kill_switch(request).await;
         }
         let placement = self.fleet.placement(&request.env, &request.app)?.clone();
@@ -27,12 +27,12 @@ impl Engine {
         let now = jiff::Timestamp::now();
         let mut version = None;
         let mut traffic = Traffic::NotRaised;
-        let plan = match request.ask {
+        let plan = match &request.ask {
             Ask::Restart | Ask::Pause | Ask::Resume => {
                 let object = ops::fetch(&session.read, &deployment_target(&placement)).await?;
                 objects::plan_deployment(&placement, request.ask.operation(), &object, now)?
             }
-            Ask::Canary(canary_request) => {
+            &Ask::Canary(canary_request) => {
                 let (_, target) = self.fleet.canary(&request.env, &request.app)?;
                 let objects = fetch_canary(&session, &placement, target).await?;
                 let plan = objects::plan_canary(
@@ -52,7 +52,7 @@ impl Engine {
                 version = objects.canary_version();
                 self.auto_plan(&placement)
             }
-            Ask::Rollback { to_revision } => {
+            &Ask::Rollback { to_revision } => {
                 let objects = fetch_rollback(&session, &placement).await?;
                 let options = crate::ops::rollback::Options {
                     to_revision,
@@ -62,6 +62,17 @@ impl Engine {
                 objects::plan_rollback(&placement, &objects, options)?
             }
             Ask::SuspendGitOps => objects::plan_suspend(&session, &placement).await?,
+            Ask::StartCanary(version_asked) => {
+                let (_, target) = self.fleet.canary(&request.env, &request.app)?;
+                let (plan, tag) = self.plan_start(&session, &placement, target, version_asked).await?;
+                version = Some(tag);
+                plan
+            }
+            Ask::Promote { from } => {
+                let (plan, tag) = self.plan_promotion(&session, &placement, from, &request).await?;
+                version = Some(tag);
+                plan
+            }
             // Returned above: the kill switch spans environments.
             Ask::KillSwitch => return self.prepare_kill_switch(request).await,
         };

@@ -23,6 +23,10 @@ pub enum Refusal {
     /// A paused Deployment: its rollback needs the request to say it may resume it.
     #[error("{0}")]
     NeedsResume(String),
+    /// A Deployment Flux reconciles: the write needs the request to say it may suspend the
+    /// Flux object first, or the next sync would revert it.
+    #[error("{0}")]
+    NeedsSuspend(String),
     /// Nothing to do (no canary takes traffic for the kill switch); `left_out` are the
     /// environments that could not even be looked at.
     #[error("{message}")]

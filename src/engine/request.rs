@@ -4,8 +4,17 @@
 
 use crate::ops::{CanaryRequest, Operation};
 
+/// The version a release brings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Version {
+    /// The stable image's repository at this tag.
+    Tag(String),
+    /// Exactly the image (tag or digest) this environment's stable Deployment runs.
+    From(String),
+}
+
 /// The change asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ask {
     Restart,
     Pause,
@@ -23,11 +32,18 @@ pub enum Ask {
     },
     /// Suspend the Flux object that would revert a rollback.
     SuspendGitOps,
+    /// A new version on the app's canary, then the first step once its pods are ready.
+    StartCanary(Version),
+    /// The version another environment runs (`from`), into this one: a canary started with it
+    /// where one is configured, else the stable Deployment's image set and rolled out.
+    Promote {
+        from: String,
+    },
 }
 
 impl Ask {
-    pub fn operation(self) -> Operation {
-        match self {
+    pub fn operation(&self) -> Operation {
+        match *self {
             Self::Restart => Operation::Restart,
             Self::Pause => Operation::Pause,
             Self::Resume => Operation::Resume,
@@ -36,11 +52,13 @@ impl Ask {
             Self::KillSwitch => Operation::CanaryAbort,
             Self::Rollback { .. } => Operation::Rollback,
             Self::SuspendGitOps => Operation::SuspendGitOps,
+            Self::StartCanary(_) => Operation::CanaryStart,
+            Self::Promote { .. } => Operation::Promote,
         }
     }
 
     /// How the request is named in messages: `canary-step`, `kill-switch`.
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             Self::KillSwitch => "kill-switch",
             other => other.operation().name(),
@@ -71,6 +89,10 @@ pub struct Request {
     pub resume_paused: bool,
     /// Written is done: do not wait for the rollout (`--no-wait`).
     pub no_wait: bool,
+    /// A write to a Deployment that Flux reconciles suspends the Flux object first, in the same
+    /// plan, so the next sync does not revert it. Without it such a promotion is refused: the
+    /// console offers it as a choice, the command line as `--suspend-gitops`.
+    pub suspend_gitops: bool,
     pub origin: Origin,
 }
 
@@ -82,6 +104,7 @@ impl Request {
             ask,
             resume_paused: false,
             no_wait: false,
+            suspend_gitops: false,
             origin: Origin::Operator,
         }
     }
@@ -92,8 +115,9 @@ impl Request {
 
     /// `canary-step production/web`, `kill switch`.
     pub fn describe(&self) -> String {
-        match self.ask {
+        match &self.ask {
             Ask::KillSwitch => "kill switch".to_owned(),
+            Ask::Promote { from } => format!("promote {} {from} → {}", self.app, self.env),
             ask => format!("{} {}/{}", ask.name(), self.env, self.app),
         }
     }

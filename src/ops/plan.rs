@@ -329,6 +329,10 @@ pub enum Operation {
     CanaryPromote,
     /// Auto mode on: no write of its own; each step it takes is an operation of its own.
     CanaryAuto,
+    /// A new version on the canary Deployment, then the first step once its pods are ready.
+    CanaryStart,
+    /// Another environment's version onto this one's stable Deployment.
+    Promote,
     Rollback,
     /// Suspend the Flux object that would revert a rollback.
     SuspendGitOps,
@@ -346,6 +350,8 @@ impl Operation {
             Self::CanaryAbort => "canary-abort",
             Self::CanaryPromote => "canary-promote",
             Self::CanaryAuto => "canary-auto",
+            Self::CanaryStart => "canary-start",
+            Self::Promote => "promote",
             Self::Rollback => "rollback",
             Self::SuspendGitOps => "suspend-gitops",
         }
@@ -361,6 +367,7 @@ impl Operation {
                 | Self::CanaryAbort
                 | Self::CanaryPromote
                 | Self::CanaryAuto
+                | Self::CanaryStart
         )
     }
 

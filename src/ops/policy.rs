@@ -18,7 +18,9 @@ pub fn adds_risk(operation: Operation) -> bool {
         | Operation::CanaryStep
         | Operation::CanarySet
         | Operation::CanaryPromote
-        | Operation::CanaryAuto => true,
+        | Operation::CanaryAuto
+        | Operation::CanaryStart
+        | Operation::Promote => true,
         Operation::Pause
         | Operation::CanaryBack
         | Operation::CanaryAbort
@@ -31,7 +33,12 @@ pub fn adds_risk(operation: Operation) -> bool {
 fn gated(operation: Operation) -> bool {
     matches!(
         operation,
-        Operation::CanaryStep | Operation::CanarySet | Operation::CanaryPromote | Operation::CanaryAuto
+        Operation::CanaryStep
+            | Operation::CanarySet
+            | Operation::CanaryPromote
+            | Operation::CanaryAuto
+            | Operation::CanaryStart
+            | Operation::Promote
     )
 }
 

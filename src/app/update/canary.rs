@@ -115,6 +115,9 @@ pub fn command(state: &mut State, command: Command) -> Update {
     if command == Command::KillSwitch {
         return ask_engine(state, Request::kill_switch());
     }
+    if command == Command::StartCanary {
+        return start(state);
+    }
     let Screen::Canary { env, app, .. } = state.screen else { return Update::default() };
     let request = match command {
         Command::CanaryStep => CanaryRequest::Step,
@@ -129,6 +132,25 @@ pub fn command(state: &mut State, command: Command) -> Update {
         _ => return Update::default(),
     };
     manual(state, env, app, Ask::Canary(request))
+}
+
+/// `N`: the canary of the app on screen (or selected on the overview) started with exactly
+/// what the previous environment's stable runs.
+fn start(state: &mut State) -> Update {
+    let (env, app) = match state.screen {
+        Screen::Canary { env, app, .. } => (env, app),
+        _ => (state.selected_env, state.selected_app),
+    };
+    let Some(previous) = env.checked_sub(1).and_then(|i| state.envs.get(i)).map(|e| e.name.clone()) else {
+        let text = "the first environment has no previous one to take a version from: opsdeck canary start --version TAG";
+        notice(state, true, text);
+        return Update::redraw();
+    };
+    if !has_canary(state, env, app) {
+        open(state);
+        return Update::redraw();
+    }
+    manual(state, env, app, Ask::StartCanary(crate::engine::Version::From(previous)))
 }
 
 /// `A`: auto mode off at once, or on after the engine has prepared its confirmation.

@@ -257,3 +257,17 @@ fn a_probe_that_changes_nothing_visible_does_not_redraw() {
     );
     assert!(update(&mut s, probe(400, later)).redraw, "a slow API server shows");
 }
+
+#[test]
+fn m_promotes_the_selected_app_to_the_next_environment() {
+    let mut s = state();
+    let asked = update(&mut s, key('m'));
+    assert_eq!(
+        asked.effects,
+        vec![Effect::Prepare(Request::new("production", "web", Ask::Promote { from: "staging".into() }))]
+    );
+    let mut s = state();
+    s.selected_env = 2;
+    assert!(update(&mut s, key('m')).effects.is_empty(), "the last environment promotes nowhere");
+    assert!(s.notice.as_ref().is_some_and(|n| n.error && n.text.contains("nowhere to promote")));
+}

@@ -50,7 +50,7 @@ impl GitOps {
     pub fn warning(&self) -> String {
         match self {
             Self::Flux { kind, name, namespace } => format!(
-                "managed by Flux ({kind} {namespace}/{name}): its next sync puts the Git version back; suspend it first (S on the rollback screen) and fix Git"
+                "managed by Flux ({kind} {namespace}/{name}): its next sync puts the Git version back; suspend it first (opsdeck can, as its own confirmed operation) and fix Git"
             ),
             Self::ArgoCd { application } => format!(
                 "managed by Argo CD (application {application}): with auto-sync on, it puts the Git version back; turn auto-sync off in Argo CD and fix Git"

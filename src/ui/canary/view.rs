@@ -375,6 +375,7 @@ fn keys(s: &Sources<'_>, input: Option<&str>) -> Keys {
         key(Command::CanaryBack, format!("back {down}")),
         key(Command::CanarySetWeight, "exact weight"),
         key(Command::CanaryAbort, format!("abort {current}% → 0%")),
+        key(Command::StartCanary, "start a new canary (the previous environment's version)"),
     ];
     let second = vec![
         key(
