@@ -99,6 +99,7 @@ mod tests {
             Command::CanaryBack,
             Command::CanarySetWeight,
             Command::CanaryAbort,
+            Command::StartCanary,
             Command::CanaryPromote,
             Command::ToggleAuto,
             Command::KillSwitch,
