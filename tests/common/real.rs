@@ -9,13 +9,26 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 pub const CONTEXTS: [&str; 3] = ["local", "staging", "production"];
 
+/// The tests of the tier share the servers; one that stops a server (the watch recovery test)
+/// has them to itself, so no other test sees the outage or adds to its request counts.
+static SERVERS: RwLock<()> = RwLock::new(());
+
+enum Turn {
+    /// On a cluster no other test stops (the demo fleet).
+    Own,
+    Shared(RwLockReadGuard<'static, ()>),
+    Alone(RwLockWriteGuard<'static, ()>),
+}
+
 pub struct Real {
+    _turn: Turn,
     pub kubeconfig: PathBuf,
     /// This test's namespace, the same name in every cluster.
     pub ns: String,
@@ -63,11 +76,30 @@ impl Real {
             std::env::var("OPSDECK_E2E_KUBECONFIG")
                 .expect("OPSDECK_E2E_KUBECONFIG names a kubeconfig with contexts local, staging, production"),
         );
+        let turn = Turn::Shared(SERVERS.read().unwrap_or_else(PoisonError::into_inner));
+        Self::start_with(turn, kubeconfig, test, objects)
+    }
+
+    /// As [`Real::start`], once every other test of the tier is done with the servers.
+    pub fn start_alone(test: &str, objects: &[Value]) -> Self {
+        let turn = Turn::Alone(SERVERS.write().unwrap_or_else(PoisonError::into_inner));
+        let kubeconfig =
+            PathBuf::from(std::env::var("OPSDECK_E2E_KUBECONFIG").expect("OPSDECK_E2E_KUBECONFIG"));
+        Self::start_with(turn, kubeconfig, test, objects)
+    }
+
+    /// The same on the clusters `kubeconfig` names (the conformance test runs it on the demo
+    /// fleet too).
+    pub fn start_on(kubeconfig: PathBuf, test: &str, objects: &[Value]) -> Self {
+        Self::start_with(Turn::Own, kubeconfig, test, objects)
+    }
+
+    fn start_with(turn: Turn, kubeconfig: PathBuf, test: &str, objects: &[Value]) -> Self {
         let stamp =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
         let ns = format!("opsdeck-e2e-{test}-{}", stamp % 1_000_000);
         let dir = tempfile::tempdir().expect("tempdir");
-        let real = Self { config: dir.path().join("opsdeck.toml"), kubeconfig, ns, dir };
+        let real = Self { _turn: turn, config: dir.path().join("opsdeck.toml"), kubeconfig, ns, dir };
         for context in CONTEXTS {
             let namespace = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": real.ns,
                 "labels": {"opsdeck-e2e": "true", "pod-security.kubernetes.io/enforce": "restricted"}}});
@@ -120,7 +152,9 @@ impl Real {
         let mut child = Command::new("kubectl")
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)
-            .args(["--context", context, "-n", &self.ns, "apply", "-f", "-"])
+            // Client-side schema validation needs /openapi, which the demo fleet does not serve;
+            // the server validates what it stores either way.
+            .args(["--context", context, "-n", &self.ns, "apply", "--validate=false", "-f", "-"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -102,7 +102,7 @@ async fn dispatch(
         Route::Collection { resource, namespace } => {
             let verb = verb_for(&method, true, query);
             cluster.count(counter_key(verb, &resource.qualified(), query));
-            authorize(user, verb, resource, namespace.as_deref(), None)?;
+            authorize(user, verb, resource, None, namespace.as_deref(), None)?;
             match verb {
                 "list" => list(cluster, resource, namespace.as_deref(), query, &accept),
                 "watch" => watch::start(cluster, resource, namespace, query),
@@ -116,7 +116,7 @@ async fn dispatch(
         Route::Object { resource, namespace, name } => {
             let verb = verb_for(&method, false, query);
             cluster.count(counter_key(verb, &resource.qualified(), query));
-            authorize(user, verb, resource, namespace.as_deref(), Some(&name))?;
+            authorize(user, verb, resource, None, namespace.as_deref(), Some(&name))?;
             let ns = namespace.as_deref().unwrap_or("");
             let store = &cluster.store;
             let index = resources::index_of(resource);
@@ -152,7 +152,7 @@ async fn dispatch(
         Route::Subresource { resource, namespace, name, sub } => {
             let verb = verb_for(&method, false, query);
             cluster.count(counter_key(verb, &format!("{}/{sub}", resource.qualified()), query));
-            authorize(user, verb, resource, namespace.as_deref(), Some(&name))?;
+            authorize(user, verb, resource, Some(&sub), namespace.as_deref(), Some(&name))?;
             let body = if matches!(verb, "patch" | "update") { Some(read_bytes(req).await?) } else { None };
             subresource(
                 cluster,
@@ -169,7 +169,7 @@ async fn dispatch(
         Route::PodProxy { namespace, pod, port, path } => {
             cluster.count("get pods/proxy".into());
             let pods = &resources::RESOURCES[resources::PODS];
-            authorize(user, "get", pods, Some(&namespace), Some(&pod))?;
+            authorize(user, "get", pods, Some("proxy"), Some(&namespace), Some(&pod))?;
             proxy::pod(cluster, &namespace, &pod, port.as_deref(), &path)
         }
         Route::Version | Route::Health | Route::DemoRequests | Route::DemoMetrics | Route::Unknown => {
@@ -198,13 +198,14 @@ fn authorize(
     user: User,
     verb: &str,
     res: &Resource,
+    sub: Option<&str>,
     namespace: Option<&str>,
     name: Option<&str>,
 ) -> Result<(), ApiError> {
     if user.may(verb, res.plural) {
         Ok(())
     } else {
-        Err(ApiError::forbidden(user.name(), verb, res, namespace, name))
+        Err(ApiError::forbidden(user.name(), verb, res, sub, namespace, name))
     }
 }
 

@@ -60,9 +60,12 @@ impl ApiError {
         user: &str,
         verb: &str,
         res: &Resource,
+        sub: Option<&str>,
         namespace: Option<&str>,
         name: Option<&str>,
     ) -> Self {
+        // As the server words it: the subresource is part of the resource refused.
+        let resource = sub.map_or_else(|| res.plural.to_owned(), |sub| format!("{}/{sub}", res.plural));
         let subject = match name {
             Some(name) => format!("{} {name:?}", res.qualified()),
             None => res.qualified(),
@@ -73,8 +76,8 @@ impl ApiError {
             403,
             "Forbidden",
             format!(
-                "{subject} is forbidden: User {user:?} cannot {verb} resource {:?} in API group {:?}{place}",
-                res.plural, res.group
+                "{subject} is forbidden: User {user:?} cannot {verb} resource {resource:?} in API group {:?}{place}",
+                res.group
             ),
         )
         .about(res, name.unwrap_or_default())

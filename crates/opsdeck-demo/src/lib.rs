@@ -9,6 +9,7 @@
 mod api;
 mod auth;
 mod controller;
+mod defaults;
 mod discovery;
 mod errors;
 mod files;

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::controller::rollout;
+use super::defaults;
 use super::resources::{
     DEPLOYMENTS, EVENTS, HPAS, HTTP_ROUTES, INGRESSES, KUSTOMIZATIONS, LIMIT_RANGES, NAMESPACES,
     NETWORK_POLICIES, NODES, PDBS, REPLICA_SETS, RESOURCE_QUOTAS, SERVICES,
@@ -254,7 +255,8 @@ fn template(
 ) -> Value {
     let mut spec = json!({
         "containers": [container(scenario, app, tag, limits)],
-        "securityContext": {"runAsNonRoot": true, "runAsUser": 10001},
+        // What Pod Security `restricted` asks of every pod, as a real staging namespace checks.
+        "securityContext": {"runAsNonRoot": true, "runAsUser": 10001, "seccompProfile": {"type": "RuntimeDefault"}},
     });
     if cluster.spread {
         spec["topologySpreadConstraints"] = json!([{
@@ -264,7 +266,9 @@ fn template(
             "labelSelector": {"matchLabels": {"app": app}},
         }]);
     }
-    json!({"metadata": {"labels": {"app": app, "track": track}}, "spec": spec})
+    let mut template = json!({"metadata": {"labels": {"app": app, "track": track}}, "spec": spec});
+    defaults::pod_template(&mut template);
+    template
 }
 
 fn deployment(
@@ -395,9 +399,10 @@ fn ingress(name: &str, app: &str, canary_weight: Option<u8>) -> Value {
 
 fn add_event(store: &Store, ns: &str, spec: &EventSpec) {
     let Some((kind, name)) = spec.object.split_once('/') else { return };
-    let (resource, kind_name, api_version, namespace) = match kind {
-        "node" => (NODES, "Node", "v1", ""),
-        _ => (DEPLOYMENTS, "Deployment", "apps/v1", ns),
+    // A kubelet files its node's events in `default`, not in the namespace of the pods.
+    let (resource, kind_name, api_version, namespace, filed_in) = match kind {
+        "node" => (NODES, "Node", "v1", "", "default"),
+        _ => (DEPLOYMENTS, "Deployment", "apps/v1", ns, ns),
     };
     let uid = store
         .get(resource, namespace, name)
@@ -417,7 +422,7 @@ fn add_event(store: &Store, ns: &str, spec: &EventSpec) {
         "reportingComponent": "opsdeck-demo",
         "reportingInstance": "",
     });
-    let _ = store.create(EVENTS, ns, event, false);
+    let _ = store.create(EVENTS, filed_in, event, false);
 }
 
 /// Scales the cluster's stable Deployments up so the cluster holds at least `total` pods: the

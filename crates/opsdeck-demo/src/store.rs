@@ -207,6 +207,7 @@ impl Store {
         if object.get("spec").is_some() {
             ensure_object(&mut object, "metadata").insert("generation".into(), json!(1));
         }
+        super::defaults::apply(resource, &mut object);
         let object = with_type_meta(res, object);
         if dry_run {
             return Ok(object);
@@ -249,6 +250,7 @@ impl Store {
             )));
         }
         merge_owned_parts(res, mode, current, &mut next);
+        super::defaults::apply(resource, &mut next);
         if next == *current {
             return Ok(current.clone());
         }
