@@ -187,7 +187,9 @@ async fn a_hung_cluster_is_unknown_on_stale_rows_not_healthy() {
     let hung = Instant::now();
     fleet::until(&mut console, "production stale", |s| production(s).is_some_and(|p| p.stale.is_some()))
         .await;
-    assert!(hung.elapsed() < Duration::from_secs(15), "{:?}", hung.elapsed());
+    // The probe notices within its interval and timeout (10 s); the margin is for a loaded CI
+    // machine. Under the 30 s server-side watch timeout: it is the probe, not the watches.
+    assert!(hung.elapsed() < Duration::from_secs(25), "{:?}", hung.elapsed());
     let snapshot = production(&console.state).expect("snapshot");
     assert_eq!(snapshot.health.verdict, Verdict::Unknown);
     assert!(snapshot.stale.as_ref().is_some_and(|s| s.why.contains("does not answer")));

@@ -284,7 +284,9 @@ pub fn spawn_environment(
             tokio::select! {
                 _ = interval.tick() => {
                     if !identified {
-                        match identify(&clients.read, &context).await {
+                        // Bounded like the probe, so a hung server is noticed within one tick.
+                        let asked = tokio::time::timeout(PROBE_TIMEOUT, identify(&clients.read, &context));
+                        match asked.await.unwrap_or(Err(None)) {
                             Ok(user) => {
                                 identified = true;
                                 refused = None;
