@@ -69,6 +69,8 @@ fn reading(side: &Real, context: &str) -> Value {
         names.push((name, format!("{owner}-<hash>")));
     }
     names.push((side.ns.clone(), "<ns>".into()));
+    // The longest first: a pod's name starts with its ReplicaSet's.
+    names.sort_by_key(|(from, _)| std::cmp::Reverse(from.len()));
     let mut reading = json!({
         "deployment": record(&from_k8s::deployment(&stable)),
         "replica_sets": sets.iter().map(|rs| record(&from_k8s::replica_set(rs))).collect::<Vec<_>>(),
@@ -85,13 +87,11 @@ fn reading(side: &Real, context: &str) -> Value {
     reading
 }
 
+/// `names` replaced by their placeholders (`names` longest first), times and nodes by presence.
 fn normalize(value: &mut Value, names: &[(String, String)]) {
     match value {
         Value::String(s) => {
-            // The longest first: a pod's name starts with its ReplicaSet's.
-            let mut sorted: Vec<&(String, String)> = names.iter().collect();
-            sorted.sort_by_key(|(from, _)| std::cmp::Reverse(from.len()));
-            for (from, to) in sorted {
+            for (from, to) in names {
                 if !from.is_empty() {
                     *s = s.replace(from.as_str(), to);
                 }

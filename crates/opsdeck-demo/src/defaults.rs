@@ -6,6 +6,7 @@
 use serde_json::{Map, Value, json};
 
 use super::resources::{DEPLOYMENTS, PODS, REPLICA_SETS, SERVICES};
+use super::store::{ensure_object, object_in};
 
 /// Fills in the server's defaults on `object`, an object of `RESOURCES[resource]`.
 pub fn apply(resource: usize, object: &mut Value) {
@@ -46,10 +47,10 @@ fn deployment(object: &mut Value) {
     set(spec, "replicas", json!(1));
     set(spec, "revisionHistoryLimit", json!(10));
     set(spec, "progressDeadlineSeconds", json!(600));
-    let strategy = object_at(spec, "strategy");
+    let strategy = object_in(spec, "strategy");
     set(strategy, "type", json!("RollingUpdate"));
     if strategy.get("type").and_then(Value::as_str) == Some("RollingUpdate") {
-        let rolling = object_at(strategy, "rollingUpdate");
+        let rolling = object_in(strategy, "rollingUpdate");
         set(rolling, "maxUnavailable", json!("25%"));
         set(rolling, "maxSurge", json!("25%"));
     }
@@ -64,7 +65,7 @@ fn pod_spec(spec: &mut Value) {
     set(spec, "restartPolicy", json!("Always"));
     set(spec, "schedulerName", json!("default-scheduler"));
     set(spec, "terminationGracePeriodSeconds", json!(30));
-    object_at(spec, "securityContext");
+    object_in(spec, "securityContext");
     for list in ["initContainers", "containers"] {
         if let Some(containers) = spec.get_mut(list).and_then(Value::as_array_mut) {
             containers.iter_mut().filter_map(Value::as_object_mut).for_each(container);
@@ -77,7 +78,7 @@ fn container(c: &mut Map<String, Value>) {
     set(c, "terminationMessagePolicy", json!("File"));
     let image = c.get("image").and_then(Value::as_str).unwrap_or_default();
     set(c, "imagePullPolicy", json!(pull_policy(image)));
-    object_at(c, "resources");
+    object_in(c, "resources");
     if let Some(ports) = c.get_mut("ports").and_then(Value::as_array_mut) {
         for port in ports.iter_mut().filter_map(Value::as_object_mut) {
             set(port, "protocol", json!("TCP"));
@@ -151,24 +152,13 @@ fn cluster_ip(key: &str) -> String {
 }
 
 fn spec(object: &mut Value) -> &mut Map<String, Value> {
-    super::store::ensure_object(object, "spec")
-}
-
-fn object_at<'a>(map: &'a mut Map<String, Value>, field: &str) -> &'a mut Map<String, Value> {
-    let slot = map.entry(field.to_owned()).or_insert_with(|| json!({}));
-    if !slot.is_object() {
-        *slot = json!({});
-    }
-    slot.as_object_mut().unwrap_or_else(|| unreachable!("just made an object"))
+    ensure_object(object, "spec")
 }
 
 /// Sets `field` unless the client did: a default never overrides what was sent.
 fn set(map: &mut Map<String, Value>, field: &str, value: Value) {
-    match map.get(field) {
-        Some(Value::Null) | None => {
-            map.insert(field.to_owned(), value);
-        }
-        Some(_) => {}
+    if map.get(field).is_none_or(Value::is_null) {
+        map.insert(field.to_owned(), value);
     }
 }
 

@@ -217,21 +217,12 @@ fn container(scenario: &Scenario, app: &str, tag: &str, limits: bool) -> Value {
     if limits {
         resources["limits"] = json!({"cpu": "500m", "memory": "256Mi"});
     }
-    // With the defaults the API server fills in, so kubectl describe reads as on a real cluster.
-    let probe = json!({
-        "httpGet": {"path": "/healthz", "port": 8080, "scheme": "HTTP"},
-        "periodSeconds": 10,
-        "timeoutSeconds": 1,
-        "successThreshold": 1,
-        "failureThreshold": 3,
-    });
+    // The server's defaults (probe periods, pull policy, …) come from `defaults` on every write.
+    let probe = json!({"httpGet": {"path": "/healthz", "port": 8080}});
     json!({
         "name": app,
         "image": format!("{}/{app}:{tag}", scenario.registry),
-        "imagePullPolicy": "IfNotPresent",
-        "terminationMessagePath": "/dev/termination-log",
-        "terminationMessagePolicy": "File",
-        "ports": [{"containerPort": 8080, "name": "http", "protocol": "TCP"}],
+        "ports": [{"containerPort": 8080, "name": "http"}],
         "env": [{"name": "APP_ENV", "value": "demo"}],
         "resources": resources,
         "readinessProbe": probe,
@@ -292,8 +283,6 @@ fn deployment(
             "selector": {"matchLabels": {"app": app, "track": track}},
             "template": template,
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
-            "revisionHistoryLimit": 10,
-            "progressDeadlineSeconds": 600,
         },
     })
 }

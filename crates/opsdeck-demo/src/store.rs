@@ -388,8 +388,15 @@ fn ensure_root(value: &mut Value) -> &mut serde_json::Map<String, Value> {
 
 /// The object at `field` of `value`, created (or replaced, if not an object) as needed.
 pub fn ensure_object<'a>(value: &'a mut Value, field: &str) -> &'a mut serde_json::Map<String, Value> {
-    let root = ensure_root(value);
-    let slot = root.entry(field.to_owned()).or_insert_with(|| json!({}));
+    object_in(ensure_root(value), field)
+}
+
+/// The same, one level down: the object at `field` of `map`.
+pub fn object_in<'a>(
+    map: &'a mut serde_json::Map<String, Value>,
+    field: &str,
+) -> &'a mut serde_json::Map<String, Value> {
+    let slot = map.entry(field.to_owned()).or_insert_with(|| json!({}));
     if !slot.is_object() {
         *slot = json!({});
     }
