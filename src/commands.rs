@@ -1,5 +1,23 @@
 //! Wires the command line to config, cluster, operations and console.
 
+/// Standard output for a command's answer. A reader that went away (`opsdeck status | head`)
+/// is not a reason to stop: `println!` would panic mid-command, perhaps between a write and
+/// its audit record, so what cannot be written is dropped and the command runs to its end.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// [`out!`] without the newline.
+macro_rules! out_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod audit;
 mod canary;
 mod checklist;

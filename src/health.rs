@@ -3,6 +3,7 @@
 //! environments ([`drift`]).
 
 pub mod assess;
+pub mod colours;
 pub mod drift;
 pub mod from_k8s;
 pub mod inventory;

@@ -86,6 +86,7 @@ fn snapshot(env: &str, weight: u32) -> Arc<Snapshot> {
         version: Some("v1.3.0".into()),
         replicas: replicas(1),
         since: Some(at(60)),
+        colours: None,
     };
     Arc::new(Snapshot {
         inventory: opsdeck::health::Inventory::default(),

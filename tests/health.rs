@@ -95,7 +95,15 @@ async fn watchers_see_the_scenario_and_follow_a_change() {
         next_snapshot(&mut rx, 2, |s| !s.health.apps.is_empty() && s.health.nodes_total > 0).await;
     let apps: Vec<(&str, Option<&str>)> =
         production.health.apps.iter().map(|a| (a.app.as_str(), a.version.as_deref())).collect();
-    assert_eq!(apps, [("web", Some("v1.2.0")), ("api", Some("v1.2.0")), ("worker", Some("v1.2.0"))]);
+    assert_eq!(
+        apps,
+        [
+            ("web", Some("v1.2.0")),
+            ("api", Some("v1.2.0")),
+            ("worker", Some("v1.2.0")),
+            ("checkout", Some("v2.4.0"))
+        ]
+    );
     let web = &production.health.apps[0];
     assert_eq!(
         web.canary.as_ref().and_then(|c| c.weight),

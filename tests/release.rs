@@ -1,5 +1,6 @@
 //! Both ends of a release against the demo fleet: a canary started with a new version, and a
-//! promotion between environments, with the refusals that keep a bad one out.
+//! promotion between environments, a blue-green switch, switch back and promotion, with the
+//! refusals that keep a bad one out.
 
 // Test helpers fail by panicking, like the tests that call them.
 #![allow(clippy::panic)]
@@ -7,7 +8,14 @@
 #[path = "common/fleet.rs"]
 mod fleet;
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
 use fleet::{first_image, route_weights, text};
+use futures::StreamExt;
+use kube::api::{Api, DynamicObject};
+use kube::discovery::ApiResource;
+use kube::runtime::watcher;
 use serde_json::Value;
 
 const YES: [&str; 3] = ["--yes", "--reason", "release 1.3"];
@@ -107,4 +115,134 @@ async fn a_target_flux_reconciles_needs_an_explicit_choice() {
     assert_eq!(kustomization["spec"]["suspend"], true, "suspended first");
     let local = first_image(&demo.get("local", "deployments", "web").await);
     assert_eq!(first_image(&demo.get("staging", "deployments", "web").await), local);
+}
+
+/// The colour a blue-green Service selects, and the one it records as stable.
+fn selector_and_stable(service: &Value) -> (String, String) {
+    let read = |p: &str| service.pointer(p).and_then(Value::as_str).unwrap_or("<none>").to_owned();
+    (read("/spec/selector/version"), read("/metadata/annotations/opsdeck.io~1stable"))
+}
+
+/// Ready pods still wanted: a pod being scaled away is about to stop serving.
+fn serving(deployment: &Value) -> i64 {
+    let ready = deployment.pointer("/status/readyReplicas").and_then(Value::as_i64).unwrap_or(0);
+    ready.min(fleet::replicas(deployment))
+}
+
+/// Every version of production's checkout Service and Deployments the fleet stores while the
+/// test runs, by the cluster's resourceVersion (one counter for all objects).
+fn record(client: &kube::Client) -> Arc<Mutex<BTreeMap<u64, (String, Value)>>> {
+    let log = Arc::new(Mutex::new(BTreeMap::new()));
+    for (group, kind, plural) in [("apps", "Deployment", "deployments"), ("", "Service", "services")] {
+        let resource = ApiResource {
+            group: group.into(),
+            version: "v1".into(),
+            api_version: if group.is_empty() { "v1".into() } else { format!("{group}/v1") },
+            kind: kind.into(),
+            plural: plural.into(),
+        };
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "shop", &resource);
+        let log = log.clone();
+        tokio::spawn(async move {
+            let mut events = std::pin::pin!(watcher(api, watcher::Config::default()));
+            while let Some(Ok(event)) = events.next().await {
+                let (watcher::Event::Apply(o) | watcher::Event::InitApply(o)) = event else { continue };
+                let v = serde_json::to_value(&o).expect("json");
+                let name = v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_owned();
+                if !name.starts_with("checkout") {
+                    continue;
+                }
+                let rv = v
+                    .pointer("/metadata/resourceVersion")
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.parse().ok())
+                    .unwrap_or(0);
+                log.lock().expect("log").insert(rv, (format!("{kind}/{name}"), v));
+            }
+        });
+    }
+    log
+}
+
+const BLUE_GREEN: [&str; 6] = ["--env", "production", "--app", "checkout", "--yes", "--reason"];
+
+async fn blue_green(demo: &fleet::Demo, verb: &str, rest: &[&str]) -> std::process::Output {
+    let mut all = vec!["canary", verb];
+    all.extend_from_slice(&BLUE_GREEN);
+    all.push("release 2.5");
+    all.extend_from_slice(rest);
+    demo.run(&all).await
+}
+
+#[tokio::test]
+async fn blue_green_switches_switches_back_and_promotes_never_selecting_a_colour_without_ready_pods() {
+    let demo = fleet::start().await;
+    let log = record(&demo.client("production").await);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let service = || demo.get("production", "services", "checkout");
+    assert_eq!(selector_and_stable(&service().await), ("blue".into(), "<none>".into()));
+
+    // A weight between the two colours is no blue-green; nothing is written.
+    let before = service().await;
+    let out = blue_green(&demo, "set", &["50"]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("0 and 100"), "{}", text(&out));
+    assert_eq!(service().await["metadata"]["resourceVersion"], before["metadata"]["resourceVersion"]);
+
+    // The switch: everything to green, blue recorded as the stable colour to come back to.
+    let out = blue_green(&demo, "step", &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(selector_and_stable(&service().await), ("green".into(), "blue".into()));
+    let status = demo.run(&["canary", "status", "--env", "production", "--app", "checkout", "--json"]).await;
+    let status: Value = serde_json::from_slice(&status.stdout).expect("json");
+    assert_eq!(status["weight"], 100, "{status}");
+
+    // Abort: the instant switch back the guide promises.
+    let out = blue_green(&demo, "abort", &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(selector_and_stable(&service().await).0, "blue");
+
+    // Switch again, then promote: green is the stable colour, blue keeps its pods.
+    let out = blue_green(&demo, "step", &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = blue_green(&demo, "promote", &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(selector_and_stable(&service().await), ("green".into(), "green".into()));
+    let blue = demo.get("production", "deployments", "checkout-blue").await;
+    assert_eq!(fleet::replicas(&blue), 3, "kept for an instant switch back");
+    let status = demo.run(&["canary", "status", "--env", "production", "--app", "checkout", "--json"]).await;
+    let status: Value = serde_json::from_slice(&status.stdout).expect("json");
+    assert_eq!(status["weight"], 0, "the idle colour is now blue: {status}");
+
+    // A colour whose rollout is not finished is never switched to.
+    demo.patch_behind_our_back(
+        "production",
+        "deployments",
+        "checkout-blue",
+        &serde_json::json!({"spec": {"template": {"spec": {"containers": [{"name": "checkout", "image": "registry.example.com/shop/checkout:v2.6.0-crash"}]}}}}),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let before = service().await;
+    let out = blue_green(&demo, "step", &[]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("only once every pod of it is ready"), "{}", text(&out));
+    assert_eq!(service().await["metadata"]["resourceVersion"], before["metadata"]["resourceVersion"]);
+
+    // Replay every stored state in order: the Service never selects a colour with no ready pod.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let log = log.lock().expect("log").clone();
+    let mut now: BTreeMap<String, Value> = BTreeMap::new();
+    let mut switches = Vec::new();
+    for (rv, (key, object)) in &log {
+        now.insert(key.clone(), object.clone());
+        let Some(service) = now.get("Service/checkout") else { continue };
+        let (colour, _) = selector_and_stable(service);
+        if switches.last() != Some(&colour) {
+            switches.push(colour.clone());
+        }
+        let Some(live) = now.get(&format!("Deployment/checkout-{colour}")) else { continue };
+        assert!(serving(live) > 0, "at resourceVersion {rv} the Service selected {colour} with no ready pod");
+    }
+    assert_eq!(switches, ["blue", "green", "blue", "green"], "each switch was seen");
 }

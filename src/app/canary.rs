@@ -26,7 +26,7 @@ impl CanarySpec {
     pub fn of(fleet: &Fleet, app: &str) -> Option<Self> {
         let config = fleet.config.app(app)?;
         let canary = config.canary.as_ref()?;
-        let providers = fleet
+        let providers: BTreeMap<String, CanaryPlace> = fleet
             .environments
             .iter()
             .filter_map(|env| {
@@ -34,8 +34,15 @@ impl CanarySpec {
                 Some((env.name.clone(), place))
             })
             .collect();
+        // A blue-green has one step, the switch, wherever it is blue-green.
+        let steps: Vec<u8> = match providers.values().next() {
+            Some(first) if providers.values().all(|p| p.target.is_blue_green()) => {
+                first.target.steps(canary.steps.get_ref()).to_vec()
+            }
+            _ => canary.steps.get_ref().clone(),
+        };
         Some(Self {
-            steps: canary.steps.get_ref().clone(),
+            steps,
             interval: canary.interval.0,
             failure_threshold: canary.failure_threshold,
             providers,

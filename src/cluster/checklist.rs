@@ -4,7 +4,7 @@
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Event, LimitRange, Namespace, Node, ResourceQuota};
+use k8s_openapi::api::core::v1::{Event, LimitRange, Namespace, Node, ResourceQuota, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::Client;
@@ -12,7 +12,8 @@ use kube::api::{Api, ListParams};
 
 use super::ops::{OpError, REQUEST_TIMEOUT};
 use crate::checklist::{AppObjects, Objects, Previous};
-use crate::config::{EnvModel, Placement};
+use crate::config::{CanaryTarget, EnvModel, Placement};
+use crate::health::colours::{self, STABLE_ANNOTATION};
 
 async fn list<K>(client: &Client, namespace: Option<&str>, params: ListParams) -> Result<Vec<K>, OpError>
 where
@@ -39,6 +40,41 @@ fn owned_by(rs: &ReplicaSet, deployment: &Deployment) -> bool {
     })
 }
 
+/// The stable and canary Deployments' names: the config's, or for a blue-green the roles its
+/// Service gives the two colours now.
+async fn live_names<'p>(
+    client: &Client,
+    app: &'p Placement,
+    deployments: &[Deployment],
+) -> Result<(&'p str, Option<&'p str>), OpError> {
+    let canary = app.canary.as_ref().map(|c| c.deployment.as_str());
+    let Some(CanaryTarget::ServiceSelector { service, label, canary_deployment, .. }) =
+        app.canary.as_ref().map(|c| &c.target)
+    else {
+        return Ok((&app.deployment, canary));
+    };
+    let services: Vec<Service> = list(client, Some(&app.namespace), ListParams::default()).await?;
+    let service = services.iter().find(|s| s.metadata.name.as_deref() == Some(service.as_str()));
+    let colour = |name: &str| {
+        deployments
+            .iter()
+            .find(|d| d.metadata.name.as_deref() == Some(name))
+            .and_then(|d| d.spec.as_ref()?.selector.match_labels.as_ref()?.get(label).cloned())
+    };
+    let selected = service.and_then(|s| s.spec.as_ref()?.selector.as_ref()?.get(label).cloned());
+    let recorded = service.and_then(|s| s.metadata.annotations.as_ref()?.get(STABLE_ANNOTATION).cloned());
+    let roles = colours::roles(
+        selected.as_deref(),
+        recorded.as_deref(),
+        colour(&app.deployment).as_deref(),
+        colour(canary_deployment).as_deref(),
+    );
+    Ok(match roles {
+        Ok(r) if r.swapped => (canary_deployment.as_str(), Some(app.deployment.as_str())),
+        _ => (&app.deployment, canary),
+    })
+}
+
 /// The apps of one environment, with their Deployments and ReplicaSets.
 pub async fn apps(client: &Client, apps: &[Placement]) -> Result<Vec<AppObjects>, OpError> {
     let mut out = Vec::new();
@@ -47,7 +83,8 @@ pub async fn apps(client: &Client, apps: &[Placement]) -> Result<Vec<AppObjects>
         let replica_sets: Vec<ReplicaSet> = list(client, Some(&app.namespace), ListParams::default()).await?;
         let find =
             |name: &str| deployments.iter().find(|d| d.metadata.name.as_deref() == Some(name)).cloned();
-        let deployment = find(&app.deployment);
+        let (stable, canary) = live_names(client, app, &deployments).await?;
+        let deployment = find(stable);
         let owned = deployment
             .as_ref()
             .map(|d| replica_sets.iter().filter(|rs| owned_by(rs, d)).cloned().collect())
@@ -55,8 +92,8 @@ pub async fn apps(client: &Client, apps: &[Placement]) -> Result<Vec<AppObjects>
         out.push(AppObjects {
             app: app.app.clone(),
             namespace: app.namespace.clone(),
-            deployment_name: app.deployment.clone(),
-            canary: app.canary.as_ref().and_then(|c| find(&c.deployment)),
+            deployment_name: stable.to_owned(),
+            canary: canary.and_then(find),
             deployment,
             replica_sets: owned,
         });

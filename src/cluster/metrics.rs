@@ -242,6 +242,7 @@ pub async fn measure(
     app: &AppSettings,
     client: &kube::Client,
     inventory: &Inventory,
+    canary_serves: bool,
     waiting: impl FnOnce(&str),
 ) -> Result<crate::metrics::AppMetrics, String> {
     let scrape = matches!(settings.backend, Backend::Scrape);
@@ -256,7 +257,10 @@ pub async fn measure(
         let Some(m) = round.apps.into_iter().find(|a| a.app == app.app) else {
             return Err(format!("the metrics round did not include {}", app.app));
         };
-        let enough = m.canary.as_ref().is_some_and(|c| c.requests >= app.thresholds.min_requests as f64);
+        // A canary that takes no traffic (at 0%, an idle blue-green colour) will not gather
+        // requests by waiting: one interval of stable's figures is all there is to see.
+        let enough = !canary_serves
+            || m.canary.as_ref().is_some_and(|c| c.requests >= app.thresholds.min_requests as f64);
         // Unusable counters will not become usable by waiting: judge now.
         if !m.unusable.is_empty() {
             return Ok(m);

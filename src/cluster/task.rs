@@ -87,16 +87,7 @@ pub struct EnvWatch {
 impl EnvWatch {
     /// The health model over what this environment's watchers saw.
     pub fn assess(&self, inventory: &Inventory, now: jiff::Timestamp) -> EnvHealth {
-        let apps: Vec<AppSpec<'_>> = self
-            .apps
-            .iter()
-            .map(|a| AppSpec {
-                name: &a.app,
-                namespace: &a.namespace,
-                deployment: &a.deployment,
-                canary: a.canary.as_ref().map(|c| &c.target),
-            })
-            .collect();
+        let apps: Vec<AppSpec<'_>> = self.apps.iter().map(AppSpec::of).collect();
         assess(&self.env, &apps, inventory, now)
     }
 
@@ -112,6 +103,7 @@ impl EnvWatch {
             selector: pod_selector(&apps),
             ingresses: uses("nginx-ingress"),
             routes: uses("gateway-api"),
+            services: uses("service-selector"),
         };
         let metrics = (!apps.is_empty()).then(|| metrics::Settings::for_env(fleet, env));
         Self { env: env.to_owned(), spec, apps, metrics }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
-use k8s_openapi::api::core::v1::{Event, Node, Pod};
+use k8s_openapi::api::core::v1::{Event, Node, Pod, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -21,6 +21,7 @@ use tokio::task::JoinHandle;
 use crate::health::from_k8s;
 use crate::health::inventory::{
     DeploymentInfo, EventInfo, IngressInfo, Inventory, NodeInfo, PodInfo, ReplicaSetInfo, RouteInfo,
+    ServiceInfo,
 };
 
 /// Server-side watch timeout: short, so a connection that died silently is replaced soon
@@ -40,6 +41,8 @@ pub struct WatchSpec {
     pub selector: Option<String>,
     pub ingresses: bool,
     pub routes: bool,
+    /// Services, for blue-green apps whose Service selector says which colour is live.
+    pub services: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -51,6 +54,7 @@ enum Kind {
     Event,
     Ingress,
     Route,
+    Service,
 }
 
 #[derive(Debug, Clone)]
@@ -62,6 +66,7 @@ enum Item {
     Event(EventInfo),
     Ingress(IngressInfo),
     Route(RouteInfo),
+    Service(ServiceInfo),
 }
 
 impl Item {
@@ -74,6 +79,7 @@ impl Item {
             Self::Event(_) => Kind::Event,
             Self::Ingress(_) => Kind::Ingress,
             Self::Route(_) => Kind::Route,
+            Self::Service(_) => Kind::Service,
         }
     }
 
@@ -87,6 +93,7 @@ impl Item {
             Self::Event(i) => (i.namespace.clone(), format!("{}/{}/{}", i.kind, i.name, i.reason)),
             Self::Ingress(i) => (i.namespace.clone(), i.name.clone()),
             Self::Route(i) => (i.namespace.clone(), i.name.clone()),
+            Self::Service(i) => (i.namespace.clone(), i.name.clone()),
         }
     }
 }
@@ -179,6 +186,7 @@ impl Tables {
                 Item::Event(i) => inventory.events.push(i),
                 Item::Ingress(i) => inventory.ingresses.push(i),
                 Item::Route(i) => inventory.routes.push(i),
+                Item::Service(i) => inventory.services.push(i),
             }
         }
         inventory
@@ -245,6 +253,7 @@ impl Source {
             Kind::Event => "events",
             Kind::Ingress => "Ingresses",
             Kind::Route => "HTTPRoutes",
+            Kind::Service => "Services",
         };
         match &self.namespace {
             Some(ns) => format!("{kind} in {ns}"),
@@ -415,6 +424,16 @@ pub fn start(client: &Client, spec: &WatchSpec) -> Watchers {
                 base.clone(),
                 source(Kind::Ingress),
                 |o| Item::Ingress(from_k8s::ingress(o)),
+                tx.clone(),
+                false,
+            ));
+        }
+        if spec.services {
+            tasks.push(spawn(
+                Api::<Service>::namespaced(c.clone(), ns),
+                base.clone(),
+                source(Kind::Service),
+                |o| Item::Service(from_k8s::service(o)),
                 tx.clone(),
                 false,
             ));

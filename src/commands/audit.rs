@@ -29,11 +29,11 @@ pub fn audit(paths: &Paths, args: &AuditArgs) -> Result<Exit, Failure> {
     if args.json {
         let text =
             serde_json::to_string_pretty(&records).map_err(|e| Failure::new(Exit::Failed, e.to_string()))?;
-        println!("{text}");
+        out!("{text}");
     } else if args.markdown {
-        print!("{}", audit::markdown(&records, now));
+        out_raw!("{}", audit::markdown(&records, now));
     } else {
-        print!("{}", audit::table(&records));
+        out_raw!("{}", audit::table(&records));
     }
     Ok(Exit::Ok)
 }

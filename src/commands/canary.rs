@@ -59,9 +59,11 @@ pub async fn status(global: &GlobalArgs, paths: &Paths, args: &TargetArgs) -> Re
     let canary_health: Option<&CanaryHealth> = app_health.and_then(|a| a.canary.as_ref());
 
     let source = settings.source_name();
-    let mut metrics = measure(&settings, &app_settings, &session.read, &inventory, |m| eprintln!("{m}"))
-        .await
-        .map_err(|e| Failure::new(Exit::Unreachable, e))?;
+    let serves = canary_health.and_then(|c| c.weight).is_none_or(|w| w > 0);
+    let mut metrics =
+        measure(&settings, &app_settings, &session.read, &inventory, serves, |m| eprintln!("{m}"))
+            .await
+            .map_err(|e| Failure::new(Exit::Unreachable, e))?;
     let out = CanaryStatus {
         env: args.env.clone(),
         app: args.app.clone(),
@@ -79,7 +81,7 @@ pub async fn status(global: &GlobalArgs, paths: &Paths, args: &TargetArgs) -> Re
     if args.json {
         let text =
             serde_json::to_string_pretty(&out).map_err(|e| Failure::new(Exit::Failed, e.to_string()))?;
-        println!("{text}");
+        out!("{text}");
     } else {
         print_text(&out);
     }
@@ -90,16 +92,23 @@ fn print_text(s: &CanaryStatus) {
     use crate::ui::figures::{error_rate, millis};
     let weight = s.weight.map_or_else(|| "?".to_owned(), |w| format!("{w}%"));
     let approx = if s.weight_approximate { " (approximate: replica ratio)" } else { "" };
-    println!("{}/{} canary at {weight}{approx}", s.env, s.app);
-    println!("  source {} · window {}s", s.source, s.window_seconds);
-    println!(
+    out!("{}/{} canary at {weight}{approx}", s.env, s.app);
+    out!("  source {} · window {}s", s.source, s.window_seconds);
+    out!(
         "  {:<8} {:<16} {:>9} {:>8} {:>8} {:>8} {:>8} {:>5}",
-        "TRACK", "VERSION", "REQUESTS", "5XX", "P50", "P95", "P99", "PODS"
+        "TRACK",
+        "VERSION",
+        "REQUESTS",
+        "5XX",
+        "P50",
+        "P95",
+        "P99",
+        "PODS"
     );
     for (track, version, f) in
         [("stable", &s.stable_version, &s.stable), ("canary", &s.canary_version, &s.canary)]
     {
-        println!(
+        out!(
             "  {:<8} {:<16} {:>9.0} {:>8} {:>8} {:>8} {:>8} {:>5}",
             track,
             version.as_deref().unwrap_or("-"),
@@ -111,11 +120,11 @@ fn print_text(s: &CanaryStatus) {
             f.pods
         );
     }
-    println!("  verdict: {}", s.analysis.word());
+    out!("  verdict: {}", s.analysis.word());
     for reason in s.analysis.reasons() {
-        println!("    - {reason}");
+        out!("    - {reason}");
     }
     for failure in &s.failures {
-        println!("  ⚠ {failure}");
+        out!("  ⚠ {failure}");
     }
 }

@@ -52,7 +52,7 @@ pub async fn checklist(global: &GlobalArgs, paths: &Paths, args: &ChecklistArgs)
             "env": report.env, "checklist": report.checklist, "targets": report.targets,
             "summary": report.summary(), "failed_required": failed_required, "items": items,
         });
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&out).map_err(|e| Failure::new(Exit::Failed, e.to_string()))?
         );
@@ -63,33 +63,35 @@ pub async fn checklist(global: &GlobalArgs, paths: &Paths, args: &ChecklistArgs)
 }
 
 fn print_text(report: &Report) {
-    println!("{} · {} · automated items", report.checklist, report.env);
+    out!("{} · {} · automated items", report.checklist, report.env);
     let versions: Vec<String> = report.targets.iter().map(|(a, v)| format!("{a} {v}")).collect();
     if !versions.is_empty() {
-        println!("about to deploy: {}", versions.join(", "));
+        out!("about to deploy: {}", versions.join(", "));
     }
     let mut section = "";
     for item in report.items.iter().filter(|i| i.auto.is_some()) {
         if item.section != section {
             section = &item.section;
-            println!("\n{section}");
+            out!("\n{section}");
         }
         let state = item.state();
         let kind = if item.required { "" } else { " (advisory)" };
-        println!("  {} {:<4} {}{kind}", state.symbol(), state.word(), item.text);
+        out!("  {} {:<4} {}{kind}", state.symbol(), state.word(), item.text);
         if let Some(outcome) = &item.outcome {
             for e in
                 outcome.evidence.iter().filter(|e| e.status != Status::Pass || outcome.status == Status::Pass)
             {
-                println!("       {} {} · {} · {}", e.status.word(), e.object, e.field, e.detail);
+                out!("       {} {} · {} · {}", e.status.word(), e.object, e.field, e.detail);
             }
         }
     }
     let manual = report.items.iter().filter(|i| i.auto.is_none()).count();
     let s = report.summary();
-    println!(
+    out!(
         "\n{} passed, {} failed, {} not applicable; {manual} manual items are for the walk-through in the console",
-        s.passed, s.failed, s.not_applicable
+        s.passed,
+        s.failed,
+        s.not_applicable
     );
 }
 
@@ -98,16 +100,16 @@ fn last(global: &GlobalArgs, paths: &Paths, args: &ChecklistArgs) -> Result<Exit
     let _ = global;
     let reports = report::signed(paths.data_dir(), &args.env);
     let Some(latest) = reports.first() else {
-        println!("no signed checklist for {} in {}", args.env, report::dir(paths.data_dir()).display());
+        out!("no signed checklist for {} in {}", args.env, report::dir(paths.data_dir()).display());
         return Ok(Exit::Failed);
     };
     if args.json {
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(latest).map_err(|e| Failure::new(Exit::Failed, e.to_string()))?
         );
     } else {
-        print!("{}", latest.to_markdown());
+        out_raw!("{}", latest.to_markdown());
     }
     Ok(Exit::Ok)
 }

@@ -24,7 +24,7 @@ pub async fn demo(global: &GlobalArgs, paths: &Paths, args: &DemoArgs) -> Result
     };
     let (kubeconfig, config) = fleet.write_files(&dir).map_err(|e| Failure::new(Exit::Failed, e))?;
     let result = if args.serve_only {
-        println!("ready");
+        out!("ready");
         wait_for_signal().await;
         Ok(Exit::Ok)
     } else {

@@ -31,7 +31,7 @@ pub fn init(global: &GlobalArgs, paths: &Paths, args: &InitArgs) -> Result<Exit,
     let text = config::starter_config(&contexts);
     config::write_new_file(&path, &text, args.force)
         .map_err(|e| Failure::usage(format!("cannot write {}: {e}", path.display())))?;
-    println!(
+    out!(
         "wrote {} with {} environments; review each environment's protection",
         path.display(),
         contexts.len()

@@ -47,21 +47,21 @@ pub async fn history(global: &GlobalArgs, paths: &Paths, args: &TargetArgs) -> R
         revisions,
     };
     if args.json {
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&out).map_err(|e| Failure::new(Exit::Failed, e.to_string()))?
         );
         return Ok(Exit::Ok);
     }
     let now = jiff::Timestamp::now();
-    println!(
+    out!(
         "{}/{} · Deployment {}{}",
         out.env,
         out.app,
         out.deployment,
         if out.paused { " · PAUSED" } else { "" }
     );
-    println!("{:<9}{:<22}{:<9}{:<10}CHANGE-CAUSE", "REVISION", "IMAGES", "AGE", "READY");
+    out!("{:<9}{:<22}{:<9}{:<10}CHANGE-CAUSE", "REVISION", "IMAGES", "AGE", "READY");
     for r in &out.revisions {
         let mut marks = Vec::new();
         if r.current {
@@ -70,7 +70,7 @@ pub async fn history(global: &GlobalArgs, paths: &Paths, args: &TargetArgs) -> R
         if out.last_known_good.as_ref().is_some_and(|c| c.revision == r.revision) {
             marks.push("← last known good".to_owned());
         }
-        println!(
+        out!(
             "{:<9}{:<22}{:<9}{:<10}{}{}",
             r.revision,
             r.tags(),
@@ -81,10 +81,10 @@ pub async fn history(global: &GlobalArgs, paths: &Paths, args: &TargetArgs) -> R
         );
     }
     if let Some(choice) = &out.last_known_good {
-        println!("last known good: r{}, {}", choice.revision, choice.why);
+        out!("last known good: r{}, {}", choice.revision, choice.why);
     }
     if let Some(g) = &out.gitops {
-        println!("⚠ {}", g.warning());
+        out!("⚠ {}", g.warning());
     }
     Ok(Exit::Ok)
 }

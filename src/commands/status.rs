@@ -110,11 +110,17 @@ fn print_table(statuses: &[EnvStatus]) {
             .to_lowercase(),
             (None, error) => format!("unknown: {}", error.as_deref().unwrap_or("no data")),
         };
-        println!("{} ({}): {head}", s.name, s.context);
+        out!("{} ({}): {head}", s.name, s.context);
         let Some(health) = &s.health else { continue };
-        println!(
+        out!(
             "  {:<10} {:<16} {:<9} {:<12} {:<9} {:<16} {:<9} REASON",
-            "APP", "VERSION", "READY", "ROLLOUT", "RESTARTS", "CANARY", "VERDICT"
+            "APP",
+            "VERSION",
+            "READY",
+            "ROLLOUT",
+            "RESTARTS",
+            "CANARY",
+            "VERDICT"
         );
         for app in &health.apps {
             let rollout = match &app.rollout {
@@ -135,7 +141,7 @@ fn print_table(statuses: &[EnvStatus]) {
                     )
                 },
             );
-            println!(
+            out!(
                 "  {:<10} {:<16} {:<9} {:<12} {:<9} {:<16} {:<9} {}",
                 app.app,
                 app.version.as_deref().unwrap_or("-"),
@@ -165,7 +171,7 @@ pub async fn status(global: &GlobalArgs, paths: &Paths, args: &StatusArgs) -> Re
     let statuses = futures::future::join_all(envs.iter().map(|env| read_env(&fleet, env, &kubeconfig))).await;
     if args.json {
         let out = serde_json::json!({ "environments": statuses });
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&out).map_err(|e| Failure::new(Exit::Failed, e.to_string()))?
         );

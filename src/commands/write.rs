@@ -156,7 +156,7 @@ pub async fn run(
             for problem in &left_out {
                 eprintln!("⚠ {problem}");
             }
-            println!("{message}");
+            out!("{message}");
             return Ok(left_out.first().map_or(Exit::Ok, exit_of));
         }
         Err(refusal) => return Err(refused(&refusal)),
@@ -219,9 +219,9 @@ pub async fn run(
             "unrecorded": unrecorded,
             "exit": exit as u8,
         });
-        println!("{out}");
+        out!("{out}");
     } else {
-        println!("{}: {}", report.outcome.as_str(), report.message);
+        out!("{}: {}", report.outcome.as_str(), report.message);
     }
     Ok(exit)
 }

@@ -29,7 +29,7 @@ pub struct CanaryPlace {
     pub target: CanaryTarget,
     /// The canary Deployment's name.
     pub deployment: String,
-    /// `nginx-ingress`, `gateway-api`, `replicas`.
+    /// `nginx-ingress`, `gateway-api`, `replicas`, `service-selector`.
     pub provider: &'static str,
     /// The weight is a pod ratio, not routed traffic.
     pub approximate: bool,
@@ -141,6 +141,9 @@ fn resolve_env(config: &Config, env: &Environment) -> EnvModel {
                             format!("Ingress {namespace}/{ingress}")
                         }
                         CanaryTarget::GatewayApi { route, .. } => format!("HTTPRoute {namespace}/{route}"),
+                        CanaryTarget::ServiceSelector { service, label, .. } => {
+                            format!("Service {namespace}/{service} (selector {label})")
+                        }
                         CanaryTarget::Replicas { canary_deployment } => {
                             format!(
                                 "Deployments {namespace}/{} + {namespace}/{canary_deployment}",

@@ -236,6 +236,22 @@ pub enum CanaryTarget {
     GatewayApi { route: String, stable_service: String, canary_service: String, canary_deployment: String },
     /// Replica ratio between the stable and canary Deployments (approximate weight).
     Replicas { canary_deployment: String },
+    /// Blue-green: a Service whose selector picks one of two colour Deployments (the app's
+    /// `deployment` and `canary_deployment`), told apart by the pod label `label`. Which one
+    /// is stable is read from the Service, so the colours trade roles at each promotion.
+    ServiceSelector {
+        service: String,
+        canary_deployment: String,
+        #[serde(default = "default_colour_label")]
+        label: String,
+        /// Replicas the old colour keeps after a promotion; default: all of them, for an
+        /// instant switch back, until the operator scales it down.
+        scale_old_to: Option<u32>,
+    },
+}
+
+fn default_colour_label() -> String {
+    "version".to_owned()
 }
 
 impl CanaryTarget {
@@ -244,7 +260,8 @@ impl CanaryTarget {
         match self {
             Self::NginxIngress { canary_deployment, .. }
             | Self::GatewayApi { canary_deployment, .. }
-            | Self::Replicas { canary_deployment } => canary_deployment,
+            | Self::Replicas { canary_deployment }
+            | Self::ServiceSelector { canary_deployment, .. } => canary_deployment,
         }
     }
 
@@ -254,6 +271,7 @@ impl CanaryTarget {
             Self::NginxIngress { .. } => "nginx-ingress",
             Self::GatewayApi { .. } => "gateway-api",
             Self::Replicas { .. } => "replicas",
+            Self::ServiceSelector { .. } => "service-selector",
         }
     }
 
@@ -266,6 +284,17 @@ impl CanaryTarget {
     /// traffic is sent to them), rather than the replica counts themselves.
     pub fn has_router(&self) -> bool {
         !self.approximate()
+    }
+
+    /// Whether traffic moves all at once between two colours (weights 0 and 100 only).
+    pub fn is_blue_green(&self) -> bool {
+        matches!(self, Self::ServiceSelector { .. })
+    }
+
+    /// The weights a canary steps through here: the configured steps, or the one switch of a
+    /// blue-green.
+    pub fn steps<'s>(&self, configured: &'s [u8]) -> &'s [u8] {
+        if self.is_blue_green() { &[100] } else { configured }
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use toml::Spanned;
 
 use super::location::{ConfigError, line_col};
-use super::model::{Config, Environment, MetricsBackend};
+use super::model::{CanaryTarget, Config, Environment, MetricsBackend};
 
 struct Checker<'a> {
     path: &'a Path,
@@ -81,7 +81,19 @@ pub fn validate(config: &Config, path: &Path, text: &str) -> Vec<ConfigError> {
                 ),
             );
         }
-        for env in canary.environments.keys() {
+        for (env, target) in &canary.environments {
+            if let CanaryTarget::ServiceSelector { canary_deployment, label, .. } = target
+                && (canary_deployment == &app.deployment || label.trim().is_empty())
+            {
+                c.at(
+                    env,
+                    format!(
+                        "app {:?}: service-selector in {:?} needs two Deployments (deployment and canary_deployment, the two colours) and a label telling them apart",
+                        app.name(),
+                        env.get_ref()
+                    ),
+                );
+            }
             if !env_names.contains_key(env.get_ref().as_str()) {
                 c.at(
                     env,

@@ -69,7 +69,7 @@ pub async fn verdict(
                 Ok(tables) => tables,
                 Err(e) => return no_data(format!("the app's pods could not be listed: {e}")),
             };
-            match metrics::measure(&settings, &app, &session.read, &tables.inventory(), waiting).await {
+            match metrics::measure(&settings, &app, &session.read, &tables.inventory(), true, waiting).await {
                 Ok(measured) => measured.verdict,
                 Err(e) => no_data(e),
             }

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::Session;
 use crate::cluster::ops::{self, OpError};
-use crate::config::{CanaryPlace, Placement};
+use crate::config::{CanaryPlace, CanaryTarget, Placement};
 use crate::ops::rollback::{self, Options, Revision};
 use crate::ops::{CanaryRequest, Kind, Operation, Place, Plan, PlanError, Target, canary};
 
@@ -17,6 +17,20 @@ pub fn deployment_target(placement: &Placement) -> Target {
         namespace: placement.namespace.clone(),
         kind: Kind::Deployment,
         name: placement.deployment.clone(),
+    }
+}
+
+/// The app's stable Deployment as it is now: the configured one, or for a blue-green the
+/// colour its Service records as stable (the colours trade roles at each promotion).
+pub async fn stable_target(session: &Session, placement: &Placement) -> Result<Target, OpError> {
+    let target = deployment_target(placement);
+    match &placement.canary {
+        Some(canary) if canary.target.is_blue_green() => {
+            let objects = fetch_canary(session, placement, canary).await?;
+            let name = objects.stable.pointer("/metadata/name").and_then(Value::as_str);
+            Ok(Target { name: name.map_or(target.name.clone(), str::to_owned), ..target })
+        }
+        _ => Ok(target),
     }
 }
 
@@ -82,6 +96,13 @@ pub async fn fetch_canary(
         Some(t) => Some(ops::fetch(&session.read, &t).await?),
         None => None,
     };
+    // A blue-green's colours are read in the roles its Service gives them now; colours it
+    // cannot tell apart stay as configured, and the plan says why it cannot be made.
+    if let (CanaryTarget::ServiceSelector { label, .. }, Some(service)) = (&canary.target, &router)
+        && canary::blue_green_roles(service, label, &stable, &canary_object).is_ok_and(|r| r.swapped)
+    {
+        return Ok(CanaryObjects { stable: canary_object, canary: stable, router });
+    }
     Ok(CanaryObjects { stable, canary: canary_object, router })
 }
 
@@ -95,6 +116,7 @@ pub fn plan_canary(
 ) -> Result<Plan, PlanError> {
     let place = place(placement);
     let view = objects.view();
+    let steps = target.target.steps(steps);
     let current = canary::read_weight(&target.target, &view)?.percent;
     let weight = match request {
         CanaryRequest::Promote => return canary::promote(&place, &target.target, &view),
@@ -146,7 +168,7 @@ fn selector(deployment: &Value) -> String {
 }
 
 pub async fn fetch_rollback(session: &Session, placement: &Placement) -> Result<RollbackObjects, OpError> {
-    let target = deployment_target(placement);
+    let target = stable_target(session, placement).await?;
     let deployment = ops::fetch(&session.read, &target).await?;
     let replica_sets = ops::replica_sets(&session.read, &target.namespace, &selector(&deployment)).await?;
     let canary = match &placement.canary {
@@ -191,7 +213,7 @@ pub fn plan_rollback(
 /// Suspending the Flux object that manages the app's Deployment, planned from the object as
 /// it is now.
 pub async fn plan_suspend(session: &Session, placement: &Placement) -> Result<Plan, super::Refusal> {
-    let deployment = ops::fetch(&session.read, &deployment_target(placement)).await?;
+    let deployment = ops::fetch(&session.read, &stable_target(session, placement).await?).await?;
     let place = place(placement);
     let gitops = rollback::gitops(&deployment).ok_or_else(|| {
         super::Refusal::Precondition(format!(
@@ -236,7 +258,11 @@ pub async fn describe_now(session: &Session, placement: &Placement, operation: O
             Err(e) => format!("could not read it again: {e}"),
         };
     }
-    let object = match ops::fetch(&session.read, &deployment_target(placement)).await {
+    let target = match stable_target(session, placement).await {
+        Ok(target) => target,
+        Err(e) => return format!("could not read it again: {e}"),
+    };
+    let object = match ops::fetch(&session.read, &target).await {
         Ok(object) => object,
         Err(e) => return format!("could not read it again: {e}"),
     };

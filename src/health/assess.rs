@@ -5,9 +5,10 @@ use std::cmp::Reverse;
 
 use jiff::{SignedDuration, Timestamp};
 
+use super::colours::{self, Roles};
 use super::inventory::{DeploymentInfo, EventInfo, Inventory, PodInfo};
-use super::verdict::{AppHealth, CanaryHealth, EnvHealth, Replicas, Rollout, Verdict};
-use crate::config::CanaryTarget;
+use super::verdict::{AppHealth, CanaryHealth, Colours, EnvHealth, Replicas, Rollout, Verdict};
+use crate::config::{CanaryTarget, Placement};
 
 /// What the model needs to know about one configured app in this environment.
 pub struct AppSpec<'a> {
@@ -16,6 +17,52 @@ pub struct AppSpec<'a> {
     pub deployment: &'a str,
     /// This environment's canary provider for the app, if any.
     pub canary: Option<&'a CanaryTarget>,
+}
+
+/// The names of an app's Deployments as the live objects have it: the config's, except for a
+/// blue-green, whose Service says which colour is stable now.
+struct Names<'a> {
+    stable: &'a str,
+    canary: Option<&'a str>,
+    /// A blue-green's roles, or why the Service does not tell them.
+    colours: Option<Result<Roles, String>>,
+}
+
+impl<'a> AppSpec<'a> {
+    pub fn of(placement: &'a Placement) -> Self {
+        AppSpec {
+            name: &placement.app,
+            namespace: &placement.namespace,
+            deployment: &placement.deployment,
+            canary: placement.canary.as_ref().map(|c| &c.target),
+        }
+    }
+
+    fn names(&self, inventory: &Inventory) -> Names<'a> {
+        let canary = self.canary.map(CanaryTarget::canary_deployment);
+        let Some(CanaryTarget::ServiceSelector { service, label, canary_deployment, .. }) = self.canary
+        else {
+            return Names { stable: self.deployment, canary, colours: None };
+        };
+        let roles = colours::in_inventory(
+            inventory,
+            self.namespace,
+            service,
+            label,
+            [self.deployment, canary_deployment],
+        );
+        let (stable, canary) = match roles {
+            Ok(Roles { swapped: true, .. }) => (canary_deployment.as_str(), Some(self.deployment)),
+            _ => (self.deployment, canary),
+        };
+        Names { stable, canary, colours: Some(roles) }
+    }
+
+    /// The stable and canary Deployments' names now (see [`colours`] for a blue-green).
+    pub fn live_names(&self, inventory: &Inventory) -> (&'a str, Option<&'a str>) {
+        let names = self.names(inventory);
+        (names.stable, names.canary)
+    }
 }
 
 /// The recent window for restarts and warnings (15 minutes).
@@ -142,10 +189,6 @@ fn find_deployment<'i>(inventory: &'i Inventory, namespace: &str, name: &str) ->
     inventory.deployments.iter().find(|d| d.namespace == namespace && d.name == name)
 }
 
-fn canary_deployment_name(target: &CanaryTarget) -> &str {
-    target.canary_deployment()
-}
-
 fn replicas(deployment: Option<&DeploymentInfo>) -> Replicas {
     let Some(d) = deployment else { return Replicas { desired: 0, updated: 0, ready: 0, available: 0 } };
     Replicas { desired: d.desired, updated: d.updated, ready: d.ready, available: d.available }
@@ -200,24 +243,25 @@ fn side_of(
 }
 
 /// The app's Deployments, present or not, and its pods split by side.
-struct AppObjects<'i> {
+struct AppObjects<'s, 'i> {
+    names: Names<'s>,
     stable: Option<&'i DeploymentInfo>,
     canary: Option<&'i DeploymentInfo>,
     /// Every pod either Deployment selects, terminating ones included (their events still count).
     pods: Vec<(Side, &'i PodInfo)>,
 }
 
-impl<'i> AppObjects<'i> {
-    fn collect(spec: &AppSpec<'_>, inventory: &'i Inventory) -> Self {
-        let stable = find_deployment(inventory, spec.namespace, spec.deployment);
-        let canary =
-            spec.canary.and_then(|t| find_deployment(inventory, spec.namespace, canary_deployment_name(t)));
+impl<'s, 'i> AppObjects<'s, 'i> {
+    fn collect(spec: &AppSpec<'s>, inventory: &'i Inventory) -> Self {
+        let names = spec.names(inventory);
+        let stable = find_deployment(inventory, spec.namespace, names.stable);
+        let canary = names.canary.and_then(|name| find_deployment(inventory, spec.namespace, name));
         let pods = inventory
             .pods
             .iter()
             .filter_map(|pod| side_of(inventory, pod, stable, canary).map(|side| (side, &**pod)))
             .collect();
-        AppObjects { stable, canary, pods }
+        AppObjects { names, stable, canary, pods }
     }
 
     /// The pods that count: a terminating pod is already on its way out.
@@ -276,7 +320,12 @@ fn pod_counts<'i>(pods: impl Iterator<Item = &'i PodInfo>, now: Timestamp) -> Po
 }
 
 /// An event about one of the app's objects: its Deployments, their ReplicaSets, or its pods.
-fn is_about_app(event: &EventInfo, objects: &AppObjects<'_>, inventory: &Inventory, names: &[&str]) -> bool {
+fn is_about_app(
+    event: &EventInfo,
+    objects: &AppObjects<'_, '_>,
+    inventory: &Inventory,
+    names: &[&str],
+) -> bool {
     match event.kind.as_str() {
         "Deployment" => names.contains(&event.name.as_str()),
         "ReplicaSet" => inventory.replica_sets.iter().any(|rs| {
@@ -294,12 +343,12 @@ fn is_about_app(event: &EventInfo, objects: &AppObjects<'_>, inventory: &Invento
 /// The app's Warning events in the recent window, newest first.
 fn app_warnings<'i>(
     spec: &AppSpec<'_>,
-    objects: &AppObjects<'_>,
+    objects: &AppObjects<'_, '_>,
     inventory: &'i Inventory,
     now: Timestamp,
 ) -> Vec<&'i EventInfo> {
-    let mut names = vec![spec.deployment];
-    names.extend(spec.canary.map(canary_deployment_name));
+    let mut names = vec![objects.names.stable];
+    names.extend(objects.names.canary);
     let mut events: Vec<&EventInfo> = inventory
         .events
         .iter()
@@ -327,7 +376,7 @@ fn gateway_weight(inv: &Inventory, ns: &str, route: &str, stable: &str, canary: 
 }
 
 /// Replica ratio: the canary's share of ready pods, an approximation of its traffic.
-fn replica_weight(objects: &AppObjects<'_>) -> Option<u32> {
+fn replica_weight(objects: &AppObjects<'_, '_>) -> Option<u32> {
     let canary = objects.ready_on(Side::Canary);
     percent(canary, objects.ready_on(Side::Stable) + canary)
 }
@@ -335,7 +384,7 @@ fn replica_weight(objects: &AppObjects<'_>) -> Option<u32> {
 fn canary_health(
     target: &CanaryTarget,
     spec: &AppSpec<'_>,
-    objects: &AppObjects<'_>,
+    objects: &AppObjects<'_, '_>,
     inv: &Inventory,
 ) -> CanaryHealth {
     let (weight, approximate) = match target {
@@ -344,6 +393,9 @@ fn canary_health(
             (gateway_weight(inv, spec.namespace, route, stable_service, canary_service), false)
         }
         CanaryTarget::Replicas { .. } => (replica_weight(objects), true),
+        CanaryTarget::ServiceSelector { .. } => {
+            (objects.names.colours.as_ref().and_then(|r| r.as_ref().ok()).map(|r| r.weight), false)
+        }
     };
     CanaryHealth {
         weight,
@@ -351,7 +403,15 @@ fn canary_health(
         version: version(objects.canary),
         replicas: replicas(objects.canary),
         since: None,
+        colours: colours_of(target, objects),
     }
+}
+
+/// A blue-green's colours, from the two Deployments' selectors.
+fn colours_of(target: &CanaryTarget, objects: &AppObjects<'_, '_>) -> Option<Colours> {
+    let CanaryTarget::ServiceSelector { label, .. } = target else { return None };
+    let colour = |d: Option<&DeploymentInfo>| d.and_then(|d| d.selector.get(label)).cloned();
+    Some(Colours { stable: colour(objects.stable)?, canary: colour(objects.canary)? })
 }
 
 /// A new template is still replacing the old pods, as opposed to replicas merely missing: only
@@ -363,13 +423,13 @@ fn is_replacing_pods(d: &DeploymentInfo) -> bool {
 /// The stable Deployment: missing or serving nothing is Down; stalled or short is Degraded.
 fn deployment_findings(
     spec: &AppSpec<'_>,
+    name: &str,
     deployment: Option<&DeploymentInfo>,
     rollout: &Rollout,
     out: &mut Vec<Finding>,
 ) {
     let Some(d) = deployment else {
-        let text =
-            format!("deployment \"{}\" not found in namespace \"{}\"", spec.deployment, spec.namespace);
+        let text = format!("deployment \"{name}\" not found in namespace \"{}\"", spec.namespace);
         out.push(finding(Level::Down, text));
         return;
     };
@@ -390,10 +450,13 @@ fn deployment_findings(
 }
 
 /// A canary that is missing or serves nothing takes its share of traffic into the void.
-fn canary_findings(target: &CanaryTarget, canary: Option<&DeploymentInfo>, out: &mut Vec<Finding>) {
+fn canary_findings(names: &Names<'_>, canary: Option<&DeploymentInfo>, out: &mut Vec<Finding>) {
+    if let Some(Err(why)) = &names.colours {
+        out.push(finding(Level::Degraded, format!("blue-green: {why}")));
+    }
     match canary {
         None => {
-            let text = format!("canary deployment \"{}\" not found", canary_deployment_name(target));
+            let text = format!("canary deployment \"{}\" not found", names.canary.unwrap_or("?"));
             out.push(finding(Level::Degraded, text));
         }
         Some(d) if d.desired > 0 && d.available == 0 => {
@@ -433,9 +496,9 @@ fn assess_app(spec: &AppSpec<'_>, inventory: &Inventory, now: Timestamp) -> AppH
     let canary = spec.canary.map(|target| canary_health(target, spec, &objects, inventory));
 
     let mut findings = Vec::new();
-    deployment_findings(spec, objects.stable, &rollout, &mut findings);
-    if let Some(target) = spec.canary {
-        canary_findings(target, objects.canary, &mut findings);
+    deployment_findings(spec, objects.names.stable, objects.stable, &rollout, &mut findings);
+    if spec.canary.is_some() {
+        canary_findings(&objects.names, objects.canary, &mut findings);
     }
     pod_findings(&counts, &warnings, &mut findings);
     let (verdict, reasons) = verdict_of(findings);

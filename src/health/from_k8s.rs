@@ -4,14 +4,14 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
-use k8s_openapi::api::core::v1::{Event, Node, Pod, PodTemplateSpec};
+use k8s_openapi::api::core::v1::{Event, Node, Pod, PodTemplateSpec, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::DynamicObject;
 use serde_json::Value;
 
 use super::inventory::{
     ConditionInfo, DeploymentInfo, EventInfo, IngressInfo, Labels, NodeInfo, PodInfo, ReplicaSetInfo,
-    RouteInfo,
+    RouteInfo, ServiceInfo,
 };
 
 fn labels(map: Option<&BTreeMap<String, String>>) -> BTreeMap<String, String> {
@@ -157,6 +157,15 @@ pub fn ingress(i: &Ingress) -> IngressInfo {
         canary_weight: annotation(annotations, "nginx.ingress.kubernetes.io/canary-weight")
             .and_then(|w| w.trim().parse::<u32>().ok())
             .filter(|w| *w <= 100),
+    }
+}
+
+pub fn service(s: &Service) -> ServiceInfo {
+    ServiceInfo {
+        namespace: s.metadata.namespace.clone().unwrap_or_default(),
+        name: s.metadata.name.clone().unwrap_or_default(),
+        selector: s.spec.as_ref().and_then(|spec| spec.selector.clone()).unwrap_or_default(),
+        stable: annotation(s.metadata.annotations.as_ref(), super::colours::STABLE_ANNOTATION),
     }
 }
 

@@ -163,6 +163,16 @@ pub struct RouteInfo {
     pub backends: Vec<(String, u32)>,
 }
 
+/// A Service, as far as a blue-green switch needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceInfo {
+    pub namespace: String,
+    pub name: String,
+    pub selector: BTreeMap<String, String>,
+    /// The colour opsdeck recorded as stable (`opsdeck.io/stable`).
+    pub stable: Option<String>,
+}
+
 /// One environment as its watchers last saw it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Inventory {
@@ -174,4 +184,6 @@ pub struct Inventory {
     pub events: Vec<EventInfo>,
     pub ingresses: Vec<IngressInfo>,
     pub routes: Vec<RouteInfo>,
+    /// Watched only where a blue-green app needs them.
+    pub services: Vec<ServiceInfo>,
 }

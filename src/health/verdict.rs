@@ -51,6 +51,16 @@ pub struct CanaryHealth {
     /// When the weight last changed, as this process saw it; `None` while it has not changed
     /// since the process started watching (it has been at this weight at least that long).
     pub since: Option<jiff::Timestamp>,
+    /// A blue-green's colours: the stable one and the canary one (the Service selects the
+    /// canary's at 100%, the stable's at 0%).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub colours: Option<Colours>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Colours {
+    pub stable: String,
+    pub canary: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -4,7 +4,8 @@
 //! Each traffic provider is a [`TrafficProvider`]: `nginx-ingress` (the canary Ingress's
 //! `canary-weight` annotation), `gateway-api` (the HTTPRoute's backendRef weights, stable and
 //! canary summing to the route's total) and `replicas` (the ratio of the two Deployments'
-//! replicas: approximate by nature, for clusters without a traffic router).
+//! replicas: approximate by nature, for clusters without a traffic router) and
+//! `service-selector` (blue-green: a Service selecting one of two colours, see [`blue_green`]).
 
 use std::fmt::Write as _;
 
@@ -25,7 +26,8 @@ const CANARY_WEIGHT: &str = "nginx.ingress.kubernetes.io/canary-weight";
 pub struct Objects<'a> {
     pub stable: &'a Value,
     pub canary: &'a Value,
-    /// The canary Ingress or the HTTPRoute; `None` for the replicas provider.
+    /// The canary Ingress, the HTTPRoute or the blue-green Service; `None` for the replicas
+    /// provider.
     pub router: Option<&'a Value>,
 }
 
@@ -66,8 +68,13 @@ pub fn provider(target: &CanaryTarget) -> Box<dyn TrafficProvider + '_> {
             Box::new(GatewayApi { route, stable_service, canary_service })
         }
         CanaryTarget::Replicas { .. } => Box::new(ReplicaRatio),
+        CanaryTarget::ServiceSelector { service, label, scale_old_to, .. } => {
+            Box::new(blue_green::ServiceSelector { service, label, scale_old_to: *scale_old_to })
+        }
     }
 }
+
+pub use blue_green::order as blue_green_roles;
 
 /// Where the router object is, for fetching it; `None` for the replicas provider.
 pub fn router_target(place: &Place<'_>, namespace: &str, target: &CanaryTarget) -> Option<Target> {
@@ -428,6 +435,10 @@ fn first_image(deployment: &Value) -> String {
 /// back to 0; then the canary is scaled to 0. With the replicas provider, stable also takes
 /// back the canary's share of the replicas as it rolls out, before the canary scales down.
 pub fn promote(place: &Place<'_>, target: &CanaryTarget, objects: &Objects<'_>) -> Result<Plan, PlanError> {
+    if let CanaryTarget::ServiceSelector { service, label, scale_old_to, .. } = target {
+        let provider = blue_green::ServiceSelector { service, label, scale_old_to: *scale_old_to };
+        return blue_green::promote(&provider, place, objects);
+    }
     let provider = provider(target);
     let current = provider.read_weight(objects)?;
     let (stable_target, stable_rv) = target_of(place, Kind::Deployment, objects.stable)?;
@@ -518,5 +529,6 @@ pub fn kill_switch(aborts: Vec<Plan>) -> Option<Plan> {
     })
 }
 
+mod blue_green;
 #[cfg(test)]
 mod tests;

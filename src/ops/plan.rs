@@ -11,6 +11,8 @@ pub enum Kind {
     Deployment,
     Ingress,
     HttpRoute,
+    /// A blue-green's Service, whose selector picks the live colour.
+    Service,
     /// Flux's kustomize-controller object, suspended before a rollback it would revert.
     Kustomization,
     /// Flux's helm-controller object, likewise.
@@ -23,6 +25,7 @@ impl Kind {
             Self::Deployment => "Deployment",
             Self::Ingress => "Ingress",
             Self::HttpRoute => "HTTPRoute",
+            Self::Service => "Service",
             Self::Kustomization => "Kustomization",
             Self::HelmRelease => "HelmRelease",
         }
@@ -34,6 +37,7 @@ impl Kind {
             Self::Deployment => ("apps", "v1", "deployments"),
             Self::Ingress => ("networking.k8s.io", "v1", "ingresses"),
             Self::HttpRoute => ("gateway.networking.k8s.io", "v1", "httproutes"),
+            Self::Service => ("", "v1", "services"),
             Self::Kustomization => ("kustomize.toolkit.fluxcd.io", "v1", "kustomizations"),
             Self::HelmRelease => ("helm.toolkit.fluxcd.io", "v2", "helmreleases"),
         }

@@ -69,6 +69,10 @@ fn target_of(place: &Place<'_>, deployment: &Value) -> Result<(Target, String), 
 /// image, at `replicas`, and only once its rollout is complete — every pod ready — does the
 /// traffic go to `first_step`. A canary that takes traffic now is refused: stepping or
 /// aborting it is the operator's call, not a side effect of starting another.
+///
+/// A blue-green starts the idle colour at the live colour's size ("two identical
+/// environments") and stops there: the guide tests green before it switches (seed 004), so
+/// the switch stays the operator's one step.
 pub fn start(
     place: &Place<'_>,
     target: &CanaryTarget,
@@ -101,7 +105,13 @@ pub fn start(
     *container = json!(image);
     // The replica-ratio provider's traffic is the canary's replicas: they come with the step.
     let replicas_now = replicas(objects.canary);
-    let to = if target.has_router() { replicas_wanted.max(1) } else { replicas_now };
+    let to = if target.is_blue_green() {
+        replicas(objects.stable).max(1)
+    } else if target.has_router() {
+        replicas_wanted.max(1)
+    } else {
+        replicas_now
+    };
     let before = first_image(objects.canary).unwrap_or("—").to_owned();
     let mut diff = vec![DiffLine {
         field: "spec.template (containers[0].image)".into(),
@@ -131,6 +141,13 @@ pub fn start(
         from_resource_version: canary_rv,
         target: canary_target,
     }];
+    if target.is_blue_green() {
+        let mut plan = Plan::for_app(Operation::CanaryStart, place, steps);
+        plan.warnings.push(
+            "blue-green: the Service keeps selecting the live colour; once you have tried the new one, the switch is the one step (+)".into(),
+        );
+        return Ok(plan);
+    }
     let provider: Box<dyn TrafficProvider + '_> = provider(target);
     let mut weight = provider.weight_steps(place, objects, 0, first_step)?;
     steps.append(&mut weight);

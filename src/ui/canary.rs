@@ -19,7 +19,7 @@ mod tests {
 
     use super::view::{Keys, view};
     use crate::app::{Command, Mode, State, key_for};
-    use crate::health::verdict::{AppHealth, CanaryHealth, EnvHealth, Replicas, Rollout, Verdict};
+    use crate::health::verdict::{AppHealth, CanaryHealth, Colours, EnvHealth, Replicas, Rollout, Verdict};
 
     fn at(second: i64) -> jiff::Timestamp {
         jiff::Timestamp::from_second(1_795_000_000 + second).expect("timestamp")
@@ -55,6 +55,7 @@ mod tests {
             version: Some("v2".into()),
             replicas: replicas.clone(),
             since: Some(at(60)),
+            colours: None,
         };
         let web = AppHealth {
             app: "web".into(),
@@ -141,5 +142,86 @@ mod tests {
         s.clock = at(60 + 3600);
         let an_hour_in = view(&s, 0, 0, None).expect("a canary").steps.text();
         assert!(an_hour_in.contains("at 10% for 1h (since"), "{an_hour_in}");
+    }
+
+    /// Production's checkout, blue-green, with the Service selecting blue (weight 0) or green.
+    fn blue_green(weight: u32) -> State {
+        let config = crate::config::parse(
+            Path::new("t.toml"),
+            r#"
+            [[environments]]
+            name = "production"
+            context = "production"
+            namespaces = ["shop"]
+            [[apps]]
+            name = "checkout"
+            deployment = "checkout-blue"
+            [apps.canary.environments.production]
+            provider = "service-selector"
+            service = "checkout"
+            canary_deployment = "checkout-green"
+            "#,
+        )
+        .expect("valid");
+        let mut s = State::new(Arc::new(crate::config::Fleet::resolve(config)), false, at(0));
+        let replicas = Replicas { desired: 3, updated: 3, ready: 3, available: 3 };
+        let canary = CanaryHealth {
+            weight: Some(weight),
+            approximate: false,
+            version: Some("v2.5.0".into()),
+            replicas: replicas.clone(),
+            since: None,
+            colours: Some(Colours { stable: "blue".into(), canary: "green".into() }),
+        };
+        let app = AppHealth {
+            app: "checkout".into(),
+            version: Some("v2.4.0".into()),
+            replicas,
+            rollout: Rollout::Complete,
+            restarts_recent: 0,
+            crash_looping: 0,
+            image_pull_failing: 0,
+            pending: 0,
+            warnings_recent: 0,
+            canary: Some(canary),
+            verdict: Verdict::Healthy,
+            reasons: Vec::new(),
+        };
+        let health = EnvHealth {
+            env: "production".into(),
+            nodes_ready: 1,
+            nodes_total: 1,
+            apps: vec![app],
+            warnings: Vec::new(),
+            verdict: Verdict::Healthy,
+            reasons: Vec::new(),
+        };
+        let inventory = crate::health::Inventory::default();
+        s.envs[0].snapshot =
+            Some(Arc::new(crate::cluster::Snapshot { inventory, health, watch_error: None, stale: None }));
+        s
+    }
+
+    #[test]
+    fn a_blue_green_shows_both_colours_which_is_live_and_the_switch_as_its_one_step() {
+        let before = view(&blue_green(0), 0, 0, None).expect("a blue-green");
+        assert!(
+            before.steps.text().starts_with("switch  [blue live] ─ green ─ promote"),
+            "{:?}",
+            before.steps
+        );
+        let tracks: Vec<String> = before.status.iter().take(2).map(crate::ui::text::Row::text).collect();
+        assert!(tracks[0].starts_with("blue live v2.4.0") && tracks[0].contains("3/3 ready"), "{tracks:?}");
+        assert!(tracks[1].starts_with("green idle v2.5.0"), "{tracks:?}");
+        let Keys::Lines { lines, .. } = &before.keys else { panic!("{:?}", before.keys) };
+        assert_eq!(lines[0][0].says, "switch: all traffic blue → green, once its pods are ready");
+        assert!(lines.iter().flatten().all(|k| k.key != key_for(Mode::Canary, Command::CanarySetWeight)));
+
+        let after = view(&blue_green(100), 0, 0, None).expect("a blue-green");
+        assert!(after.steps.text().starts_with("switch  blue ─ [green live] ─ promote"), "{:?}", after.steps);
+        assert!(after.status[1].text().starts_with("green live"), "{:?}", after.status[1]);
+        assert_eq!(after.gauge.label, "100% of traffic: all of it on green  ");
+        let Keys::Lines { lines, .. } = &after.keys else { panic!("{:?}", after.keys) };
+        assert_eq!(lines[0][1].says, "abort: switch back to blue");
     }
 }

@@ -75,7 +75,8 @@ pub fn view(state: &State, env: usize, scroll: usize, filter: &str, typing: bool
     pod_lines(&mut lines, inventory, &filter, now);
     warning_lines(&mut lines, &snapshot.health.warnings, now);
     if let Some(placement) = placement {
-        history_lines(&mut lines, inventory, &placement.app, &placement.deployment, now);
+        let stable = crate::health::AppSpec::of(placement).live_names(inventory).0;
+        history_lines(&mut lines, inventory, &placement.app, stable, now);
     }
     Some(DrillView { title, color: env.color, lines, scroll })
 }

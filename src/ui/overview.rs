@@ -236,7 +236,12 @@ fn app_row(app: &AppHealth, drift: Option<&Drift>, metrics: Option<&AppMetrics>,
         let weight = canary.weight.map_or_else(|| "?".to_owned(), |w| format!("{w}%"));
         let approx = if canary.approximate { "≈" } else { "" };
         let version = canary.version.clone().unwrap_or_else(|| "—".into());
-        let mut row = Row::from(Words::plain(format!("  canary {approx}{weight} {version}")));
+        let words = match (&canary.colours, canary.weight) {
+            (Some(c), Some(100)) => format!("  switched to {} {version}", c.canary),
+            (Some(c), _) => format!("  idle {} {version}", c.canary),
+            (None, _) => format!("  canary {approx}{weight} {version}"),
+        };
+        let mut row = Row::from(Words::plain(words));
         if let Some((figures, verdict)) =
             metrics.and_then(|m| Some((m.canary.as_ref()?, m.verdict.as_ref()?)))
         {

@@ -102,7 +102,7 @@ impl Demo {
     }
 
     /// An object in the `shop` namespace, as JSON: `kind` is a plural (`deployments`,
-    /// `replicasets`, `ingresses`, `httproutes`, `kustomizations`).
+    /// `replicasets`, `ingresses`, `httproutes`, `kustomizations`, `services`).
     pub async fn get(&self, context: &str, kind: &str, name: &str) -> Value {
         self.get_in(context, "shop", kind, name).await
     }
@@ -126,12 +126,13 @@ impl Demo {
             "httproutes" => ("gateway.networking.k8s.io", "v1", "HTTPRoute"),
             "replicasets" => ("apps", "v1", "ReplicaSet"),
             "kustomizations" => ("kustomize.toolkit.fluxcd.io", "v1", "Kustomization"),
+            "services" => ("", "v1", "Service"),
             other => panic!("no API for {other}"),
         };
         let resource = ApiResource {
             group: group.into(),
             version: version.into(),
-            api_version: format!("{group}/{version}"),
+            api_version: if group.is_empty() { version.into() } else { format!("{group}/{version}") },
             kind: k.into(),
             plural: kind.into(),
         };

@@ -38,7 +38,7 @@ pub fn kubeconfig(clusters: &[(String, SocketAddr)], ca_pem: &str) -> String {
     out
 }
 
-/// The opsdeck config for the demo: three environments with rising protection, the three
+/// The opsdeck config for the demo: three environments with rising protection, the four
 /// apps, and each canary with the provider that carries it.
 pub fn opsdeck_config() -> String {
     r#"# Written by `opsdeck demo`: the console's config for the simulated fleet.
@@ -121,6 +121,30 @@ canary_deployment = "api-canary"
 name = "worker"
 deployment = "worker"
 labels = { app = "worker" }
+
+# Blue-green: the Service `checkout` selects checkout-blue or checkout-green by `version`.
+[[apps]]
+name = "checkout"
+deployment = "checkout-blue"
+labels = { app = "checkout" }
+
+[apps.analysis]
+window = "1m"
+
+[apps.canary.environments.local]
+provider = "service-selector"
+service = "checkout"
+canary_deployment = "checkout-green"
+
+[apps.canary.environments.staging]
+provider = "service-selector"
+service = "checkout"
+canary_deployment = "checkout-green"
+
+[apps.canary.environments.production]
+provider = "service-selector"
+service = "checkout"
+canary_deployment = "checkout-green"
 "#
     .to_owned()
 }

@@ -73,6 +73,23 @@ pub struct AppSpec {
     pub flux: Option<String>,
     /// Reconciled by this Argo CD application: the instance label on the Deployment.
     pub argo: Option<String>,
+    /// Blue-green instead of one stable Deployment: `NAME-blue` runs `history`, `NAME-green`
+    /// the spec's tag, and the Service `NAME` selects the live colour.
+    pub blue_green: Option<BlueGreenSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlueGreenSpec {
+    /// The green Deployment's tag.
+    pub green: String,
+    /// `blue` or `green`: the colour the Service selects.
+    pub live: String,
+    /// The live colour was promoted by opsdeck: the Service records it as stable.
+    #[serde(default)]
+    pub promoted: bool,
+    /// When green's release shipped.
+    pub age_hours: u64,
 }
 
 fn yes() -> bool {
@@ -287,9 +304,76 @@ fn deployment(
     })
 }
 
+/// The two colours of a blue-green app and the Service that selects one: the guide's
+/// `my-app-blue`, `my-app-green` and `my-app` (seed 004).
+fn add_blue_green(
+    store: &Store,
+    scenario: &Scenario,
+    cluster: &ClusterSpec,
+    app: &AppSpec,
+    spec: &BlueGreenSpec,
+) {
+    let ns = scenario.namespace.as_str();
+    let name = app.name.as_str();
+    if app.history.is_empty() {
+        return;
+    }
+    let first_age = app.history.first().map_or(0, |r| r.age_hours);
+    let colours = [
+        ("blue", app.history.clone(), first_age),
+        (
+            "green",
+            vec![Release {
+                tag: spec.green.clone(),
+                cause: format!("release {}", spec.green),
+                age_hours: spec.age_hours,
+            }],
+            spec.age_hours,
+        ),
+    ];
+    for (colour, history, age) in colours {
+        let coloured = |mut t: Value| {
+            t["metadata"]["labels"] = json!({"app": name, "version": colour});
+            t
+        };
+        let Some(current) = history.last() else { continue };
+        let running = coloured(template(scenario, cluster, name, colour, &current.tag, app.limits));
+        let deployment_name = format!("{name}-{colour}");
+        let mut d = deployment(&deployment_name, name, colour, app.replicas, &running, &current.cause, age);
+        d["metadata"]["labels"] = json!({"app": name, "version": colour});
+        d["spec"]["selector"]["matchLabels"] = json!({"app": name, "version": colour});
+        if let Ok(created) = store.create(DEPLOYMENTS, ns, d, false) {
+            for (i, release) in history.iter().enumerate() {
+                let t = coloured(template(scenario, cluster, name, colour, &release.tag, app.limits));
+                let mut rs = rollout::replica_set_for(&created, &t, &rollout::template_key(&t), i as u64 + 1);
+                rs["metadata"]["annotations"]["kubernetes.io/change-cause"] = json!(release.cause);
+                rs["metadata"]["creationTimestamp"] = json!(ago(release.age_hours));
+                let _ = store.create(REPLICA_SETS, ns, rs, false);
+            }
+        }
+    }
+    let mut annotations = json!({});
+    if spec.promoted {
+        annotations["opsdeck.io/stable"] = json!(spec.live);
+    }
+    let svc = json!({
+        "metadata": {"name": name, "labels": {"app": name}, "annotations": annotations},
+        "spec": {
+            "type": "ClusterIP",
+            "selector": {"app": name, "version": spec.live},
+            "ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}],
+        },
+    });
+    let _ = store.create(SERVICES, ns, svc, false);
+}
+
 fn add_app(store: &Store, scenario: &Scenario, cluster: &ClusterSpec, app: &AppSpec) {
     let ns = scenario.namespace.as_str();
     let name = app.name.as_str();
+    if let Some(spec) = &app.blue_green {
+        add_blue_green(store, scenario, cluster, app, spec);
+        return;
+    }
     let Some(current) = app.history.last() else { return };
     let first_age = app.history.first().map_or(0, |r| r.age_hours);
     let running = template(scenario, cluster, name, "stable", &current.tag, app.limits);
@@ -417,8 +501,14 @@ fn add_event(store: &Store, ns: &str, spec: &EventSpec) {
 /// Scales the cluster's stable Deployments up so the cluster holds at least `total` pods: the
 /// extra replicas are shared out across the apps, so a console watching them holds them all.
 fn add_filler(store: &Store, cluster: &ClusterSpec, total: usize) {
-    let existing: i64 =
-        cluster.apps.iter().map(|a| a.replicas + a.canary.as_ref().map_or(0, |c| c.replicas)).sum();
+    let existing: i64 = cluster
+        .apps
+        .iter()
+        .map(|a| {
+            let second = a.canary.as_ref().map(|c| c.replicas).or(a.blue_green.as_ref().map(|_| a.replicas));
+            a.replicas + second.unwrap_or(0)
+        })
+        .sum();
     let missing = i64::try_from(total).unwrap_or(i64::MAX) - existing;
     let count = i64::try_from(cluster.apps.len()).unwrap_or(1).max(1);
     if missing <= 0 {
@@ -427,7 +517,10 @@ fn add_filler(store: &Store, cluster: &ClusterSpec, total: usize) {
     for (i, app) in cluster.apps.iter().enumerate() {
         let share = missing / count + i64::from(i64::try_from(i).unwrap_or(0) < missing % count);
         let replicas = app.replicas + share;
-        store.mutate(DEPLOYMENTS, "shop", &app.name, |d| {
+        // A blue-green app grows its live colour, the one the Service sends traffic to.
+        let name =
+            app.blue_green.as_ref().map_or_else(|| app.name.clone(), |b| format!("{}-{}", app.name, b.live));
+        store.mutate(DEPLOYMENTS, "shop", &name, |d| {
             d["spec"]["replicas"] = json!(replicas);
         });
     }

@@ -1,14 +1,15 @@
 //! Simulated traffic: each app's requests split between its stable and canary tracks by the
-//! live canary object (nginx canary weight, HTTPRoute backend weights, or replica ratio), then
-//! spread over the track's ready pods, whose metrics grow by their version's profile.
+//! live canary object (nginx canary weight, HTTPRoute backend weights, or replica ratio), or
+//! for a blue-green app all of them to the colour its Service selects; then spread over the
+//! ready pods, whose metrics grow by their version's profile.
 
 use std::collections::HashSet;
 
 use serde_json::Value;
 
 use super::controller::Controller;
-use super::resources::{HTTP_ROUTES, INGRESSES};
-use super::scenario::{ClusterSpec, Scenario};
+use super::resources::{HTTP_ROUTES, INGRESSES, SERVICES};
+use super::scenario::{AppSpec, ClusterSpec, Scenario};
 use super::server::{Cluster, locked};
 
 /// The canary's share of an app's traffic, read from the object that routes it.
@@ -57,6 +58,21 @@ fn canary_share(cluster: &Cluster, ctl: &Controller, ns: &str, app: &str, provid
     }
 }
 
+/// Where an app's traffic goes: each Deployment with its share.
+fn shares(cluster: &Cluster, ctl: &Controller, ns: &str, app: &AppSpec) -> Vec<(String, f64)> {
+    let name = app.name.as_str();
+    if app.blue_green.is_some() {
+        // The Service sends everything to the colour it selects, whatever the other one runs.
+        let live = cluster
+            .store
+            .get(SERVICES, ns, name)
+            .and_then(|svc| svc.pointer("/spec/selector/version").and_then(Value::as_str).map(str::to_owned));
+        return live.map(|colour| vec![(format!("{name}-{colour}"), 1.0)]).unwrap_or_default();
+    }
+    let share = app.canary.as_ref().map_or(0.0, |c| canary_share(cluster, ctl, ns, name, &c.provider));
+    vec![(name.to_owned(), 1.0 - share), (format!("{name}-canary"), share)]
+}
+
 /// Advances every pod's metrics by `seconds` of traffic, and forgets pods that are gone.
 pub fn tick(cluster: &Cluster, ctl: &Controller, scenario: &Scenario, spec: &ClusterSpec, seconds: f64) {
     let ns = scenario.namespace.as_str();
@@ -65,10 +81,7 @@ pub fn tick(cluster: &Cluster, ctl: &Controller, scenario: &Scenario, spec: &Clu
     metrics.retain(|key, _| alive.contains(key));
     for app in &spec.apps {
         let rps = scenario.rps.get(&app.name).copied().unwrap_or(0.0);
-        let share =
-            app.canary.as_ref().map_or(0.0, |c| canary_share(cluster, ctl, ns, &app.name, &c.provider));
-        let canary = format!("{}-canary", app.name);
-        for (deployment, portion) in [(app.name.as_str(), 1.0 - share), (canary.as_str(), share)] {
+        for (deployment, portion) in shares(cluster, ctl, ns, app) {
             let ready: Vec<_> = ctl
                 .pods
                 .iter()

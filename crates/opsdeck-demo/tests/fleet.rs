@@ -98,7 +98,10 @@ async fn lists_the_scenario_with_a_resource_version() {
     let list = deployments.list(&ListParams::default()).await.expect("list");
     let mut names: Vec<String> = list.items.iter().filter_map(|d| d.metadata.name.clone()).collect();
     names.sort();
-    assert_eq!(names, ["api", "api-canary", "web", "web-canary", "worker"]);
+    assert_eq!(
+        names,
+        ["api", "api-canary", "checkout-blue", "checkout-green", "web", "web-canary", "worker"]
+    );
     assert!(list.metadata.resource_version.is_some_and(|rv| !rv.is_empty()));
 
     let pods: Api<Pod> = demo.api("production").await;

@@ -14,7 +14,8 @@ fn revisions(state: &State, env: usize, app: usize) -> Vec<crate::ops::rollback:
         return Vec::new();
     };
     let Some(snapshot) = &e.snapshot else { return Vec::new() };
-    rollback::revisions(&snapshot.inventory, &placement.namespace, &placement.deployment)
+    let stable = crate::health::AppSpec::of(placement).live_names(&snapshot.inventory).0;
+    rollback::revisions(&snapshot.inventory, &placement.namespace, stable)
 }
 
 /// `R`: the selected app's rollback screen, with the last known good revision preselected.

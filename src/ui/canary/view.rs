@@ -83,6 +83,11 @@ impl Sources<'_> {
     fn weight(&self) -> Option<u32> {
         self.canary.and_then(|c| c.weight)
     }
+
+    /// A blue-green's colours, stable's first.
+    fn colours(&self) -> Option<(&str, &str)> {
+        self.canary.and_then(|c| c.colours.as_ref()).map(|c| (c.stable.as_str(), c.canary.as_str()))
+    }
 }
 
 /// The canary screen for `app` in `env`, with `input` the weight being typed; `None` when the
@@ -123,8 +128,40 @@ pub fn view(state: &State, env: usize, app: usize, input: Option<&str>) -> Optio
     })
 }
 
+/// A blue-green's one step: `switch  [blue live] ─ green ─ promote`.
+fn switch(s: &Sources<'_>, (stable, canary): (&str, &str)) -> Row {
+    let live = match s.weight() {
+        Some(100) => Some(canary),
+        Some(0) => Some(stable),
+        _ => None,
+    };
+    let mut row = Row::from(Words::dim("switch  "));
+    for (i, colour) in [stable, canary].into_iter().enumerate() {
+        if i > 0 {
+            row.push(Words::dim(" ─ "));
+        }
+        if live == Some(colour) {
+            row.push(Words::new(format!("[{colour} live]"), Tone::Selected).strong());
+        } else {
+            row.push(Words::plain(colour.to_owned()));
+        }
+    }
+    row.push(Words::dim(" ─ promote"));
+    row.push(match live {
+        None => Words::new("   the Service selects neither colour", Tone::Warn),
+        Some(c) if c == stable => {
+            Words::plain(format!("   the Service selects {stable}; the switch sends everything to {canary}"))
+        }
+        Some(_) => Words::plain(format!("   switched: {canary} serves all; abort switches back to {stable}")),
+    });
+    row
+}
+
 /// `steps 0 ─ [10] ─ 25 ─ 50 ─ 100 ─ promote   at 10% for 4m12s`
 fn steps(s: &Sources<'_>) -> Row {
+    if let Some(colours) = s.colours() {
+        return switch(s, colours);
+    }
     let current = s.weight();
     let mut row = Row::from(Words::dim("steps   "));
     let mut stops: Vec<u32> = vec![0];
@@ -160,6 +197,10 @@ fn steps(s: &Sources<'_>) -> Row {
 
 fn gauge(s: &Sources<'_>) -> Gauge {
     let w = s.weight().unwrap_or(0).min(100);
+    if let Some((stable, canary)) = s.colours() {
+        let on = if w == 100 { canary } else { stable };
+        return Gauge { weight: w, label: format!("{w}% of traffic: all of it on {on}  ") };
+    }
     let approx = if s.provider.approximate { "≈" } else { "" };
     let note = if s.provider.approximate {
         " of pods (replica ratio: traffic follows roughly)"
@@ -170,14 +211,14 @@ fn gauge(s: &Sources<'_>) -> Gauge {
 }
 
 fn track(
-    label: &str,
+    (label, width): (&str, usize),
     tone: Tone,
     version: Option<&str>,
     ready: (i32, i32),
     f: Option<&crate::metrics::Figures>,
 ) -> Row {
     let mut row = Row::from(vec![
-        Words::new(format!("{label:<8}"), tone).strong(),
+        Words::new(format!("{label:<width$}"), tone).strong(),
         Words::plain(format!("{:<14}", version.unwrap_or("—"))),
         Words::plain(format!(" {}/{} ready", ready.0, ready.1)),
     ]);
@@ -196,16 +237,23 @@ fn track(
 fn status(s: &Sources<'_>) -> Vec<Row> {
     let stable_ready = s.health.map_or((0, 0), |h| (h.replicas.ready, h.replicas.desired));
     let canary_ready = s.canary.map_or((0, 0), |c| (c.replicas.ready, c.replicas.desired));
+    let (stable_label, canary_label) = match (s.colours(), s.weight()) {
+        (Some((stable, canary)), Some(100)) => (format!("{stable} idle"), format!("{canary} live")),
+        (Some((stable, canary)), _) => (format!("{stable} live"), format!("{canary} idle")),
+        (None, _) => ("stable".to_owned(), "canary".to_owned()),
+    };
+    // Both tracks' figures start in one column.
+    let width = stable_label.chars().count().max(canary_label.chars().count()).max(7) + 1;
     let mut lines = vec![
         track(
-            "stable",
+            (&stable_label, width),
             Tone::Stable,
             s.health.and_then(|h| h.version.as_deref()),
             stable_ready,
             s.metrics.map(|m| &m.stable),
         ),
         track(
-            "canary",
+            (&canary_label, width),
             Tone::Canary,
             s.canary.and_then(|c| c.version.as_deref()),
             canary_ready,
@@ -365,6 +413,9 @@ fn keys(s: &Sources<'_>, input: Option<&str>) -> Keys {
             )),
         ]));
     }
+    if let Some(colours) = s.colours() {
+        return colour_keys(s, colours);
+    }
     let current = s.weight().unwrap_or(0);
     let up = step_up(&s.spec.steps, current)
         .map_or_else(|| "— (last step: promote)".to_owned(), |w| format!("{current}% → {w}%"));
@@ -383,6 +434,43 @@ fn keys(s: &Sources<'_>, input: Option<&str>) -> Keys {
             "promote: stable takes the canary's version, then 0%, then the canary scales down",
         ),
         key(Command::ToggleAuto, if s.auto.is_some() { "auto off" } else { "auto on" }),
+        key(Command::KillSwitch, "kill switch"),
+        key(Command::Back, "back"),
+    ];
+    if s.env.readonly {
+        let refused = format!("{} is read-only: these keys are refused", s.env.name);
+        return Keys::Lines { refused: Some(refused), lines: vec![first] };
+    }
+    Keys::Lines { refused: None, lines: vec![first, second] }
+}
+
+/// A blue-green's keys: the switch, the switch back, promotion; no weights in between.
+fn colour_keys(s: &Sources<'_>, (stable, canary): (&str, &str)) -> Keys {
+    let switched = s.weight() == Some(100);
+    let old = match &s.provider.target {
+        crate::config::CanaryTarget::ServiceSelector { scale_old_to: Some(n), .. } => {
+            format!("scaled to {n}")
+        }
+        _ => "kept for a switch back".to_owned(),
+    };
+    let (switch, abort) = if switched {
+        (
+            "switch — (done: promote, or abort to switch back)".to_owned(),
+            format!("abort: switch back to {stable}"),
+        )
+    } else {
+        (
+            format!("switch: all traffic {stable} → {canary}, once its pods are ready"),
+            "abort — (not switched)".to_owned(),
+        )
+    };
+    let first = vec![
+        key(Command::CanaryStep, switch),
+        key(Command::CanaryAbort, abort),
+        key(Command::StartCanary, format!("start: the previous environment's version on {canary}")),
+    ];
+    let second = vec![
+        key(Command::CanaryPromote, format!("promote: {canary} live and stable, {stable} {old}")),
         key(Command::KillSwitch, "kill switch"),
         key(Command::Back, "back"),
     ];

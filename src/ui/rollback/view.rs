@@ -72,11 +72,14 @@ pub fn view(
     progress: Option<&Progress>,
 ) -> Option<RollbackView> {
     let (e, placement) = (state.envs.get(env)?, state.placement(env, app)?);
+    let stable = e.snapshot.as_ref().map_or(placement.deployment.as_str(), |s| {
+        crate::health::AppSpec::of(placement).live_names(&s.inventory).0
+    });
     let mut view = RollbackView {
         env: e.name.clone(),
         app: placement.app.clone(),
         namespace: placement.namespace.clone(),
-        deployment: placement.deployment.clone(),
+        deployment: stable.to_owned(),
         color: e.color,
         protection: e.protection,
         body: Body::Waiting,
