@@ -6,6 +6,7 @@ pub mod assess;
 pub mod colours;
 pub mod drift;
 pub mod from_k8s;
+pub mod gitops;
 pub mod inventory;
 pub mod rollout;
 pub mod verdict;

@@ -10,6 +10,7 @@ pub mod figures;
 mod help;
 mod operation;
 mod overview;
+pub use overview::gitops_row;
 mod rollback;
 mod text;
 mod theme;

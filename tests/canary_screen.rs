@@ -98,6 +98,7 @@ fn snapshot(env: &str, weight: u32) -> Arc<Snapshot> {
             warnings: Vec::new(),
             verdict: Health::Healthy,
             reasons: Vec::new(),
+            gitops: Vec::new(),
         },
         watch_error: None,
         stale: None,

@@ -104,6 +104,14 @@ impl EnvWatch {
             ingresses: uses("nginx-ingress"),
             routes: uses("gateway-api"),
             services: uses("service-selector"),
+            flux_namespaces: fleet
+                .env_config(env)
+                .map(|e| e.gitops.flux_namespaces.clone())
+                .unwrap_or_default(),
+            argocd_namespaces: fleet
+                .env_config(env)
+                .map(|e| e.gitops.argocd_namespaces.clone())
+                .unwrap_or_default(),
         };
         let metrics = (!apps.is_empty()).then(|| metrics::Settings::for_env(fleet, env));
         Self { env: env.to_owned(), spec, apps, metrics }

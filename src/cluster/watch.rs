@@ -20,8 +20,8 @@ use tokio::task::JoinHandle;
 
 use crate::health::from_k8s;
 use crate::health::inventory::{
-    DeploymentInfo, EventInfo, IngressInfo, Inventory, NodeInfo, PodInfo, ReplicaSetInfo, RouteInfo,
-    ServiceInfo,
+    DeploymentInfo, EventInfo, GitOpsInfo, IngressInfo, Inventory, NodeInfo, PodInfo, ReplicaSetInfo,
+    RouteInfo, ServiceInfo,
 };
 
 /// Server-side watch timeout: short, so a connection that died silently is replaced soon
@@ -43,6 +43,11 @@ pub struct WatchSpec {
     pub routes: bool,
     /// Services, for blue-green apps whose Service selector says which colour is live.
     pub services: bool,
+    /// Where to watch Flux's Kustomizations and HelmReleases (optional: left out where the
+    /// kinds are not installed or may not be read).
+    pub flux_namespaces: Vec<String>,
+    /// Where to watch Argo CD's Applications, likewise optional.
+    pub argocd_namespaces: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -55,6 +60,9 @@ enum Kind {
     Ingress,
     Route,
     Service,
+    Kustomization,
+    HelmRelease,
+    Application,
 }
 
 #[derive(Debug, Clone)]
@@ -67,6 +75,7 @@ enum Item {
     Ingress(IngressInfo),
     Route(RouteInfo),
     Service(ServiceInfo),
+    GitOps(GitOpsInfo),
 }
 
 impl Item {
@@ -80,6 +89,11 @@ impl Item {
             Self::Ingress(_) => Kind::Ingress,
             Self::Route(_) => Kind::Route,
             Self::Service(_) => Kind::Service,
+            Self::GitOps(i) => match i.kind.as_str() {
+                "Kustomization" => Kind::Kustomization,
+                "HelmRelease" => Kind::HelmRelease,
+                _ => Kind::Application,
+            },
         }
     }
 
@@ -94,6 +108,7 @@ impl Item {
             Self::Ingress(i) => (i.namespace.clone(), i.name.clone()),
             Self::Route(i) => (i.namespace.clone(), i.name.clone()),
             Self::Service(i) => (i.namespace.clone(), i.name.clone()),
+            Self::GitOps(i) => (i.namespace.clone(), i.name.clone()),
         }
     }
 }
@@ -187,6 +202,7 @@ impl Tables {
                 Item::Ingress(i) => inventory.ingresses.push(i),
                 Item::Route(i) => inventory.routes.push(i),
                 Item::Service(i) => inventory.services.push(i),
+                Item::GitOps(i) => inventory.gitops.push(i),
             }
         }
         inventory
@@ -254,6 +270,9 @@ impl Source {
             Kind::Ingress => "Ingresses",
             Kind::Route => "HTTPRoutes",
             Kind::Service => "Services",
+            Kind::Kustomization => "Flux Kustomizations",
+            Kind::HelmRelease => "Flux HelmReleases",
+            Kind::Application => "Argo CD Applications",
         };
         match &self.namespace {
             Some(ns) => format!("{kind} in {ns}"),
@@ -334,8 +353,9 @@ where
                 Ok(watcher::Event::InitDone) => Delta::InitDone(source.clone()),
                 Ok(watcher::Event::Apply(o)) => Delta::Upsert { item: to_item(&o), listing: None },
                 Ok(watcher::Event::Delete(o)) => Delta::Delete(to_item(&o)),
+                // Not allowed to read it, or the kind is not installed (a CRD).
                 Err(watcher::Error::InitialListFailed(kube::Error::Api(status)))
-                    if optional && status.code == 403 =>
+                    if optional && (status.code == 403 || status.code == 404) =>
                 {
                     let _ = tx.send(Delta::Retired(source.clone())).await;
                     return;
@@ -366,14 +386,74 @@ fn watch_error(error: &watcher::Error) -> String {
     }
 }
 
-fn route_resource() -> ApiResource {
+fn dynamic(group: &str, version: &str, kind: &str, plural: &str) -> ApiResource {
     ApiResource {
-        group: "gateway.networking.k8s.io".into(),
-        version: "v1".into(),
-        api_version: "gateway.networking.k8s.io/v1".into(),
-        kind: "HTTPRoute".into(),
-        plural: "httproutes".into(),
+        group: group.into(),
+        version: version.into(),
+        api_version: format!("{group}/{version}"),
+        kind: kind.into(),
+        plural: plural.into(),
     }
+}
+
+/// One GitOps kind and where to watch it.
+type GitOpsSource = (Kind, ApiResource, Vec<String>, fn(&DynamicObject) -> Item);
+
+/// The optional watchers of the GitOps kinds.
+fn spawn_gitops(
+    client: &Client,
+    spec: &WatchSpec,
+    config: &watcher::Config,
+    tx: &mpsc::Sender<Delta>,
+) -> Vec<(JoinHandle<()>, (Source, String))> {
+    let mut tasks = Vec::new();
+    for (kind, resource, namespaces, to_item) in gitops_sources(spec) {
+        for ns in namespaces {
+            let source = Source { kind, namespace: Some(ns.clone()) };
+            tasks.push(spawn(
+                Api::<DynamicObject>::namespaced_with(client.clone(), &ns, &resource),
+                config.clone(),
+                source,
+                to_item,
+                tx.clone(),
+                true,
+            ));
+        }
+    }
+    tasks
+}
+
+/// Flux's two kinds in its namespaces and the environment's own, Argo CD's Applications in
+/// its namespaces; each namespace once.
+fn gitops_sources(spec: &WatchSpec) -> Vec<GitOpsSource> {
+    let mut flux: Vec<String> = Vec::new();
+    if !spec.flux_namespaces.is_empty() {
+        for ns in spec.flux_namespaces.iter().chain(&spec.namespaces) {
+            if !flux.contains(ns) {
+                flux.push(ns.clone());
+            }
+        }
+    }
+    vec![
+        (
+            Kind::Kustomization,
+            dynamic("kustomize.toolkit.fluxcd.io", "v1", "Kustomization", "kustomizations"),
+            flux.clone(),
+            |o| Item::GitOps(from_k8s::flux("Kustomization", o)),
+        ),
+        (
+            Kind::HelmRelease,
+            dynamic("helm.toolkit.fluxcd.io", "v2", "HelmRelease", "helmreleases"),
+            flux,
+            |o| Item::GitOps(from_k8s::flux("HelmRelease", o)),
+        ),
+        (
+            Kind::Application,
+            dynamic("argoproj.io", "v1alpha1", "Application", "applications"),
+            spec.argocd_namespaces.clone(),
+            |o| Item::GitOps(from_k8s::argo_application(o)),
+        ),
+    ]
 }
 
 /// Starts every watcher the spec asks for.
@@ -439,7 +519,11 @@ pub fn start(client: &Client, spec: &WatchSpec) -> Watchers {
             ));
         }
         if spec.routes {
-            let api = Api::<DynamicObject>::namespaced_with(c.clone(), ns, &route_resource());
+            let api = Api::<DynamicObject>::namespaced_with(
+                c.clone(),
+                ns,
+                &dynamic("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes"),
+            );
             tasks.push(spawn(
                 api,
                 base.clone(),
@@ -450,6 +534,7 @@ pub fn start(client: &Client, spec: &WatchSpec) -> Watchers {
             ));
         }
     }
+    tasks.extend(spawn_gitops(client, spec, &base, &tx));
     // A kubelet files its nodes' events in `default`, not in the apps' namespaces.
     if !spec.namespaces.iter().any(|ns| ns == "default") {
         let source = Source { kind: Kind::Event, namespace: Some("default".to_owned()) };

@@ -10,6 +10,7 @@ use crate::cluster::watch::sync_once;
 use crate::cluster::{self, ConnectTimeouts, EnvWatch};
 use crate::config::{self, Environment, Fleet, Paths};
 use crate::exit::{Exit, Failure};
+use crate::health::gitops::GitOpsState;
 use crate::health::{EnvHealth, Verdict};
 
 /// Each environment gets this long to connect and list everything.
@@ -28,6 +29,8 @@ struct EnvStatus {
     /// healthy | degraded | down | unknown (unknown when unreachable)
     verdict: Verdict,
     health: Option<EnvHealth>,
+    /// The Flux and Argo CD objects reconciling the apps: what they applied, in sync or not.
+    gitops: Vec<GitOpsState>,
 }
 
 async fn read_env(
@@ -44,6 +47,7 @@ async fn read_env(
         latency_ms: None,
         verdict: Verdict::Unknown,
         health: None,
+        gitops: Vec::new(),
     };
     let kubeconfig = match kubeconfig {
         Ok(k) => k.clone(),
@@ -87,6 +91,7 @@ async fn read_env(
         Ok(tables) => {
             let health = watch.assess(&tables.inventory(), jiff::Timestamp::now());
             status.verdict = health.verdict;
+            status.gitops.clone_from(&health.gitops);
             status.health = Some(health);
         }
         // It answered /version, so it is there; but what it holds cannot be read in time.
@@ -112,6 +117,10 @@ fn print_table(statuses: &[EnvStatus]) {
         };
         out!("{} ({}): {head}", s.name, s.context);
         let Some(health) = &s.health else { continue };
+        let now = jiff::Timestamp::now();
+        for g in &s.gitops {
+            out!("  {}", crate::ui::gitops_row(g, now).text());
+        }
         out!(
             "  {:<10} {:<16} {:<9} {:<12} {:<9} {:<16} {:<9} REASON",
             "APP",

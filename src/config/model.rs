@@ -66,6 +66,33 @@ pub struct Environment {
     pub checklist: Option<PathBuf>,
     #[serde(default)]
     pub metrics: EnvMetrics,
+    #[serde(default)]
+    pub gitops: EnvGitOps,
+}
+
+/// Where the environment's GitOps objects live: Flux's Kustomizations and HelmReleases are
+/// also looked for in the environment's own namespaces.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvGitOps {
+    #[serde(default = "default_flux_namespaces")]
+    pub flux_namespaces: Vec<String>,
+    #[serde(default = "default_argocd_namespaces")]
+    pub argocd_namespaces: Vec<String>,
+}
+
+impl Default for EnvGitOps {
+    fn default() -> Self {
+        Self { flux_namespaces: default_flux_namespaces(), argocd_namespaces: default_argocd_namespaces() }
+    }
+}
+
+fn default_flux_namespaces() -> Vec<String> {
+    vec!["flux-system".to_owned()]
+}
+
+fn default_argocd_namespaces() -> Vec<String> {
+    vec!["argocd".to_owned()]
 }
 
 fn default_namespaces() -> Vec<String> {

@@ -86,6 +86,7 @@ pub fn assess(env: &str, apps: &[AppSpec<'_>], inventory: &Inventory, now: Times
     let nodes_total = count(inventory.nodes.len());
     let nodes_ready = count(inventory.nodes.iter().filter(|n| n.ready).count());
     let synced = is_synced(inventory);
+    let gitops = super::gitops::sync_state(apps, inventory);
     let apps: Vec<AppHealth> = apps
         .iter()
         .map(|spec| {
@@ -107,6 +108,7 @@ pub fn assess(env: &str, apps: &[AppSpec<'_>], inventory: &Inventory, now: Times
         warnings: recent_warnings(&inventory.events, now),
         verdict,
         reasons,
+        gitops,
     }
 }
 

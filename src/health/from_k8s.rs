@@ -10,8 +10,8 @@ use kube::api::DynamicObject;
 use serde_json::Value;
 
 use super::inventory::{
-    ConditionInfo, DeploymentInfo, EventInfo, IngressInfo, Labels, NodeInfo, PodInfo, ReplicaSetInfo,
-    RouteInfo, ServiceInfo,
+    ConditionInfo, DeploymentInfo, EventInfo, GitOpsInfo, IngressInfo, Labels, NodeInfo, PodInfo,
+    ReplicaSetInfo, RouteInfo, ServiceInfo,
 };
 
 fn labels(map: Option<&BTreeMap<String, String>>) -> BTreeMap<String, String> {
@@ -192,6 +192,80 @@ pub fn route(r: &DynamicObject) -> RouteInfo {
         namespace: r.metadata.namespace.clone().unwrap_or_default(),
         name: r.metadata.name.clone().unwrap_or_default(),
         backends,
+    }
+}
+
+fn timestamp(value: Option<&Value>) -> Option<jiff::Timestamp> {
+    value.and_then(Value::as_str).and_then(|t| t.parse().ok())
+}
+
+/// A condition of `status.conditions` by type.
+fn condition<'v>(data: &'v Value, kind: &str) -> Option<&'v Value> {
+    data.pointer("/status/conditions")?
+        .as_array()?
+        .iter()
+        .find(|c| c.get("type").and_then(Value::as_str) == Some(kind))
+}
+
+/// A Flux Kustomization or HelmRelease (`kind`), read without generated types.
+pub fn flux(kind: &str, o: &DynamicObject) -> GitOpsInfo {
+    let data = &o.data;
+    let ready = condition(data, "Ready");
+    let status = ready.and_then(|c| c.get("status")).and_then(Value::as_str);
+    let text = |p: &str| data.pointer(p).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+    let revision = match kind {
+        // A HelmRelease's applied chart version; older ones say it in lastAppliedRevision.
+        "HelmRelease" => {
+            text("/status/history/0/chartVersion").or_else(|| text("/status/lastAppliedRevision"))
+        }
+        _ => text("/status/lastAppliedRevision"),
+    };
+    GitOpsInfo {
+        kind: kind.to_owned(),
+        namespace: o.metadata.namespace.clone().unwrap_or_default(),
+        name: o.metadata.name.clone().unwrap_or_default(),
+        ready: status.and_then(|s| match s {
+            "True" => Some(true),
+            "False" => Some(false),
+            _ => None,
+        }),
+        revision,
+        suspended: data.pointer("/spec/suspend").and_then(Value::as_bool).unwrap_or(false),
+        message: (status != Some("True"))
+            .then(|| ready.and_then(|c| c.get("message")).and_then(Value::as_str).map(str::to_owned))
+            .flatten(),
+        reconciled: timestamp(ready.and_then(|c| c.get("lastTransitionTime")))
+            .or_else(|| timestamp(data.pointer("/status/lastHandledReconcileAt"))),
+    }
+}
+
+/// An Argo CD Application: in sync and healthy, the synced revision, auto-sync on or off.
+pub fn argo_application(o: &DynamicObject) -> GitOpsInfo {
+    let data = &o.data;
+    let text = |p: &str| data.pointer(p).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+    let sync = text("/status/sync/status");
+    let health = text("/status/health/status");
+    let ready = match (sync.as_deref(), health.as_deref()) {
+        (None, None) => None,
+        (s, h) => Some(s == Some("Synced") && h == Some("Healthy")),
+    };
+    let message = data
+        .pointer("/status/conditions/0/message")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .or_else(|| {
+            (ready == Some(false))
+                .then(|| format!("{} · {}", sync.as_deref().unwrap_or("?"), health.as_deref().unwrap_or("?")))
+        });
+    GitOpsInfo {
+        kind: "Application".to_owned(),
+        namespace: o.metadata.namespace.clone().unwrap_or_default(),
+        name: o.metadata.name.clone().unwrap_or_default(),
+        ready,
+        revision: text("/status/sync/revision"),
+        suspended: data.pointer("/spec/syncPolicy/automated").is_none(),
+        message: if ready == Some(true) { None } else { message },
+        reconciled: timestamp(data.pointer("/status/reconciledAt")),
     }
 }
 

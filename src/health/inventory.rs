@@ -173,6 +173,28 @@ pub struct ServiceInfo {
     pub stable: Option<String>,
 }
 
+/// A Flux Kustomization or HelmRelease, or an Argo CD Application: what it last applied and
+/// whether it is in sync.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GitOpsInfo {
+    /// `Kustomization`, `HelmRelease` or `Application`.
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    /// Flux: the Ready condition; Argo CD: synced and healthy. `None` before the controller
+    /// has said.
+    pub ready: Option<bool>,
+    /// The applied revision: `main@sha1:…` for a Kustomization, the chart version for a
+    /// HelmRelease, the Git SHA for an Application.
+    pub revision: Option<String>,
+    /// Flux's `spec.suspend`; for Argo CD, auto-sync turned off.
+    pub suspended: bool,
+    /// Why it is not ready, in the controller's words.
+    pub message: Option<String>,
+    /// When it last reconciled, as far as its status says.
+    pub reconciled: Option<jiff::Timestamp>,
+}
+
 /// One environment as its watchers last saw it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Inventory {
@@ -186,4 +208,6 @@ pub struct Inventory {
     pub routes: Vec<RouteInfo>,
     /// Watched only where a blue-green app needs them.
     pub services: Vec<ServiceInfo>,
+    /// Flux and Argo CD objects, where the credentials may read them.
+    pub gitops: Vec<GitOpsInfo>,
 }

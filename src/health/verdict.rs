@@ -92,6 +92,10 @@ pub struct EnvHealth {
     pub warnings: Vec<EventInfo>,
     pub verdict: Verdict,
     pub reasons: Vec<String>,
+    /// The Flux and Argo CD objects that reconcile the apps, and whether they are in sync
+    /// (`status --json` has them beside the health, not inside it).
+    #[serde(skip)]
+    pub gitops: Vec<super::gitops::GitOpsState>,
 }
 
 /// Data that may no longer be true: the watches feeding it went silent, or the cluster stopped

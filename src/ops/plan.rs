@@ -167,8 +167,17 @@ fn reads_as(found: Option<&Value>, expected: &Value) -> bool {
 /// Whether the controllers that report on `object` have seen its current generation, where
 /// the object says: a Deployment's `status.observedGeneration`, a Gateway API route's
 /// `status.parents[].conditions[].observedGeneration`. Objects that report nothing (an
-/// Ingress) count as observed once the field reads back.
+/// Ingress) count as observed once the field reads back. A Flux object is the exception: its
+/// `spec.suspend` is what tells its controller to stop reconciling, and a suspended object's
+/// status need never move again, so waiting for it to be observed could wait forever.
 fn observed_by_controllers(object: &Value) -> bool {
+    if object
+        .pointer("/apiVersion")
+        .and_then(Value::as_str)
+        .is_some_and(|v| v.contains(".toolkit.fluxcd.io/"))
+    {
+        return true;
+    }
     let generation = object.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
     if let Some(observed) = object.pointer("/status/observedGeneration").and_then(Value::as_i64) {
         return observed >= generation;
@@ -573,6 +582,20 @@ mod tests {
         assert!(Verify::RolloutComplete.is_done(&d));
         d["status"]["availableReplicas"] = json!(1);
         assert!(!Verify::RolloutComplete.is_done(&d));
+    }
+
+    #[test]
+    fn a_suspended_flux_object_is_done_when_suspend_reads_back() {
+        let verify = Verify::Field { pointer: "/spec/suspend".into(), value: json!(true) };
+        let mut ks = json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "metadata": {"name": "shop-apps", "generation": 2},
+            "spec": {"suspend": true},
+            "status": {"observedGeneration": 1},
+        });
+        assert!(verify.is_done(&ks), "a suspended object is not reconciled again");
+        ks["apiVersion"] = json!("apps/v1");
+        assert!(!verify.is_done(&ks), "anything else waits for its controller");
     }
 
     #[test]

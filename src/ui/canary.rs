@@ -79,6 +79,7 @@ mod tests {
             warnings: Vec::new(),
             verdict: Verdict::Healthy,
             reasons: Vec::new(),
+            gitops: Vec::new(),
         };
         let inventory = crate::health::Inventory::default();
         s.envs[0].snapshot =
@@ -195,6 +196,7 @@ mod tests {
             warnings: Vec::new(),
             verdict: Verdict::Healthy,
             reasons: Vec::new(),
+            gitops: Vec::new(),
         };
         let inventory = crate::health::Inventory::default();
         s.envs[0].snapshot =
@@ -211,7 +213,7 @@ mod tests {
             before.steps
         );
         let tracks: Vec<String> = before.status.iter().take(2).map(crate::ui::text::Row::text).collect();
-        assert!(tracks[0].starts_with("blue live v2.4.0") && tracks[0].contains("3/3 ready"), "{tracks:?}");
+        assert!(tracks[0].starts_with("blue live  v2.4.0") && tracks[0].contains("3/3 ready"), "{tracks:?}");
         assert!(tracks[1].starts_with("green idle v2.5.0"), "{tracks:?}");
         let Keys::Lines { lines, .. } = &before.keys else { panic!("{:?}", before.keys) };
         assert_eq!(lines[0][0].says, "switch: all traffic blue → green, once its pods are ready");

@@ -218,6 +218,7 @@ mod tests {
             warnings: vec![warning],
             verdict: Verdict::Healthy,
             reasons: Vec::new(),
+            gitops: Vec::new(),
         };
         let inventory = Inventory::default();
         s.envs[0].snapshot =

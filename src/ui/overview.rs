@@ -14,6 +14,7 @@ use super::text::{self, Row, Words};
 use super::theme::{self, Tone};
 use crate::app::{Connection, EnvState, State};
 use crate::config::{Color, Protection};
+use crate::health::gitops::GitOpsState;
 use crate::health::verdict::{AppHealth, Rollout};
 use crate::health::{Drift, Verdict};
 use crate::metrics::AppMetrics;
@@ -58,6 +59,8 @@ pub enum Body {
         stale: Option<String>,
         watch_error: Option<String>,
         metrics: Row,
+        /// One line per Flux or Argo CD object reconciling the apps.
+        gitops: Vec<Row>,
         apps: Vec<AppRow>,
     },
 }
@@ -187,6 +190,7 @@ fn column(state: &State, env: &EnvState, window: &str, selected: bool) -> Column
                     .map(|s| format!("⚠ stale: {}; data as of {}", s.why, s.since.strftime("%H:%M:%S UTC"))),
                 watch_error: snapshot.watch_error.clone(),
                 metrics,
+                gitops: health.gitops.iter().map(|g| gitops_row(g, state.clock)).collect(),
                 apps,
             }
         }
@@ -205,6 +209,35 @@ fn column(state: &State, env: &EnvState, window: &str, selected: bool) -> Column
         last_answered,
         body,
     }
+}
+
+/// `gitops ✓ Kustomization shop-apps main@1a2b3c4 · 4m ago`: in sync or not, on what, and
+/// since when; the controller's message when it is not.
+pub fn gitops_row(g: &GitOpsState, now: jiff::Timestamp) -> Row {
+    let (mark, tone) = match (g.found, g.ready, g.suspended) {
+        (false, _, _) => ("?", Tone::Dim),
+        (true, _, true) => ("⏸", Tone::Warn),
+        (true, Some(true), false) => ("✓", Tone::Ok),
+        (true, Some(false), false) => ("✖", Tone::Bad),
+        (true, None, false) => ("…", Tone::Warn),
+    };
+    let mut row = Row::from(vec![Words::dim("gitops "), Words::new(format!("{mark} "), tone)]);
+    row.push(Words::plain(format!("{} {}", g.kind, g.name)));
+    if let Some(revision) = &g.revision {
+        row.push(Words::plain(format!(" {}", crate::health::gitops::short_revision(revision))));
+    }
+    if g.suspended {
+        let what = if g.kind == "Application" { "auto-sync off" } else { "suspended" };
+        row.push(Words::new(format!(" · {what}"), Tone::Warn));
+    }
+    if let Some(at) = g.reconciled {
+        let ago = crate::config::duration_words(now.duration_since(at).as_secs().max(0));
+        row.push(Words::dim(format!(" · {ago} ago")));
+    }
+    if let Some(message) = g.message.as_ref().filter(|_| g.ready != Some(true)) {
+        row.push(Words::new(format!(" · {message}"), tone));
+    }
+    row
 }
 
 fn connection_row(connection: &Connection) -> Row {
@@ -366,7 +399,7 @@ fn render_column(frame: &mut Frame, area: Rect, column: &Column) {
                 lines.push(Line::styled(format!("  {app}"), theme::DIM));
             }
         }
-        Body::Synced { verdict, nodes, stale, watch_error, metrics, apps } => {
+        Body::Synced { verdict, nodes, stale, watch_error, metrics, gitops, apps } => {
             lines.push(Line::from(vec![text::span(verdict), Span::styled(nodes.clone(), theme::DIM)]));
             if let Some(stale) = stale {
                 lines.push(Line::styled(stale.clone(), theme::BAD));
@@ -375,6 +408,7 @@ fn render_column(frame: &mut Frame, area: Rect, column: &Column) {
                 lines.push(Line::styled(format!("⚠ {error}"), theme::WARN));
             }
             lines.push(text::line(metrics));
+            lines.extend(gitops.iter().map(text::line));
             lines.push(Line::raw(""));
             for app in apps {
                 app_lines(&mut lines, app, inner_width);

@@ -98,6 +98,7 @@ mod tests {
             warnings: Vec::new(),
             verdict: Verdict::Healthy,
             reasons: Vec::new(),
+            gitops: Vec::new(),
         };
         s.envs[0].snapshot =
             Some(Arc::new(crate::cluster::Snapshot { inventory, health, watch_error: None, stale: None }));

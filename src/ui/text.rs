@@ -65,8 +65,8 @@ impl Row {
         self.0.push(words);
     }
 
-    /// The line as the terminal would read it, tones aside.
-    #[cfg(test)]
+    /// The line as the terminal would read it, tones aside (the command line prints some rows
+    /// the console draws, in the same words).
     pub fn text(&self) -> String {
         self.0.iter().map(|w| w.text.as_str()).collect()
     }

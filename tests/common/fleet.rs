@@ -115,7 +115,27 @@ impl Demo {
 
     /// A merge patch made by somebody else (another operator, a script, kubectl).
     pub async fn patch_behind_our_back(&self, context: &str, kind: &str, name: &str, patch: &Value) {
-        let api = self.api(context, "shop", kind).await;
+        self.patch_in(context, "shop", kind, name, patch).await;
+    }
+
+    /// A controller reporting on its object: a merge patch of the status subresource.
+    pub async fn patch_status_in(
+        &self,
+        context: &str,
+        namespace: &str,
+        kind: &str,
+        name: &str,
+        patch: &Value,
+    ) {
+        let api = self.api(context, namespace, kind).await;
+        api.patch_status(name, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+            .expect("the controller's write");
+    }
+
+    /// The same, in another namespace (Flux's, Argo CD's).
+    pub async fn patch_in(&self, context: &str, namespace: &str, kind: &str, name: &str, patch: &Value) {
+        let api = self.api(context, namespace, kind).await;
         api.patch(name, &PatchParams::default(), &Patch::Merge(patch)).await.expect("someone else's write");
     }
 
@@ -127,6 +147,7 @@ impl Demo {
             "replicasets" => ("apps", "v1", "ReplicaSet"),
             "kustomizations" => ("kustomize.toolkit.fluxcd.io", "v1", "Kustomization"),
             "services" => ("", "v1", "Service"),
+            "applications" => ("argoproj.io", "v1alpha1", "Application"),
             other => panic!("no API for {other}"),
         };
         let resource = ApiResource {

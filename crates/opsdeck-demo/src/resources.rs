@@ -120,6 +120,17 @@ pub static RESOURCES: &[Resource] = &[
         &["hr"],
         &["status"],
     ),
+    // Argo CD's Application, for a Deployment Argo CD syncs from Git.
+    res(
+        "argoproj.io",
+        "v1alpha1",
+        "applications",
+        "application",
+        "Application",
+        true,
+        &["app", "apps"],
+        &["status"],
+    ),
     Resource {
         review: true,
         ..res(
@@ -174,6 +185,9 @@ pub const PDBS: usize = 12;
 pub const HPAS: usize = 13;
 pub const HTTP_ROUTES: usize = 14;
 pub const KUSTOMIZATIONS: usize = 15;
+#[cfg(test)]
+pub const HELM_RELEASES: usize = 16;
+pub const APPLICATIONS: usize = 17;
 
 /// The distinct groups besides core, in table order, with their one version.
 pub fn groups() -> Vec<(&'static str, &'static str)> {
@@ -208,6 +222,8 @@ mod tests {
             (HPAS, "horizontalpodautoscalers"),
             (HTTP_ROUTES, "httproutes"),
             (KUSTOMIZATIONS, "kustomizations"),
+            (HELM_RELEASES, "helmreleases"),
+            (APPLICATIONS, "applications"),
         ];
         for (index, plural) in named {
             assert_eq!(RESOURCES[index].plural, plural);

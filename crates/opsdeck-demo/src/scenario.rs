@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use super::controller::rollout;
 use super::defaults;
 use super::resources::{
-    DEPLOYMENTS, EVENTS, HPAS, HTTP_ROUTES, INGRESSES, KUSTOMIZATIONS, LIMIT_RANGES, NAMESPACES,
-    NETWORK_POLICIES, NODES, PDBS, REPLICA_SETS, RESOURCE_QUOTAS, SERVICES,
+    APPLICATIONS, DEPLOYMENTS, EVENTS, HPAS, HTTP_ROUTES, INGRESSES, KUSTOMIZATIONS, LIMIT_RANGES,
+    NAMESPACES, NETWORK_POLICIES, NODES, PDBS, REPLICA_SETS, RESOURCE_QUOTAS, SERVICES,
 };
 use super::store::Store;
 use super::traffic::Profile;
@@ -17,6 +17,10 @@ use super::traffic::Profile;
 pub const SCENARIO: &str = include_str!("../../../assets/demo/scenario.toml");
 /// Where Flux's objects live.
 const FLUX_NAMESPACE: &str = "flux-system";
+/// Where Argo CD's Applications live.
+const ARGOCD_NAMESPACE: &str = "argocd";
+/// The commit the demo's GitOps controllers last applied.
+const GIT_SHA: &str = "3f1c9a2e7b4d5c6f8a9b0c1d2e3f4a5b6c7d8e9f";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -157,6 +161,9 @@ pub fn populate(store: &Store, scenario: &Scenario, cluster: &ClusterSpec, fille
     let mut namespaces = vec!["default", "kube-system", ns];
     if flux {
         namespaces.push(FLUX_NAMESPACE);
+    }
+    if cluster.apps.iter().any(|a| a.argo.is_some()) {
+        namespaces.push(ARGOCD_NAMESPACE);
     }
     for name in namespaces {
         let mut labels = json!({"kubernetes.io/metadata.name": name});
@@ -381,15 +388,45 @@ fn add_app(store: &Store, scenario: &Scenario, cluster: &ClusterSpec, app: &AppS
     if let Some(kustomization) = &app.flux {
         stable["metadata"]["labels"]["kustomize.toolkit.fluxcd.io/name"] = json!(kustomization);
         stable["metadata"]["labels"]["kustomize.toolkit.fluxcd.io/namespace"] = json!(FLUX_NAMESPACE);
+        // What kustomize-controller reports once it has applied a commit.
+        let revision = format!("main@sha1:{GIT_SHA}");
         let object = json!({
             "metadata": {"name": kustomization},
             "spec": {"interval": "5m", "path": "./deploy/shop", "prune": true, "sourceRef": {"kind": "GitRepository", "name": "shop"}, "suspend": false},
-            "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "ReconciliationSucceeded"}]},
+            "status": {
+                "observedGeneration": 1,
+                "lastAppliedRevision": revision,
+                "lastAttemptedRevision": revision,
+                "lastHandledReconcileAt": ago(0),
+                "conditions": [{
+                    "type": "Ready",
+                    "status": "True",
+                    "reason": "ReconciliationSucceeded",
+                    "message": format!("Applied revision: {revision}"),
+                    "lastTransitionTime": ago(1),
+                }],
+            },
         });
         let _ = store.create(KUSTOMIZATIONS, FLUX_NAMESPACE, object, false);
     }
     if let Some(application) = &app.argo {
         stable["metadata"]["labels"]["argocd.argoproj.io/instance"] = json!(application);
+        // What the application controller reports for an app in sync.
+        let object = json!({
+            "metadata": {"name": application},
+            "spec": {
+                "project": "default",
+                "source": {"repoURL": "https://git.example.com/shop/deploy.git", "path": "apps/worker", "targetRevision": "main"},
+                "destination": {"server": "https://kubernetes.default.svc", "namespace": ns},
+                "syncPolicy": {"automated": {"prune": true, "selfHeal": true}},
+            },
+            "status": {
+                "sync": {"status": "Synced", "revision": GIT_SHA},
+                "health": {"status": "Healthy"},
+                "reconciledAt": ago(0),
+            },
+        });
+        let _ = store.create(APPLICATIONS, ARGOCD_NAMESPACE, object, false);
     }
     if let Ok(created) = store.create(DEPLOYMENTS, ns, stable, false) {
         // Every release, the running one included, has its ReplicaSet from the day it shipped.
