@@ -4,6 +4,7 @@
 
 pub mod canary;
 mod confirm;
+pub mod controllers;
 mod deployment;
 mod plan;
 pub mod policy;

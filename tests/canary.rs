@@ -9,13 +9,8 @@
 mod fleet;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 
 use fleet::{first_image, ingress_weight, replicas, route_weights, text, until};
-use futures::StreamExt;
-use kube::api::{Api, DynamicObject};
-use kube::discovery::ApiResource;
-use kube::runtime::watcher;
 use serde_json::{Value, json};
 
 fn json_out(out: &std::process::Output) -> Value {
@@ -138,53 +133,27 @@ struct Seen {
     serving: Option<i64>,
 }
 
-/// Every version of the production web Deployments and canary Ingress the fleet stores while
-/// the test runs, by the cluster's resourceVersion (one counter for all objects).
-fn record(client: &kube::Client) -> Arc<Mutex<BTreeMap<u64, (String, Seen)>>> {
-    let log = Arc::new(Mutex::new(BTreeMap::new()));
-    for (group, kind, plural) in
-        [("apps", "Deployment", "deployments"), ("networking.k8s.io", "Ingress", "ingresses")]
-    {
-        let resource = ApiResource {
-            group: group.into(),
-            version: "v1".into(),
-            api_version: format!("{group}/v1"),
-            kind: kind.into(),
-            plural: plural.into(),
-        };
-        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "shop", &resource);
-        let log = log.clone();
-        tokio::spawn(async move {
-            let mut events = std::pin::pin!(watcher(api, watcher::Config::default()));
-            while let Some(Ok(event)) = events.next().await {
-                let (watcher::Event::Apply(o) | watcher::Event::InitApply(o)) = event else { continue };
-                let v = serde_json::to_value(&o).expect("json");
-                let name = v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_owned();
-                let rv = v
-                    .pointer("/metadata/resourceVersion")
-                    .and_then(Value::as_str)
-                    .and_then(|r| r.parse().ok())
-                    .unwrap_or(0);
-                let seen = Seen {
-                    weight: (name == "web-canary" && v["kind"] == "Ingress")
-                        .then(|| fleet::ingress_weight(&v).parse().unwrap_or(0)),
-                    serving: (v["kind"] == "Deployment").then(|| {
-                        let ready = v.pointer("/status/readyReplicas").and_then(Value::as_i64).unwrap_or(0);
-                        ready.min(fleet::replicas(&v))
-                    }),
-                };
-                let key = format!("{}/{name}", v["kind"].as_str().unwrap_or(""));
-                log.lock().expect("log").insert(rv, (key, seen));
-            }
-        });
+impl Seen {
+    fn of(v: &Value) -> Self {
+        let name = v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+        Seen {
+            weight: (name == "web-canary" && v["kind"] == "Ingress")
+                .then(|| fleet::ingress_weight(v).parse().unwrap_or(0)),
+            serving: (v["kind"] == "Deployment").then(|| {
+                let ready = v.pointer("/status/readyReplicas").and_then(Value::as_i64).unwrap_or(0);
+                ready.min(fleet::replicas(v))
+            }),
+        }
     }
-    log
 }
 
 #[tokio::test]
 async fn promotion_never_sends_traffic_to_pods_that_are_not_ready() {
     let demo = fleet::start().await;
-    let log = record(&demo.client("production").await);
+    let log = fleet::record_versions(
+        &demo.client("production").await,
+        &[("apps", "Deployment", "deployments"), ("networking.k8s.io", "Ingress", "ingresses")],
+    );
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let canary_image = first_image(&demo.get("production", "deployments", "web-canary").await);
 
@@ -207,8 +176,8 @@ async fn promotion_never_sends_traffic_to_pods_that_are_not_ready() {
     let log = log.lock().expect("log").clone();
     let mut now: BTreeMap<String, Seen> = BTreeMap::new();
     let mut states = 0;
-    for (rv, (key, seen)) in &log {
-        now.insert(key.clone(), *seen);
+    for (rv, (key, object)) in &log {
+        now.insert(key.clone(), Seen::of(object));
         let weight = now.get("Ingress/web-canary").and_then(|s| s.weight);
         let (Some(weight), Some(stable), Some(canary)) = (
             weight,
@@ -399,5 +368,32 @@ async fn the_kill_switch_from_the_console_aborts_every_active_canary() {
             .filter(|r| r["phase"] == "result")
             .all(|r| r["outcome"] == "done" && r["reason"] == "drill from the console"),
         "{audit:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_traffic_object_a_controller_owns_is_never_written() {
+    let demo = fleet::start().await;
+    // Flagger creates the canary Ingress and marks it as its Canary's.
+    demo.patch_behind_our_back(
+        "production",
+        "ingresses",
+        "web-canary",
+        &json!({"metadata": {"ownerReferences": [{
+            "apiVersion": "flagger.app/v1beta1", "kind": "Canary", "name": "web",
+            "uid": "0c8f3a6e-5d2b-4c1a-9e7f-1b2c3d4e5f60", "controller": true, "blockOwnerDeletion": true,
+        }]}}),
+    )
+    .await;
+    let before = demo.get("production", "ingresses", "web-canary").await;
+    let out = demo.run(&args(&["abort"], "web", &PROD)).await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("driven by Flagger (Canary shop/web)"), "{}", text(&out));
+    let after = demo.get("production", "ingresses", "web-canary").await;
+    assert_eq!(before["metadata"]["resourceVersion"], after["metadata"]["resourceVersion"], "untouched");
+    assert!(
+        demo.audit().iter().all(|r| r["phase"] != "intent"),
+        "nothing was even attempted: {:?}",
+        demo.audit()
     );
 }

@@ -9,13 +9,8 @@
 mod fleet;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 
 use fleet::{first_image, route_weights, text};
-use futures::StreamExt;
-use kube::api::{Api, DynamicObject};
-use kube::discovery::ApiResource;
-use kube::runtime::watcher;
 use serde_json::Value;
 
 const YES: [&str; 3] = ["--yes", "--reason", "release 1.3"];
@@ -129,41 +124,6 @@ fn serving(deployment: &Value) -> i64 {
     ready.min(fleet::replicas(deployment))
 }
 
-/// Every version of production's checkout Service and Deployments the fleet stores while the
-/// test runs, by the cluster's resourceVersion (one counter for all objects).
-fn record(client: &kube::Client) -> Arc<Mutex<BTreeMap<u64, (String, Value)>>> {
-    let log = Arc::new(Mutex::new(BTreeMap::new()));
-    for (group, kind, plural) in [("apps", "Deployment", "deployments"), ("", "Service", "services")] {
-        let resource = ApiResource {
-            group: group.into(),
-            version: "v1".into(),
-            api_version: if group.is_empty() { "v1".into() } else { format!("{group}/v1") },
-            kind: kind.into(),
-            plural: plural.into(),
-        };
-        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "shop", &resource);
-        let log = log.clone();
-        tokio::spawn(async move {
-            let mut events = std::pin::pin!(watcher(api, watcher::Config::default()));
-            while let Some(Ok(event)) = events.next().await {
-                let (watcher::Event::Apply(o) | watcher::Event::InitApply(o)) = event else { continue };
-                let v = serde_json::to_value(&o).expect("json");
-                let name = v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_owned();
-                if !name.starts_with("checkout") {
-                    continue;
-                }
-                let rv = v
-                    .pointer("/metadata/resourceVersion")
-                    .and_then(Value::as_str)
-                    .and_then(|r| r.parse().ok())
-                    .unwrap_or(0);
-                log.lock().expect("log").insert(rv, (format!("{kind}/{name}"), v));
-            }
-        });
-    }
-    log
-}
-
 const BLUE_GREEN: [&str; 6] = ["--env", "production", "--app", "checkout", "--yes", "--reason"];
 
 async fn blue_green(demo: &fleet::Demo, verb: &str, rest: &[&str]) -> std::process::Output {
@@ -177,7 +137,10 @@ async fn blue_green(demo: &fleet::Demo, verb: &str, rest: &[&str]) -> std::proce
 #[tokio::test]
 async fn blue_green_switches_switches_back_and_promotes_never_selecting_a_colour_without_ready_pods() {
     let demo = fleet::start().await;
-    let log = record(&demo.client("production").await);
+    let log = fleet::record_versions(
+        &demo.client("production").await,
+        &[("apps", "Deployment", "deployments"), ("", "Service", "services")],
+    );
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let service = || demo.get("production", "services", "checkout");
     assert_eq!(selector_and_stable(&service().await), ("blue".into(), "<none>".into()));

@@ -270,10 +270,20 @@ impl Engine {
     }
 }
 
-/// May the operator do this, and would the server accept it? Nothing is stored; a read-only
-/// environment sends nothing at all.
+/// May the operator do this, and would the server accept it, and is the object ours to write
+/// (not one Argo Rollouts or Flagger drives)? Nothing is stored; a read-only environment sends
+/// nothing at all.
 async fn preflight(session: &Session, step: &Step) -> Result<(), Refusal> {
     let write = session.writer()?;
+    let object = ops::fetch(&session.read, &step.target).await?;
+    if let Some(owner) = crate::ops::controllers::owner(&object) {
+        return Err(Refusal::Precondition(format!(
+            "{} {}/{} is driven by {owner}; opsdeck does not write what a controller owns",
+            step.target.kind.name(),
+            step.target.namespace,
+            step.target.name
+        )));
+    }
     session.reviews.authorize(&session.read, &step.target).await?;
     ops::dry_run(write, step).await?;
     Ok(())

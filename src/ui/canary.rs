@@ -25,6 +25,42 @@ mod tests {
         jiff::Timestamp::from_second(1_795_000_000 + second).expect("timestamp")
     }
 
+    const REPLICAS: Replicas = Replicas { desired: 3, updated: 3, ready: 3, available: 3 };
+
+    /// A healthy app at `version` with its canary.
+    fn app(name: &str, version: &str, canary: CanaryHealth) -> AppHealth {
+        AppHealth {
+            app: name.into(),
+            version: Some(version.into()),
+            replicas: REPLICAS,
+            rollout: Rollout::Complete,
+            restarts_recent: 0,
+            crash_looping: 0,
+            image_pull_failing: 0,
+            pending: 0,
+            warnings_recent: 0,
+            canary: Some(canary),
+            verdict: Verdict::Healthy,
+            reasons: Vec::new(),
+        }
+    }
+
+    /// A healthy environment holding one app.
+    fn snapshot(env: &str, app: AppHealth) -> Arc<crate::cluster::Snapshot> {
+        let health = EnvHealth {
+            env: env.into(),
+            nodes_ready: 1,
+            nodes_total: 1,
+            apps: vec![app],
+            warnings: Vec::new(),
+            verdict: Verdict::Healthy,
+            reasons: Vec::new(),
+            gitops: Vec::new(),
+        };
+        let inventory = crate::health::Inventory::default();
+        Arc::new(crate::cluster::Snapshot { inventory, health, watch_error: None, stale: None })
+    }
+
     /// Staging's web canary at 10% since second 60, with the clock at second 300.
     fn state(readonly: bool) -> State {
         let config = crate::config::parse(
@@ -48,42 +84,15 @@ mod tests {
         )
         .expect("valid");
         let mut s = State::new(Arc::new(crate::config::Fleet::resolve(config)), false, at(0));
-        let replicas = Replicas { desired: 3, updated: 3, ready: 3, available: 3 };
         let canary = CanaryHealth {
             weight: Some(10),
             approximate: false,
             version: Some("v2".into()),
-            replicas: replicas.clone(),
+            replicas: REPLICAS,
             since: Some(at(60)),
             colours: None,
         };
-        let web = AppHealth {
-            app: "web".into(),
-            version: Some("v1".into()),
-            replicas,
-            rollout: Rollout::Complete,
-            restarts_recent: 0,
-            crash_looping: 0,
-            image_pull_failing: 0,
-            pending: 0,
-            warnings_recent: 0,
-            canary: Some(canary),
-            verdict: Verdict::Healthy,
-            reasons: Vec::new(),
-        };
-        let health = EnvHealth {
-            env: "staging".into(),
-            nodes_ready: 1,
-            nodes_total: 1,
-            apps: vec![web],
-            warnings: Vec::new(),
-            verdict: Verdict::Healthy,
-            reasons: Vec::new(),
-            gitops: Vec::new(),
-        };
-        let inventory = crate::health::Inventory::default();
-        s.envs[0].snapshot =
-            Some(Arc::new(crate::cluster::Snapshot { inventory, health, watch_error: None, stale: None }));
+        s.envs[0].snapshot = Some(snapshot("staging", app("web", "v1", canary)));
         s.clock = at(300);
         s
     }
@@ -165,42 +174,15 @@ mod tests {
         )
         .expect("valid");
         let mut s = State::new(Arc::new(crate::config::Fleet::resolve(config)), false, at(0));
-        let replicas = Replicas { desired: 3, updated: 3, ready: 3, available: 3 };
         let canary = CanaryHealth {
             weight: Some(weight),
             approximate: false,
             version: Some("v2.5.0".into()),
-            replicas: replicas.clone(),
+            replicas: REPLICAS,
             since: None,
             colours: Some(Colours { stable: "blue".into(), canary: "green".into() }),
         };
-        let app = AppHealth {
-            app: "checkout".into(),
-            version: Some("v2.4.0".into()),
-            replicas,
-            rollout: Rollout::Complete,
-            restarts_recent: 0,
-            crash_looping: 0,
-            image_pull_failing: 0,
-            pending: 0,
-            warnings_recent: 0,
-            canary: Some(canary),
-            verdict: Verdict::Healthy,
-            reasons: Vec::new(),
-        };
-        let health = EnvHealth {
-            env: "production".into(),
-            nodes_ready: 1,
-            nodes_total: 1,
-            apps: vec![app],
-            warnings: Vec::new(),
-            verdict: Verdict::Healthy,
-            reasons: Vec::new(),
-            gitops: Vec::new(),
-        };
-        let inventory = crate::health::Inventory::default();
-        s.envs[0].snapshot =
-            Some(Arc::new(crate::cluster::Snapshot { inventory, health, watch_error: None, stale: None }));
+        s.envs[0].snapshot = Some(snapshot("production", app("checkout", "v2.4.0", canary)));
         s
     }
 

@@ -291,3 +291,42 @@ pub fn screen(state: &opsdeck::app::State, width: u16, height: u16) -> String {
     terminal.draw(|frame| opsdeck::ui::render(frame, state)).expect("draw");
     terminal.backend().to_string()
 }
+
+/// Every version of the objects of these kinds (`(group, kind, plural)`, version v1) in `shop`
+/// that the fleet stores while a test runs, keyed `Kind/name`, by the cluster's
+/// resourceVersion (one counter for all objects): replayed in order, they are every state the
+/// cluster was in.
+pub fn record_versions(
+    client: &Client,
+    kinds: &[(&'static str, &'static str, &'static str)],
+) -> std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<u64, (String, Value)>>> {
+    use futures::StreamExt;
+    use kube::runtime::watcher;
+    let log = std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::new()));
+    for &(group, kind, plural) in kinds {
+        let resource = ApiResource {
+            group: group.into(),
+            version: "v1".into(),
+            api_version: if group.is_empty() { "v1".into() } else { format!("{group}/v1") },
+            kind: kind.into(),
+            plural: plural.into(),
+        };
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "shop", &resource);
+        let log = log.clone();
+        tokio::spawn(async move {
+            let mut events = std::pin::pin!(watcher(api, watcher::Config::default()));
+            while let Some(Ok(event)) = events.next().await {
+                let (watcher::Event::Apply(o) | watcher::Event::InitApply(o)) = event else { continue };
+                let v = serde_json::to_value(&o).expect("json");
+                let name = v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_owned();
+                let rv = v
+                    .pointer("/metadata/resourceVersion")
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.parse().ok())
+                    .unwrap_or(0);
+                log.lock().expect("log").insert(rv, (format!("{kind}/{name}"), v));
+            }
+        });
+    }
+    log
+}

@@ -1,0 +1,54 @@
+//! Objects a progressive-delivery controller owns. Argo Rollouts and Flagger create and drive
+//! the canary's Ingress, Services, HTTPRoute and primary Deployment, and mark each with an
+//! ownerReference to their Rollout or Canary. A write of ours to one of them would be undone
+//! by the controller on its next reconcile, or worse, fight it mid-analysis; so opsdeck
+//! refuses it and says whose control points to use instead.
+
+use serde_json::Value;
+
+/// The controller that owns `object`, in words for a refusal, if an ownerReference names one.
+pub fn owner(object: &Value) -> Option<String> {
+    let refs = object.pointer("/metadata/ownerReferences")?.as_array()?;
+    refs.iter().find_map(|r| {
+        let api = r.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+        let kind = r.get("kind").and_then(Value::as_str).unwrap_or("");
+        let name = r.get("name").and_then(Value::as_str).unwrap_or("?");
+        let namespace = object.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default");
+        match (api.split('/').next().unwrap_or(""), kind) {
+            ("argoproj.io", "Rollout") => Some(format!(
+                "Argo Rollouts (Rollout {namespace}/{name}): drive it with the Rollout's own verbs (promote, abort, retry, pause)"
+            )),
+            ("flagger.app", "Canary") => Some(format!(
+                "Flagger (Canary {namespace}/{name}): drive it through Flagger (suspend the Canary, or its loadtester gates)"
+            )),
+            _ => None,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn rollouts_and_canaries_own_what_they_reference_and_nothing_else_does() {
+        let owned = |api: &str, kind: &str| {
+            json!({"metadata": {"namespace": "shop", "ownerReferences": [
+                {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "x"},
+                {"apiVersion": api, "kind": kind, "name": "search", "controller": true},
+            ]}})
+        };
+        let flagger = owner(&owned("flagger.app/v1beta1", "Canary")).expect("Flagger's");
+        assert!(flagger.starts_with("Flagger (Canary shop/search)"), "{flagger}");
+        let argo = owner(&owned("argoproj.io/v1alpha1", "Rollout")).expect("Argo's");
+        assert!(argo.starts_with("Argo Rollouts (Rollout shop/search)"), "{argo}");
+        assert_eq!(
+            owner(&owned("argoproj.io/v1alpha1", "Application")),
+            None,
+            "Argo CD is not a traffic controller"
+        );
+        assert_eq!(owner(&json!({"metadata": {"name": "web"}})), None);
+    }
+}
