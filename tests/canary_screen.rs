@@ -74,6 +74,7 @@ fn app(name: &str, canary: Option<CanaryHealth>) -> AppHealth {
         pending: 0,
         warnings_recent: 0,
         canary,
+        controller: None,
         verdict: Health::Healthy,
         reasons: Vec::new(),
     }

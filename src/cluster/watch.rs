@@ -20,8 +20,8 @@ use tokio::task::JoinHandle;
 
 use crate::health::from_k8s;
 use crate::health::inventory::{
-    DeploymentInfo, EventInfo, GitOpsInfo, IngressInfo, Inventory, NodeInfo, PodInfo, ReplicaSetInfo,
-    RouteInfo, ServiceInfo,
+    ControllerInfo, DeploymentInfo, EventInfo, GitOpsInfo, IngressInfo, Inventory, NodeInfo, PodInfo,
+    ReplicaSetInfo, RouteInfo, ServiceInfo,
 };
 
 /// Server-side watch timeout: short, so a connection that died silently is replaced soon
@@ -63,6 +63,8 @@ enum Kind {
     Kustomization,
     HelmRelease,
     Application,
+    Rollout,
+    FlaggerCanary,
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +78,7 @@ enum Item {
     Route(RouteInfo),
     Service(ServiceInfo),
     GitOps(GitOpsInfo),
+    Controller(ControllerInfo),
 }
 
 impl Item {
@@ -94,6 +97,13 @@ impl Item {
                 "HelmRelease" => Kind::HelmRelease,
                 _ => Kind::Application,
             },
+            Self::Controller(i) => {
+                if i.kind == "flagger" {
+                    Kind::FlaggerCanary
+                } else {
+                    Kind::Rollout
+                }
+            }
         }
     }
 
@@ -109,6 +119,7 @@ impl Item {
             Self::Route(i) => (i.namespace.clone(), i.name.clone()),
             Self::Service(i) => (i.namespace.clone(), i.name.clone()),
             Self::GitOps(i) => (i.namespace.clone(), i.name.clone()),
+            Self::Controller(i) => (i.namespace.clone(), i.name.clone()),
         }
     }
 }
@@ -203,6 +214,7 @@ impl Tables {
                 Item::Route(i) => inventory.routes.push(i),
                 Item::Service(i) => inventory.services.push(i),
                 Item::GitOps(i) => inventory.gitops.push(i),
+                Item::Controller(i) => inventory.controllers.push(i),
             }
         }
         inventory
@@ -273,6 +285,8 @@ impl Source {
             Kind::Kustomization => "Flux Kustomizations",
             Kind::HelmRelease => "Flux HelmReleases",
             Kind::Application => "Argo CD Applications",
+            Kind::Rollout => "Argo Rollouts",
+            Kind::FlaggerCanary => "Flagger Canaries",
         };
         match &self.namespace {
             Some(ns) => format!("{kind} in {ns}"),
@@ -396,10 +410,10 @@ fn dynamic(group: &str, version: &str, kind: &str, plural: &str) -> ApiResource 
     }
 }
 
-/// One GitOps kind and where to watch it.
+/// One optional kind (GitOps, progressive delivery) and where to watch it.
 type GitOpsSource = (Kind, ApiResource, Vec<String>, fn(&DynamicObject) -> Item);
 
-/// The optional watchers of the GitOps kinds.
+/// The optional watchers: GitOps and progressive-delivery controllers' kinds.
 fn spawn_gitops(
     client: &Client,
     spec: &WatchSpec,
@@ -423,8 +437,9 @@ fn spawn_gitops(
     tasks
 }
 
-/// Flux's two kinds in its namespaces and the environment's own, Argo CD's Applications in
-/// its namespaces; each namespace once.
+/// Argo Rollouts and Flagger in the environment's namespaces; Flux's two kinds in its
+/// namespaces and the environment's own, Argo CD's Applications in its namespaces; each
+/// namespace once.
 fn gitops_sources(spec: &WatchSpec) -> Vec<GitOpsSource> {
     let mut flux: Vec<String> = Vec::new();
     if !spec.flux_namespaces.is_empty() {
@@ -435,6 +450,19 @@ fn gitops_sources(spec: &WatchSpec) -> Vec<GitOpsSource> {
         }
     }
     vec![
+        // Argo Rollouts and Flagger run releases in the apps' own namespaces.
+        (
+            Kind::Rollout,
+            dynamic("argoproj.io", "v1alpha1", "Rollout", "rollouts"),
+            spec.namespaces.clone(),
+            |o| Item::Controller(from_k8s::argo_rollout(o)),
+        ),
+        (
+            Kind::FlaggerCanary,
+            dynamic("flagger.app", "v1beta1", "Canary", "canaries"),
+            spec.namespaces.clone(),
+            |o| Item::Controller(from_k8s::flagger_canary(o)),
+        ),
         (
             Kind::Kustomization,
             dynamic("kustomize.toolkit.fluxcd.io", "v1", "Kustomization", "kustomizations"),

@@ -139,8 +139,12 @@ fn print_table(statuses: &[EnvStatus]) {
                 crate::health::verdict::Rollout::Paused => "paused".to_owned(),
                 crate::health::verdict::Rollout::Missing => "missing".to_owned(),
             };
+            let controller = app
+                .controller
+                .as_ref()
+                .map(|c| format!("{} {}", c.kind, c.weight.map_or("?".into(), |w| format!("{w}%"))));
             let canary = app.canary.as_ref().map_or_else(
-                || "-".to_owned(),
+                || controller.unwrap_or_else(|| "-".to_owned()),
                 |c| {
                     format!(
                         "{}{} {}",

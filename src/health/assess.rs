@@ -516,6 +516,11 @@ fn assess_app(spec: &AppSpec<'_>, inventory: &Inventory, now: Timestamp) -> AppH
         pending: counts.pending,
         warnings_recent: count(warnings.len()),
         canary,
+        controller: inventory
+            .controllers
+            .iter()
+            .find(|c| c.namespace == spec.namespace && c.target == objects.names.stable)
+            .cloned(),
         verdict,
         reasons,
     }

@@ -10,8 +10,8 @@ use kube::api::DynamicObject;
 use serde_json::Value;
 
 use super::inventory::{
-    ConditionInfo, DeploymentInfo, EventInfo, GitOpsInfo, IngressInfo, Labels, NodeInfo, PodInfo,
-    ReplicaSetInfo, RouteInfo, ServiceInfo,
+    ConditionInfo, ControllerInfo, DeploymentInfo, EventInfo, GitOpsInfo, IngressInfo, Labels, NodeInfo,
+    PodInfo, ReplicaSetInfo, RouteInfo, ServiceInfo,
 };
 
 fn labels(map: Option<&BTreeMap<String, String>>) -> BTreeMap<String, String> {
@@ -266,6 +266,73 @@ pub fn argo_application(o: &DynamicObject) -> GitOpsInfo {
         suspended: data.pointer("/spec/syncPolicy/automated").is_none(),
         message: if ready == Some(true) { None } else { message },
         reconciled: timestamp(data.pointer("/status/reconciledAt")),
+    }
+}
+
+fn number(data: &Value, pointer: &str) -> Option<u32> {
+    data.pointer(pointer).and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok())
+}
+
+/// An Argo Rollouts Rollout. Its weight is what the traffic router was set to, or, without
+/// one, the last `setWeight` at or before the current step.
+pub fn argo_rollout(o: &DynamicObject) -> ControllerInfo {
+    let data = &o.data;
+    let name = o.metadata.name.clone().unwrap_or_default();
+    let text = |p: &str| data.pointer(p).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+    let steps = data.pointer("/spec/strategy/canary/steps").and_then(Value::as_array);
+    let index = number(data, "/status/currentStepIndex");
+    let weight = number(data, "/status/canary/weights/canary/weight").or_else(|| {
+        let (steps, index) = (steps?, index? as usize);
+        Some(
+            steps
+                .iter()
+                .take(index + 1)
+                .filter_map(|s| s.get("setWeight").and_then(Value::as_u64))
+                .next_back()
+                .map_or(0, |w| u32::try_from(w).unwrap_or(100)),
+        )
+    });
+    let pause_conditions =
+        data.pointer("/status/pauseConditions").and_then(Value::as_array).is_some_and(|c| !c.is_empty());
+    ControllerInfo {
+        kind: "argo-rollouts",
+        namespace: o.metadata.namespace.clone().unwrap_or_default(),
+        target: text("/spec/workloadRef/name").unwrap_or_else(|| name.clone()),
+        name,
+        phase: text("/status/phase"),
+        message: text("/status/message"),
+        weight,
+        step: steps.map(|s| (index.unwrap_or(0), u32::try_from(s.len()).unwrap_or(u32::MAX))),
+        paused: data.pointer("/spec/paused").and_then(Value::as_bool).unwrap_or(false) || pause_conditions,
+        aborted: data.pointer("/status/abort").and_then(Value::as_bool).unwrap_or(false),
+        failed_checks: None,
+    }
+}
+
+/// A Flagger Canary.
+pub fn flagger_canary(o: &DynamicObject) -> ControllerInfo {
+    let data = &o.data;
+    let text = |p: &str| data.pointer(p).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+    let message = data
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .and_then(|cs| cs.iter().find(|c| c.get("type").and_then(Value::as_str) == Some("Promoted")))
+        .and_then(|c| c.get("message"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    ControllerInfo {
+        kind: "flagger",
+        namespace: o.metadata.namespace.clone().unwrap_or_default(),
+        name: o.metadata.name.clone().unwrap_or_default(),
+        target: text("/spec/targetRef/name").unwrap_or_default(),
+        phase: text("/status/phase"),
+        message,
+        weight: number(data, "/status/canaryWeight"),
+        step: None,
+        paused: data.pointer("/spec/suspend").and_then(Value::as_bool).unwrap_or(false),
+        aborted: false,
+        failed_checks: number(data, "/status/failedChecks")
+            .map(|failed| (failed, number(data, "/spec/analysis/threshold").unwrap_or(0))),
     }
 }
 

@@ -195,6 +195,32 @@ pub struct GitOpsInfo {
     pub reconciled: Option<jiff::Timestamp>,
 }
 
+/// An Argo Rollouts `Rollout` or a Flagger `Canary`: a controller that runs an app's release
+/// itself, and how far it has got.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ControllerInfo {
+    /// `argo-rollouts` or `flagger`.
+    pub kind: &'static str,
+    pub namespace: String,
+    pub name: String,
+    /// The Deployment it drives: Flagger's `targetRef`, a Rollout's `workloadRef`; a Rollout
+    /// without one is its own workload, under its own name.
+    pub target: String,
+    /// The controller's phase (`Paused`, `Progressing`, `WaitingPromotion`, …).
+    pub phase: Option<String>,
+    pub message: Option<String>,
+    /// The canary's share of traffic now, as the controller reports it.
+    pub weight: Option<u32>,
+    /// Argo: the current step index and the number of steps.
+    pub step: Option<(u32, u32)>,
+    /// Argo: paused (`spec.paused` or pause conditions); Flagger: `spec.suspend`.
+    pub paused: bool,
+    /// Argo: `status.abort`.
+    pub aborted: bool,
+    /// Flagger: failed checks and the analysis' threshold.
+    pub failed_checks: Option<(u32, u32)>,
+}
+
 /// One environment as its watchers last saw it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Inventory {
@@ -210,4 +236,6 @@ pub struct Inventory {
     pub services: Vec<ServiceInfo>,
     /// Flux and Argo CD objects, where the credentials may read them.
     pub gitops: Vec<GitOpsInfo>,
+    /// Argo Rollouts and Flagger objects, where they are installed.
+    pub controllers: Vec<ControllerInfo>,
 }

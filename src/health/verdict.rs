@@ -78,6 +78,8 @@ pub struct AppHealth {
     /// Warning events about this app's objects in the recent window.
     pub warnings_recent: u32,
     pub canary: Option<CanaryHealth>,
+    /// Argo Rollouts or Flagger runs this app's releases: what it says.
+    pub controller: Option<super::inventory::ControllerInfo>,
     pub verdict: Verdict,
     pub reasons: Vec<String>,
 }

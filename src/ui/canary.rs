@@ -40,6 +40,7 @@ mod tests {
             pending: 0,
             warnings_recent: 0,
             canary: Some(canary),
+            controller: None,
             verdict: Verdict::Healthy,
             reasons: Vec::new(),
         }

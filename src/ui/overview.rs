@@ -3,6 +3,8 @@
 //! fits them into the terminal (the bars and sparklines take the width there is). Colour
 //! always comes with a symbol or a word.
 
+use std::fmt::Write as _;
+
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
@@ -15,6 +17,7 @@ use super::theme::{self, Tone};
 use crate::app::{Connection, EnvState, State};
 use crate::config::{Color, Protection};
 use crate::health::gitops::GitOpsState;
+use crate::health::inventory::ControllerInfo;
 use crate::health::verdict::{AppHealth, Rollout};
 use crate::health::{Drift, Verdict};
 use crate::metrics::AppMetrics;
@@ -240,6 +243,28 @@ pub fn gitops_row(g: &GitOpsState, now: jiff::Timestamp) -> Row {
     row
 }
 
+/// `flagger Progressing 20% · checks 1/5` or `argo-rollouts Paused step 1/5 20% · paused`.
+fn controller_row(c: &ControllerInfo) -> Row {
+    let mut words = format!("  {} {}", c.kind, c.phase.as_deref().unwrap_or("?"));
+    if let Some((index, total)) = c.step {
+        let _ = write!(words, " step {index}/{total}");
+    }
+    if let Some(weight) = c.weight {
+        let _ = write!(words, " {weight}%");
+    }
+    let mut row = Row::from(Words::plain(words));
+    if let Some((failed, threshold)) = c.failed_checks {
+        let tone = if failed > 0 { Tone::Warn } else { Tone::Dim };
+        row.push(Words::new(format!(" · checks {failed}/{threshold}"), tone));
+    }
+    if c.aborted {
+        row.push(Words::new(" · aborted", Tone::Bad));
+    } else if c.paused {
+        row.push(Words::new(if c.kind == "flagger" { " · suspended" } else { " · paused" }, Tone::Warn));
+    }
+    row
+}
+
 fn connection_row(connection: &Connection) -> Row {
     match connection {
         Connection::Connecting => Row::of("… connecting", Tone::Warn),
@@ -284,6 +309,9 @@ fn app_row(app: &AppHealth, drift: Option<&Drift>, metrics: Option<&AppMetrics>,
         }
         row
     });
+    // A release Argo Rollouts or Flagger runs is theirs to show: opsdeck configures no canary
+    // for it, so the controller's word takes the canary line.
+    let canary = canary.or_else(|| app.controller.as_ref().map(controller_row));
     AppRow {
         symbol,
         tone,

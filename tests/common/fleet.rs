@@ -133,6 +133,13 @@ impl Demo {
             .expect("the controller's write");
     }
 
+    /// An object someone else creates (a controller's, an operator's `kubectl apply`).
+    pub async fn create_in(&self, context: &str, namespace: &str, kind: &str, object: &Value) {
+        let api = self.api(context, namespace, kind).await;
+        let object: DynamicObject = serde_json::from_value(object.clone()).expect("an object");
+        api.create(&kube::api::PostParams::default(), &object).await.expect("created");
+    }
+
     /// The same, in another namespace (Flux's, Argo CD's).
     pub async fn patch_in(&self, context: &str, namespace: &str, kind: &str, name: &str, patch: &Value) {
         let api = self.api(context, namespace, kind).await;
@@ -148,6 +155,8 @@ impl Demo {
             "kustomizations" => ("kustomize.toolkit.fluxcd.io", "v1", "Kustomization"),
             "services" => ("", "v1", "Service"),
             "applications" => ("argoproj.io", "v1alpha1", "Application"),
+            "rollouts" => ("argoproj.io", "v1alpha1", "Rollout"),
+            "canaries" => ("flagger.app", "v1beta1", "Canary"),
             other => panic!("no API for {other}"),
         };
         let resource = ApiResource {

@@ -120,6 +120,10 @@ pub static RESOURCES: &[Resource] = &[
         &["hr"],
         &["status"],
     ),
+    // Argo Rollouts' and Flagger's objects, stored as they are given: the demo runs neither
+    // controller yet.
+    res("argoproj.io", "v1alpha1", "rollouts", "rollout", "Rollout", true, &["ro"], &["status", "scale"]),
+    res("flagger.app", "v1beta1", "canaries", "canary", "Canary", true, &["canary"], &["status"]),
     // Argo CD's Application, for a Deployment Argo CD syncs from Git.
     res(
         "argoproj.io",
@@ -187,7 +191,7 @@ pub const HTTP_ROUTES: usize = 14;
 pub const KUSTOMIZATIONS: usize = 15;
 #[cfg(test)]
 pub const HELM_RELEASES: usize = 16;
-pub const APPLICATIONS: usize = 17;
+pub const APPLICATIONS: usize = 19;
 
 /// The distinct groups besides core, in table order, with their one version.
 pub fn groups() -> Vec<(&'static str, &'static str)> {
