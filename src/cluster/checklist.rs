@@ -70,8 +70,11 @@ async fn live_names<'p>(
         colour(canary_deployment).as_deref(),
     );
     Ok(match roles {
-        Ok(r) if r.swapped => (canary_deployment.as_str(), Some(app.deployment.as_str())),
-        _ => (&app.deployment, canary),
+        Ok(r) => {
+            let (stable, canary) = r.order(app.deployment.as_str(), canary_deployment.as_str());
+            (stable, Some(canary))
+        }
+        Err(_) => (&app.deployment, canary),
     })
 }
 

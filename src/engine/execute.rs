@@ -55,7 +55,7 @@ impl Notifications {
 fn deadline(step: &Step) -> Duration {
     match step.verify {
         Verify::RolloutComplete => Duration::from_secs(300),
-        Verify::Field { .. } => Duration::from_secs(30),
+        Verify::Field { .. } | Verify::Stored { .. } => Duration::from_secs(30),
         Verify::Written => Duration::ZERO,
     }
 }

@@ -21,16 +21,14 @@ pub fn deployment_target(placement: &Placement) -> Target {
 }
 
 /// The app's stable Deployment as it is now: the configured one, or for a blue-green the
-/// colour its Service records as stable (the colours trade roles at each promotion).
-pub async fn stable_target(session: &Session, placement: &Placement) -> Result<Target, OpError> {
-    let target = deployment_target(placement);
+/// colour its Service records as stable (the colours trade roles at each promotion), read
+/// once either way.
+pub async fn fetch_stable(session: &Session, placement: &Placement) -> Result<Value, OpError> {
     match &placement.canary {
         Some(canary) if canary.target.is_blue_green() => {
-            let objects = fetch_canary(session, placement, canary).await?;
-            let name = objects.stable.pointer("/metadata/name").and_then(Value::as_str);
-            Ok(Target { name: name.map_or(target.name.clone(), str::to_owned), ..target })
+            Ok(fetch_canary(session, placement, canary).await?.stable)
         }
-        _ => Ok(target),
+        _ => ops::fetch(&session.read, &deployment_target(placement)).await,
     }
 }
 
@@ -99,9 +97,10 @@ pub async fn fetch_canary(
     // A blue-green's colours are read in the roles its Service gives them now; colours it
     // cannot tell apart stay as configured, and the plan says why it cannot be made.
     if let (CanaryTarget::ServiceSelector { label, .. }, Some(service)) = (&canary.target, &router)
-        && canary::blue_green_roles(service, label, &stable, &canary_object).is_ok_and(|r| r.swapped)
+        && let Ok(roles) = canary::blue_green_roles(service, label, &stable, &canary_object)
     {
-        return Ok(CanaryObjects { stable: canary_object, canary: stable, router });
+        let (stable, canary) = roles.order(stable, canary_object);
+        return Ok(CanaryObjects { stable, canary, router });
     }
     Ok(CanaryObjects { stable, canary: canary_object, router })
 }
@@ -168,9 +167,8 @@ fn selector(deployment: &Value) -> String {
 }
 
 pub async fn fetch_rollback(session: &Session, placement: &Placement) -> Result<RollbackObjects, OpError> {
-    let target = stable_target(session, placement).await?;
-    let deployment = ops::fetch(&session.read, &target).await?;
-    let replica_sets = ops::replica_sets(&session.read, &target.namespace, &selector(&deployment)).await?;
+    let deployment = fetch_stable(session, placement).await?;
+    let replica_sets = ops::replica_sets(&session.read, &placement.namespace, &selector(&deployment)).await?;
     let canary = match &placement.canary {
         Some(c) => Some(fetch_canary(session, placement, c).await?),
         None => None,
@@ -213,7 +211,7 @@ pub fn plan_rollback(
 /// Suspending the Flux object that manages the app's Deployment, planned from the object as
 /// it is now.
 pub async fn plan_suspend(session: &Session, placement: &Placement) -> Result<Plan, super::Refusal> {
-    let deployment = ops::fetch(&session.read, &stable_target(session, placement).await?).await?;
+    let deployment = fetch_stable(session, placement).await?;
     let place = place(placement);
     let gitops = rollback::gitops(&deployment).ok_or_else(|| {
         super::Refusal::Precondition(format!(
@@ -258,11 +256,7 @@ pub async fn describe_now(session: &Session, placement: &Placement, operation: O
             Err(e) => format!("could not read it again: {e}"),
         };
     }
-    let target = match stable_target(session, placement).await {
-        Ok(target) => target,
-        Err(e) => return format!("could not read it again: {e}"),
-    };
-    let object = match ops::fetch(&session.read, &target).await {
+    let object = match fetch_stable(session, placement).await {
         Ok(object) => object,
         Err(e) => return format!("could not read it again: {e}"),
     };

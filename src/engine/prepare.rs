@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::decide::{Facts, Traffic, decide};
-use super::objects::{self, fetch_canary, fetch_rollback, place, stable_target};
+use super::objects::{self, fetch_canary, fetch_rollback, fetch_stable, place};
 use super::request::{Ask, Request};
 use super::{Engine, Prepared, Refusal, Session, analysis};
 use crate::cluster::ops;
@@ -29,7 +29,7 @@ impl Engine {
         let mut traffic = Traffic::NotRaised;
         let plan = match &request.ask {
             Ask::Restart | Ask::Pause | Ask::Resume => {
-                let object = ops::fetch(&session.read, &stable_target(&session, &placement).await?).await?;
+                let object = fetch_stable(&session, &placement).await?;
                 objects::plan_deployment(&placement, request.ask.operation(), &object, now)?
             }
             &Ask::Canary(canary_request) => {

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use super::objects::{fetch_canary, place, plan_suspend, stable_target};
+use super::objects::{fetch_canary, fetch_stable, place, plan_suspend};
 use super::request::{Request, Version};
 use super::{Engine, Refusal, Session};
 use crate::cluster::ops;
@@ -54,7 +54,7 @@ impl Engine {
     async fn source_image(&self, placement: &Placement, env: &str) -> Result<(String, Value), Refusal> {
         let source = self.fleet.placement(env, &placement.app)?.clone();
         let session = self.session(env).await?;
-        let deployment = ops::fetch(&session.read, &stable_target(&session, &source).await?).await?;
+        let deployment = fetch_stable(&session, &source).await?;
         let image = first_image(&deployment)?.to_owned();
         let info = deployment_of(&deployment)
             .ok_or_else(|| Refusal::Failed(format!("{env}/{}: not a Deployment", source.app)))?;
@@ -114,7 +114,7 @@ impl Engine {
             ));
             plan
         } else {
-            let deployment = ops::fetch(&session.read, &stable_target(session, placement).await?).await?;
+            let deployment = fetch_stable(session, placement).await?;
             let cause = format!("promote {} {tag} from {from} by {}", placement.app, session.user);
             let mut plan = release::set_image(&place(placement), &deployment, &image, &cause)?;
             if let Some(gitops) = rollback::gitops(&deployment) {

@@ -51,9 +51,12 @@ impl<'a> AppSpec<'a> {
             label,
             [self.deployment, canary_deployment],
         );
-        let (stable, canary) = match roles {
-            Ok(Roles { swapped: true, .. }) => (canary_deployment.as_str(), Some(self.deployment)),
-            _ => (self.deployment, canary),
+        let (stable, canary) = match &roles {
+            Ok(r) => {
+                let (stable, canary) = r.order(self.deployment, canary_deployment.as_str());
+                (stable, Some(canary))
+            }
+            Err(_) => (self.deployment, canary),
         };
         Names { stable, canary, colours: Some(roles) }
     }

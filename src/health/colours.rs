@@ -22,6 +22,14 @@ pub struct Roles {
     pub weight: u32,
 }
 
+impl Roles {
+    /// `(stable, canary)` of the config's `deployment` (`first`) and `canary_deployment`
+    /// (`second`), whatever stands for them: names, records, objects.
+    pub fn order<T>(self, first: T, second: T) -> (T, T) {
+        if self.swapped { (second, first) } else { (first, second) }
+    }
+}
+
 /// The roles from the Service's selector value at the colour label (`selected`), its
 /// recorded stable colour (`recorded`), and the colours of the config's `deployment`
 /// (`first`) and `canary_deployment` (`second`).

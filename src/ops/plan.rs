@@ -119,6 +119,10 @@ pub enum Verify {
     /// A field (JSON pointer) reads back as this value and, for Deployments, the controller
     /// has observed the change.
     Field { pointer: String, value: Value },
+    /// A field reads back as this value, and no controller needs to act on it first: a Flux
+    /// object's `spec.suspend` is what stops its controller, so the controller need never
+    /// observe the new generation.
+    Stored { pointer: String, value: Value },
     /// Written is done: nobody waits (`--no-wait`).
     Written,
 }
@@ -131,6 +135,7 @@ impl Verify {
             Self::Field { pointer, value } => {
                 reads_as(object.pointer(pointer), value) && observed_by_controllers(object)
             }
+            Self::Stored { pointer, value } => reads_as(object.pointer(pointer), value),
             Self::Written => true,
         }
     }
@@ -143,7 +148,7 @@ impl Verify {
     pub fn describe(&self) -> String {
         match self {
             Self::RolloutComplete => "the rollout completes (all replicas updated and available)".to_owned(),
-            Self::Field { pointer, value } => {
+            Self::Field { pointer, value } | Self::Stored { pointer, value } => {
                 // JSON-pointer segments, unescaped: an annotation key keeps its own slash.
                 let field: Vec<String> =
                     pointer.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~")).collect();
@@ -167,17 +172,8 @@ fn reads_as(found: Option<&Value>, expected: &Value) -> bool {
 /// Whether the controllers that report on `object` have seen its current generation, where
 /// the object says: a Deployment's `status.observedGeneration`, a Gateway API route's
 /// `status.parents[].conditions[].observedGeneration`. Objects that report nothing (an
-/// Ingress) count as observed once the field reads back. A Flux object is the exception: its
-/// `spec.suspend` is what tells its controller to stop reconciling, and a suspended object's
-/// status need never move again, so waiting for it to be observed could wait forever.
+/// Ingress) count as observed once the field reads back.
 fn observed_by_controllers(object: &Value) -> bool {
-    if object
-        .pointer("/apiVersion")
-        .and_then(Value::as_str)
-        .is_some_and(|v| v.contains(".toolkit.fluxcd.io/"))
-    {
-        return true;
-    }
     let generation = object.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
     if let Some(observed) = object.pointer("/status/observedGeneration").and_then(Value::as_i64) {
         return observed >= generation;
@@ -585,17 +581,16 @@ mod tests {
     }
 
     #[test]
-    fn a_suspended_flux_object_is_done_when_suspend_reads_back() {
-        let verify = Verify::Field { pointer: "/spec/suspend".into(), value: json!(true) };
-        let mut ks = json!({
-            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+    fn a_stored_field_needs_no_controller_to_observe_it() {
+        let ks = json!({
             "metadata": {"name": "shop-apps", "generation": 2},
             "spec": {"suspend": true},
             "status": {"observedGeneration": 1},
         });
-        assert!(verify.is_done(&ks), "a suspended object is not reconciled again");
-        ks["apiVersion"] = json!("apps/v1");
-        assert!(!verify.is_done(&ks), "anything else waits for its controller");
+        let stored = Verify::Stored { pointer: "/spec/suspend".into(), value: json!(true) };
+        assert!(stored.is_done(&ks), "a suspended object is not reconciled again");
+        let field = Verify::Field { pointer: "/spec/suspend".into(), value: json!(true) };
+        assert!(!field.is_done(&ks), "a field a controller acts on waits for it");
     }
 
     #[test]

@@ -101,7 +101,8 @@ pub fn suspend(place: &Place<'_>, target: Target, object: &Value) -> Result<Plan
         ),
         diff: vec![DiffLine { field: "spec.suspend".into(), before: "false".into(), after: "true".into() }],
         patch: PatchBody::Merge(json!({"spec": {"suspend": true}})),
-        verify: Verify::Field { pointer: "/spec/suspend".into(), value: json!(true) },
+        // Suspended is what stops Flux: its controller need never observe this generation.
+        verify: Verify::Stored { pointer: "/spec/suspend".into(), value: json!(true) },
         guards: vec![Guard::new(
             "/spec/suspend",
             object.pointer("/spec/suspend").cloned().unwrap_or(Value::Null),
