@@ -136,7 +136,44 @@ pub enum CanaryCommand {
     /// Abort: weight 0 (with --all: every active canary in every environment).
     Abort(AbortArgs),
     /// Promote: stable takes the canary's template, then weight 0, then the canary scales down.
-    Promote(RaiseArgs),
+    /// On an app Argo Rollouts runs: clear the pause it waits at (with --full: skip the
+    /// remaining steps).
+    Promote(PromoteCanaryArgs),
+    /// Argo Rollouts: retry an aborted update.
+    Retry(WriteArgs),
+    /// Argo Rollouts: pause the Rollout (`spec.paused`); Flagger: suspend the analysis.
+    Pause(WriteArgs),
+    /// Argo Rollouts: resume a paused Rollout; Flagger: resume the analysis.
+    Resume(WriteArgs),
+    /// Flagger: open or close a loadtester gate, named by its webhook.
+    Gate(GateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteCanaryArgs {
+    #[command(flatten)]
+    pub raise: RaiseArgs,
+    /// Argo Rollouts: skip every remaining step and analysis (`status.promoteFull`).
+    #[arg(long)]
+    pub full: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GateAction {
+    Open,
+    Close,
+}
+
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// open or close.
+    #[arg(value_enum)]
+    pub action: GateAction,
+    /// The webhook's name in the Canary's analysis (e.g. confirm-promotion).
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    #[command(flatten)]
+    pub write: WriteArgs,
 }
 
 /// A canary change that sends the canary more traffic: gated on the analysis verdict.

@@ -31,12 +31,13 @@ use std::path::Path;
 
 use clap::CommandFactory;
 
-use crate::cli::{CanaryCommand, Cli, Command, GlobalArgs, WriteArgs};
+use crate::cli::{CanaryCommand, Cli, Command, GateAction, GlobalArgs, WriteArgs};
 use crate::cluster::{self, KubeconfigSource};
 use crate::config::{self, Config, Paths};
 use crate::engine::{Ask, Request, Version};
 use crate::exit::{Exit, Failure};
 use crate::ops::CanaryRequest;
+use crate::ops::controllers::Verb;
 use write::Flags;
 
 /// A write to one app: the request, and what its flags answer.
@@ -53,6 +54,69 @@ async fn write_app(
     write::run(global, paths, request, flags).await
 }
 
+/// `opsdeck canary …`: status reads; every other verb is a write through the engine.
+async fn canary_command(global: &GlobalArgs, paths: &Paths, sub: CanaryCommand) -> Result<Exit, Failure> {
+    let canary = |request| Ask::Canary(request);
+    match sub {
+        CanaryCommand::Status(args) => canary::status(global, paths, &args).await,
+        CanaryCommand::Start(args) => {
+            let version = match (&args.version, &args.from) {
+                (Some(tag), _) => Version::Tag(tag.clone()),
+                (None, Some(env)) => Version::From(env.clone()),
+                (None, None) => return Err(Failure::usage("pass --version TAG or --from ENV")),
+            };
+            write_app(global, paths, Ask::StartCanary(version), &args.write, None).await
+        }
+        CanaryCommand::Step(args) => {
+            let overridden = args.override_reason.as_deref();
+            write_app(global, paths, canary(CanaryRequest::Step), &args.write, overridden).await
+        }
+        CanaryCommand::Back(args) => write_app(global, paths, canary(CanaryRequest::Back), &args, None).await,
+        CanaryCommand::Set(args) => {
+            let request = canary(CanaryRequest::Set(u32::from(args.weight)));
+            let overridden = args.raise.override_reason.as_deref();
+            write_app(global, paths, request, &args.raise.write, overridden).await
+        }
+        CanaryCommand::Abort(args) => {
+            let request = if args.all {
+                Request::kill_switch()
+            } else {
+                Request::new(
+                    args.env.clone().unwrap_or_default(),
+                    args.app.clone().unwrap_or_default(),
+                    canary(CanaryRequest::Abort),
+                )
+            };
+            let flags = Flags {
+                yes: args.yes,
+                reason: args.reason.as_deref(),
+                override_reason: None,
+                json: args.json,
+            };
+            write::run(global, paths, request, flags).await
+        }
+        CanaryCommand::Promote(args) => {
+            let overridden = args.raise.override_reason.as_deref();
+            let ask =
+                if args.full { Ask::Controller(Verb::PromoteFull) } else { canary(CanaryRequest::Promote) };
+            write_app(global, paths, ask, &args.raise.write, overridden).await
+        }
+        CanaryCommand::Retry(args) => {
+            write_app(global, paths, Ask::Controller(Verb::Retry), &args, None).await
+        }
+        CanaryCommand::Pause(args) => {
+            write_app(global, paths, Ask::Controller(Verb::Pause), &args, None).await
+        }
+        CanaryCommand::Resume(args) => {
+            write_app(global, paths, Ask::Controller(Verb::Resume), &args, None).await
+        }
+        CanaryCommand::Gate(args) => {
+            let verb = Verb::Gate { name: args.name.clone(), open: args.action == GateAction::Open };
+            write_app(global, paths, Ask::Controller(verb), &args.write, None).await
+        }
+    }
+}
+
 pub async fn run(cli: Cli) -> Result<Exit, Failure> {
     let paths = Paths::discover();
     match cli.command {
@@ -65,55 +129,7 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
         Some(Command::Demo(args)) => console::demo(&cli.global, &paths, &args).await,
         Some(Command::Status(args)) => status::status(&cli.global, &paths, &args).await,
         Some(Command::History(args)) => rollback::history(&cli.global, &paths, &args).await,
-        Some(Command::Canary(sub)) => {
-            let canary = |request| Ask::Canary(request);
-            match sub {
-                CanaryCommand::Status(args) => canary::status(&cli.global, &paths, &args).await,
-                CanaryCommand::Start(args) => {
-                    let version = match (&args.version, &args.from) {
-                        (Some(tag), _) => Version::Tag(tag.clone()),
-                        (None, Some(env)) => Version::From(env.clone()),
-                        (None, None) => return Err(Failure::usage("pass --version TAG or --from ENV")),
-                    };
-                    write_app(&cli.global, &paths, Ask::StartCanary(version), &args.write, None).await
-                }
-                CanaryCommand::Step(args) => {
-                    let overridden = args.override_reason.as_deref();
-                    write_app(&cli.global, &paths, canary(CanaryRequest::Step), &args.write, overridden).await
-                }
-                CanaryCommand::Back(args) => {
-                    write_app(&cli.global, &paths, canary(CanaryRequest::Back), &args, None).await
-                }
-                CanaryCommand::Set(args) => {
-                    let request = canary(CanaryRequest::Set(u32::from(args.weight)));
-                    let overridden = args.raise.override_reason.as_deref();
-                    write_app(&cli.global, &paths, request, &args.raise.write, overridden).await
-                }
-                CanaryCommand::Abort(args) => {
-                    let request = if args.all {
-                        Request::kill_switch()
-                    } else {
-                        Request::new(
-                            args.env.clone().unwrap_or_default(),
-                            args.app.clone().unwrap_or_default(),
-                            canary(CanaryRequest::Abort),
-                        )
-                    };
-                    let flags = Flags {
-                        yes: args.yes,
-                        reason: args.reason.as_deref(),
-                        override_reason: None,
-                        json: args.json,
-                    };
-                    write::run(&cli.global, &paths, request, flags).await
-                }
-                CanaryCommand::Promote(args) => {
-                    let overridden = args.override_reason.as_deref();
-                    write_app(&cli.global, &paths, canary(CanaryRequest::Promote), &args.write, overridden)
-                        .await
-                }
-            }
-        }
+        Some(Command::Canary(sub)) => canary_command(&cli.global, &paths, sub).await,
         Some(Command::Restart(args)) => write_app(&cli.global, &paths, Ask::Restart, &args, None).await,
         Some(Command::Pause(args)) => write_app(&cli.global, &paths, Ask::Pause, &args, None).await,
         Some(Command::Resume(args)) => write_app(&cli.global, &paths, Ask::Resume, &args, None).await,

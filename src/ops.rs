@@ -15,7 +15,7 @@ pub mod rollback;
 pub use confirm::{ConfirmError, Confirmation, check_typed};
 pub use deployment::{Place, pause, restart, resume};
 pub use plan::{
-    DiffLine, FLEET_TYPED_NAME, Guard, Kind, Operation, PatchBody, Plan, PlanError, Scope, Step, Target,
-    Verify,
+    DiffLine, FLEET_TYPED_NAME, Guard, Kind, Operation, PatchBody, Plan, PlanError, ProxyCall, ProxyCheck,
+    Scope, Step, Target, Verify, Via,
 };
 pub use request::CanaryRequest;

@@ -13,6 +13,7 @@ use opsdeck::cluster::{EnvUpdate, Snapshot};
 use opsdeck::engine::{Ask, CanaryObjects, Origin, Prepared, Request, Traffic};
 use opsdeck::health::verdict::{AppHealth, CanaryHealth, EnvHealth, Replicas, Rollout, Verdict as Health};
 use opsdeck::metrics::{AppMetrics, Figures, History, MetricsSnapshot, Point, Verdict};
+use opsdeck::ops::controllers::Verb;
 use opsdeck::ops::{CanaryRequest, Confirmation, Operation, Place, Plan};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -440,4 +441,137 @@ fn n_starts_the_canary_with_the_previous_environments_version() {
     press(&mut state, "c");
     assert!(press(&mut state, "N").is_empty(), "staging is first here: nothing before it");
     assert!(state.notice.as_ref().is_some_and(|n| n.error && n.text.contains("--version")));
+}
+
+fn controller(kind: &'static str) -> opsdeck::health::inventory::ControllerInfo {
+    let argo = kind == "argo-rollouts";
+    opsdeck::health::inventory::ControllerInfo {
+        kind,
+        namespace: "shop".into(),
+        name: "worker".into(),
+        target: "worker".into(),
+        phase: Some(if argo { "Paused" } else { "WaitingPromotion" }.into()),
+        message: Some(if argo { "CanaryPauseStep" } else { "Waiting for approval." }.into()),
+        weight: Some(if argo { 20 } else { 50 }),
+        step: argo.then_some((1, 5)),
+        paused: argo,
+        aborted: false,
+        failed_checks: (!argo).then_some((1, 5)),
+        stable_hash: argo.then(|| "aaa".into()),
+        canary_hash: argo.then(|| "bbb".into()),
+        workload: None,
+        steps: if argo {
+            ["20%", "pause", "50%", "pause 2m", "100%"].map(String::from).to_vec()
+        } else {
+            Vec::new()
+        },
+        analysis: (!argo).then(|| "stepWeight 10 · maxWeight 50 · every 30s · threshold 5".into()),
+        metrics: if argo { Vec::new() } else { vec!["request-success-rate".into()] },
+        webhooks: if argo {
+            Vec::new()
+        } else {
+            vec!["confirm-promotion".into(), "load-test (rollout)".into()]
+        },
+        gates: if argo {
+            Vec::new()
+        } else {
+            vec![
+                ("confirm-promotion".into(), "confirm-promotion".into()),
+                ("rollback".into(), "rollback".into()),
+            ]
+        },
+        iterations: (!argo).then_some(6),
+        last_transition: None,
+        next: Some(
+            if argo {
+                "paused until promoted: promote goes on to the next step"
+            } else {
+                "waiting for its confirm-promotion gate before promoting"
+            }
+            .into(),
+        ),
+        step_weight: (!argo).then_some(10),
+        max_weight: (!argo).then_some(50),
+        canary_version: Some("v1.3.0".into()),
+        canary_ready: Some((1, 1)),
+        stable_ready: argo.then_some((3, 3)),
+    }
+}
+
+/// `worker` run by Flagger in staging and by Argo Rollouts in production.
+fn controlled() -> State {
+    let mut state = state(&Verdict::Pass);
+    for (index, kind) in [(0, "flagger"), (1, "argo-rollouts")] {
+        let mut snap = (*snapshot(if index == 0 { "staging" } else { "production" }, 10)).clone();
+        snap.health.apps[1].controller = Some(controller(kind));
+        update(&mut state, Action::Env { index, update: EnvUpdate::Health(Arc::new(snap)) });
+    }
+    state
+}
+
+#[test]
+fn a_canary_argo_rollouts_runs_shows_its_steps_and_offers_its_own_verbs() {
+    let mut state = controlled();
+    press(&mut state, "ljc");
+    assert_eq!(state.screen, Screen::Canary { env: 1, app: 1, input: None });
+    let backend = draw(&state, 140, 30);
+    let text = backend.to_string();
+    for needle in [
+        "Canary production/worker · Argo Rollouts · Rollout shop/worker",
+        "20% ─ [pause] ─ 50% ─ pause 2m ─ 100%",
+        "step 1/5",
+        "phase   Paused · CanaryPauseStep",
+        "stable  v1.2.0         3/3 ready",
+        "canary  v1.3.0         1/1 ready",
+        "promote: clear the pause at step 1/5",
+        "promote --full",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing:\n{text}");
+    }
+    insta::assert_snapshot!(backend);
+    let worker = |ask| Request::new("production", "worker", ask);
+    assert_eq!(asked("lj", "P"), [Effect::Prepare(worker(Ask::Canary(CanaryRequest::Promote)))]);
+    assert_eq!(asked("lj", "F"), [Effect::Prepare(worker(Ask::Controller(Verb::PromoteFull)))]);
+    assert_eq!(asked("lj", "r"), [Effect::Prepare(worker(Ask::Controller(Verb::Retry)))]);
+    assert!(asked("lj", "o").is_empty(), "a Rollout has no gate");
+    assert!(press(&mut state, "A").is_empty(), "auto mode is not ours to run here");
+    assert!(state.notice.as_ref().is_some_and(|n| n.text.contains("argo-rollouts runs this canary")));
+}
+
+#[test]
+fn a_canary_flagger_runs_shows_its_analysis_and_its_gates_as_keys() {
+    let mut state = controlled();
+    press(&mut state, "jc");
+    assert_eq!(state.screen, Screen::Canary { env: 0, app: 1, input: None });
+    let backend = draw(&state, 140, 30);
+    let text = backend.to_string();
+    for needle in [
+        "Canary staging/worker · Flagger · Canary shop/worker",
+        "0% ─ 10% ─ 20% ─ 30% ─ 40% ─ [50%] ─ promote",
+        "phase   WaitingPromotion",
+        "failed 1/5 · 6 iterations",
+        "approve promotion (open gate confirm-promotion)",
+        "roll back now (open gate rollback)",
+        "suspend the analysis",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing:\n{text}");
+    }
+    insta::assert_snapshot!(backend);
+    let worker = |verb| Request::new("staging", "worker", Ask::Controller(verb));
+    let gate = |name: &str, open| Verb::Gate { name: name.into(), open };
+    assert_eq!(asked("j", "o"), [Effect::Prepare(worker(gate("confirm-promotion", true)))]);
+    assert_eq!(asked("j", "c"), [Effect::Prepare(worker(gate("confirm-promotion", false)))]);
+    assert_eq!(asked("j", "R"), [Effect::Prepare(worker(gate("rollback", true)))]);
+    assert_eq!(asked("j", "p"), [Effect::Prepare(worker(Verb::Pause))]);
+    // A step is the engine's to refuse, as on the command line.
+    let step = Request::new("staging", "worker", Ask::Canary(CanaryRequest::Step));
+    assert_eq!(asked("j", "s"), [Effect::Prepare(step)]);
+}
+
+/// What `key` asks of the engine on the canary screen opened after `moves` on the overview.
+fn asked(moves: &str, key: &str) -> Vec<Effect> {
+    let mut state = controlled();
+    press(&mut state, moves);
+    press(&mut state, "c");
+    press(&mut state, key)
 }

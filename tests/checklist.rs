@@ -133,7 +133,10 @@ async fn a_signed_walk_through_opens_the_gate_and_a_rollback_never_waits_for_it(
         md.contains("Signed by **demo-admin**") && md.contains("waived: accepted for this release, CHG-981"),
         "{md}"
     );
-    assert!(md.contains("Versions: api v1.3.1-rc.1, checkout v2.5.0, web v1.3.0"), "{md}");
+    assert!(
+        md.contains("Versions: api v1.3.1-rc.1, checkout v2.5.0, payments v3.1.0, search v4.2.0, web v1.3.0"),
+        "{md}"
+    );
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(json).expect("json")).expect("report");
     assert_eq!(saved["signed_by"], "demo-admin");
     drop(console);

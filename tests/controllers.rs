@@ -75,3 +75,234 @@ async fn an_app_flagger_or_argo_rollouts_runs_says_so_with_what_they_report() {
     assert_eq!(argo["paused"], true);
     assert!(table.contains("argo-rollouts 20%"), "{table}");
 }
+
+/// The Rollout as the fleet's Argo controller keeps it.
+async fn rollout(demo: &fleet::Demo) -> Value {
+    demo.get_in("production", "shop", "rollouts", "payments").await
+}
+
+fn at(rollout: &Value) -> (i64, i64, bool) {
+    (
+        rollout["status"]["currentStepIndex"].as_i64().unwrap_or(-1),
+        rollout["status"]["canary"]["weights"]["canary"]["weight"].as_i64().unwrap_or(-1),
+        rollout["status"]["abort"].as_bool().unwrap_or(false),
+    )
+}
+
+async fn rollout_until(demo: &fleet::Demo, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..200 {
+        let r = rollout(demo).await;
+        if ok(&r) {
+            return r;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the Rollout never reached {what}: {}", rollout(demo).await["status"]);
+}
+
+#[tokio::test]
+async fn an_argo_rollout_is_driven_through_its_own_fields_and_its_ingress_is_left_alone() {
+    let demo = fleet::start().await;
+    let paused = rollout_until(&demo, "its pause at step 1", |r| at(r) == (1, 20, false)).await;
+    let (payments, table) = app_status(&demo, "production", "payments").await;
+    assert_eq!(payments["controller"]["kind"], "argo-rollouts");
+    assert_eq!(payments["version"], "v3.0.0", "the stable ReplicaSet's version, not the template's");
+    assert!(table.contains("argo-rollouts 20%"), "{table}");
+    let yes = ["--env", "production", "--app", "payments", "--yes", "--reason", "JIRA-4512"];
+    let run = |verb: &'static [&'static str]| {
+        let args: Vec<&str> = ["canary"].iter().chain(verb).chain(&yes).copied().collect();
+        let demo = &demo;
+        async move { demo.run(&args).await }
+    };
+
+    // The weights are the Rollout's: a step of ours does not apply, and nothing is written.
+    let step = run(&["step"]).await;
+    assert_eq!(step.status.code(), Some(3), "{}", text(&step));
+    assert!(text(&step).contains("run by Argo Rollouts"), "{}", text(&step));
+    assert_eq!(rollout(&demo).await["metadata"]["resourceVersion"], paused["metadata"]["resourceVersion"]);
+
+    // Promote clears the pause: step 1 → 2, and the canary Ingress the Rollout owns follows.
+    let promote = run(&["promote"]).await;
+    assert_eq!(promote.status.code(), Some(0), "{}", text(&promote));
+    // The weight follows once the canary's pods for 50% are ready.
+    let promoted = rollout_until(&demo, "step 2 at 50%", |r| at(r).0 >= 2 && at(r).1 >= 50).await;
+    assert!(at(&promoted).1 < 100, "a timed pause holds it at 50%: {:?}", at(&promoted));
+    let ingress = demo.get_in("production", "shop", "ingresses", "payments-payments-canary").await;
+    assert_eq!(fleet::ingress_weight(&ingress), "50");
+
+    // Abort: status.abort on the status subresource; the weights fall to 0.
+    let abort = run(&["abort"]).await;
+    assert_eq!(abort.status.code(), Some(0), "{}", text(&abort));
+    let aborted = rollout_until(&demo, "an abort at 0%", |r| at(r).1 == 0 && at(r).2).await;
+    assert_eq!(aborted["status"]["phase"], "Degraded");
+    let ingress = demo.get_in("production", "shop", "ingresses", "payments-payments-canary").await;
+    assert_eq!(fleet::ingress_weight(&ingress), "0");
+    let again = run(&["abort"]).await;
+    assert_eq!(again.status.code(), Some(3), "already aborted: {}", text(&again));
+
+    // Retry resumes from the first step, to the pause again.
+    let retry = run(&["retry"]).await;
+    assert_eq!(retry.status.code(), Some(0), "{}", text(&retry));
+    rollout_until(&demo, "the first pause again", |r| at(r) == (1, 20, false)).await;
+
+    // A gate is Flagger's: exit 3 with the reason.
+    let gate = run(&["gate", "open", "confirm-promotion"]).await;
+    assert_eq!(gate.status.code(), Some(3), "{}", text(&gate));
+    assert!(text(&gate).contains("gates are Flagger's"), "{}", text(&gate));
+
+    // A traffic write of ours to the Ingress the Rollout owns is refused, naming the owner.
+    let config = demo.config_with(
+        "owned-ingress",
+        &[(
+            "name = \"payments\"\ndeployment = \"payments\"\nlabels = { app = \"payments\" }\n",
+            "name = \"payments\"\ndeployment = \"payments\"\nlabels = { app = \"payments\" }\n\n[apps.canary.environments.production]\nprovider = \"nginx-ingress\"\ningress = \"payments-payments-canary\"\ncanary_deployment = \"payments-canary\"\n",
+        )],
+    );
+    let before = demo.get_in("production", "shop", "ingresses", "payments-payments-canary").await;
+    let args: Vec<&str> = ["canary", "set", "30", "--override", "test"].iter().chain(&yes).copied().collect();
+    let set = demo.run_with(&config, &args).await;
+    assert_eq!(set.status.code(), Some(3), "{}", text(&set));
+    assert!(text(&set).contains("driven by Argo Rollouts (Rollout shop/payments)"), "{}", text(&set));
+    let after = demo.get_in("production", "shop", "ingresses", "payments-payments-canary").await;
+    assert_eq!(after["metadata"]["resourceVersion"], before["metadata"]["resourceVersion"]);
+
+    let operations: Vec<String> = demo
+        .audit()
+        .iter()
+        .filter(|r| r["phase"] == "result" && r["outcome"] == "done")
+        .filter_map(|r| r["operation"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(operations, ["controller-promote", "controller-abort", "controller-retry"]);
+}
+
+async fn canary_until(demo: &fleet::Demo, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..300 {
+        let c = demo.get_in("staging", "shop", "canaries", "search").await;
+        if ok(&c) {
+            return c;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the Canary never reached {what}: {}",
+        demo.get_in("staging", "shop", "canaries", "search").await["status"]
+    );
+}
+
+fn phase(canary: &Value) -> (&str, i64) {
+    (
+        canary["status"]["phase"].as_str().unwrap_or(""),
+        canary["status"]["canaryWeight"].as_i64().unwrap_or(-1),
+    )
+}
+
+#[tokio::test]
+async fn a_flagger_canary_waits_at_its_promotion_gate_until_opened_and_suspend_stops_it() {
+    let demo = fleet::start().await;
+    canary_until(&demo, "its promotion gate", |c| phase(c) == ("WaitingPromotion", 50)).await;
+    let out = demo.run(&["status", "--env", "staging", "--json"]).await;
+    let status: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("json ({e}): {}", text(&out)));
+    let env = &status["environments"][0];
+    assert_eq!(env["gitops"][0]["kind"], "Kustomization", "{}", env["gitops"]);
+    let apps = env["health"]["apps"].as_array().cloned().unwrap_or_default();
+    let search = apps.iter().find(|a| a["app"] == "search").cloned().unwrap_or_default();
+    assert_eq!(
+        (search["controller"]["kind"].as_str(), search["version"].as_str()),
+        (Some("flagger"), Some("v4.2.0"))
+    );
+
+    let yes = ["--env", "staging", "--app", "search", "--yes", "--reason", "QA signed off"];
+    let run = |verb: &'static [&'static str]| {
+        let args: Vec<&str> = ["canary"].iter().chain(verb).chain(&yes).copied().collect();
+        let demo = &demo;
+        async move { demo.run(&args).await }
+    };
+    // Flagger has no promote of its own: its gate is the control point.
+    let promote = run(&["promote"]).await;
+    assert_eq!(promote.status.code(), Some(3), "{}", text(&promote));
+    assert!(text(&promote).contains("gates"), "{}", text(&promote));
+    let unknown = run(&["gate", "open", "nope"]).await;
+    assert_eq!(unknown.status.code(), Some(3), "{}", text(&unknown));
+
+    // Suspended, it does not move on even with the gate open.
+    let suspend = run(&["pause"]).await;
+    assert_eq!(suspend.status.code(), Some(0), "{}", text(&suspend));
+    let open = run(&["gate", "open", "confirm-promotion"]).await;
+    assert_eq!(open.status.code(), Some(0), "{}", text(&open));
+    assert!(text(&open).contains("/gate/check answers 200"), "{}", text(&open));
+    let again = run(&["gate", "open", "confirm-promotion"]).await;
+    assert_eq!(again.status.code(), Some(3), "already open: {}", text(&again));
+    assert!(text(&again).contains("already"), "{}", text(&again));
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let held = demo.get_in("staging", "shop", "canaries", "search").await;
+    assert_eq!(phase(&held), ("WaitingPromotion", 50), "suspended: two intervals and no move");
+
+    // Resumed, it promotes: the primary takes v4.3.0, the weight goes back to 0.
+    let resume = run(&["resume"]).await;
+    assert_eq!(resume.status.code(), Some(0), "{}", text(&resume));
+    canary_until(&demo, "Succeeded", |c| phase(c) == ("Succeeded", 0)).await;
+    let primary = demo.get_in("staging", "shop", "deployments", "search-primary").await;
+    assert!(fleet::first_image(&primary).ends_with(":v4.3.0"), "{}", fleet::first_image(&primary));
+    let ingress = demo.get_in("staging", "shop", "ingresses", "search-canary").await;
+    assert_eq!(fleet::ingress_weight(&ingress), "0");
+    let operations: Vec<String> = demo
+        .audit()
+        .iter()
+        .filter(|r| r["phase"] == "result" && r["outcome"] == "done")
+        .filter_map(|r| r["operation"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(operations, ["controller-pause", "gate-open", "controller-resume"]);
+}
+
+#[tokio::test]
+async fn a_controller_that_moved_since_the_plan_gets_nothing_written_or_sent() {
+    use opsdeck::engine::{Ask, Request};
+    use opsdeck::ops::controllers::Verb;
+    let demo = fleet::start().await;
+    rollout_until(&demo, "its pause at step 1", |r| at(r) == (1, 20, false)).await;
+    let engine = demo.engine();
+
+    // A Rollout changed between the plan and the write: the server's 409, and the screen says
+    // what the Rollout is now.
+    let pause = Request::new("production", "payments", Ask::Controller(Verb::Pause));
+    let prepared = engine.prepare(pause).await.expect("a plan");
+    demo.patch_in(
+        "production",
+        "shop",
+        "rollouts",
+        "payments",
+        &json!({"metadata": {"labels": {"team": "pay"}}}),
+    )
+    .await;
+    let report = engine.execute(&prepared, &fleet::yes("race"), |_| {}).await.expect("answered");
+    assert!(matches!(report.error, Some(opsdeck::cluster::ops::OpError::Conflict(_))), "{report:?}");
+    assert!(report.message.contains("now: Rollout payments at 20% (phase Paused"), "{}", report.message);
+    assert_ne!(rollout(&demo).await["spec"]["paused"], true, "nothing was written");
+
+    // A Flagger Canary whose phase moved on: the gate call is not sent.
+    canary_until(&demo, "its promotion gate", |c| phase(c).0 == "WaitingPromotion").await;
+    let open = Request::new(
+        "staging",
+        "search",
+        Ask::Controller(Verb::Gate { name: "confirm-promotion".into(), open: true }),
+    );
+    let prepared = engine.prepare(open).await.expect("a plan");
+    demo.patch_status_in(
+        "staging",
+        "shop",
+        "canaries",
+        "search",
+        &json!({"status": {"phase": "Failed", "canaryWeight": 0}}),
+    )
+    .await;
+    let report = engine.execute(&prepared, &fleet::yes("race"), |_| {}).await.expect("answered");
+    assert!(matches!(report.error, Some(opsdeck::cluster::ops::OpError::Conflict(_))), "{report:?}");
+    assert!(report.message.contains("status.phase is now \"Failed\""), "{}", report.message);
+    let requests = demo.requests("staging").await;
+    assert_eq!(
+        requests["byVerbAndResource"]["create services/proxy"].as_u64(),
+        Some(1),
+        "only the check before the plan reached the loadtester: {requests}"
+    );
+}

@@ -71,6 +71,10 @@ async fn an_operator_works_a_deployment_window_end_to_end() {
     tty.send("ll");
     tty.send(ENTER);
     tty.wait_for("production · production · detail");
+    // Six apps' Deployments and pods come first: the history is further down.
+    for _ in 0..40 {
+        tty.send("\x1b[B");
+    }
     tty.wait_for("ROLLOUT HISTORY");
     tty.send(ESC);
 

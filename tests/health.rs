@@ -101,8 +101,16 @@ async fn watchers_see_the_scenario_and_follow_a_change() {
             ("web", Some("v1.2.0")),
             ("api", Some("v1.2.0")),
             ("worker", Some("v1.2.0")),
-            ("checkout", Some("v2.4.0"))
+            ("checkout", Some("v2.4.0")),
+            ("payments", Some("v3.0.0")),
+            ("search", Some("v4.2.0")),
         ]
+    );
+    let payments = &production.health.apps[4];
+    assert_eq!(
+        payments.controller.as_ref().map(|c| c.kind),
+        Some("argo-rollouts"),
+        "a Rollout is the workload, and its stable ReplicaSet's version the app's"
     );
     let web = &production.health.apps[0];
     assert_eq!(

@@ -48,6 +48,20 @@ pub enum Command {
     KillSwitch,
     /// Start the app's canary with the version the previous environment runs.
     StartCanary,
+    /// A controller's canary (Argo Rollouts): skip the remaining steps.
+    ControllerPromoteFull,
+    /// Argo Rollouts: retry an aborted update.
+    ControllerRetry,
+    /// Argo Rollouts: pause the Rollout; Flagger: suspend the analysis.
+    ControllerPause,
+    /// Argo Rollouts: resume; Flagger: resume the analysis.
+    ControllerResume,
+    /// Flagger: open the loadtester gate it waits at (approve the step, the promotion).
+    GateOpen,
+    /// Flagger: close that gate again.
+    GateClose,
+    /// Flagger: open the rollback gate (roll back now).
+    GateRollback,
     /// Promote the selected app from the selected environment to the next.
     PromoteNext,
     /// Open the selected app's rollback screen in the selected environment.
@@ -425,6 +439,48 @@ pub const KEYMAP: &[Binding] = &[
         keys: &[KeyPress::plain(Key::Char('N'))],
         command: Command::StartCanary,
         help: "start a canary: previous env's version",
+    },
+    Binding {
+        mode: Mode::Canary,
+        keys: &[KeyPress::plain(Key::Char('F'))],
+        command: Command::ControllerPromoteFull,
+        help: "Argo Rollouts: promote --full",
+    },
+    Binding {
+        mode: Mode::Canary,
+        keys: &[KeyPress::plain(Key::Char('r'))],
+        command: Command::ControllerRetry,
+        help: "Argo Rollouts: retry after an abort",
+    },
+    Binding {
+        mode: Mode::Canary,
+        keys: &[KeyPress::plain(Key::Char('p'))],
+        command: Command::ControllerPause,
+        help: "Argo: pause · Flagger: suspend",
+    },
+    Binding {
+        mode: Mode::Canary,
+        keys: &[KeyPress::plain(Key::Char('u'))],
+        command: Command::ControllerResume,
+        help: "Argo: resume · Flagger: resume",
+    },
+    Binding {
+        mode: Mode::Canary,
+        keys: &[KeyPress::plain(Key::Char('o'))],
+        command: Command::GateOpen,
+        help: "Flagger: open the gate it waits at",
+    },
+    Binding {
+        mode: Mode::Canary,
+        keys: &[KeyPress::plain(Key::Char('c'))],
+        command: Command::GateClose,
+        help: "Flagger: close that gate",
+    },
+    Binding {
+        mode: Mode::Canary,
+        keys: &[KeyPress::plain(Key::Char('R'))],
+        command: Command::GateRollback,
+        help: "Flagger: roll back now (rollback gate)",
     },
     Binding {
         mode: Mode::Canary,

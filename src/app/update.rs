@@ -344,7 +344,14 @@ fn screens(state: &mut State, command: Command) -> Update {
         | Command::CanaryPromote
         | Command::ToggleAuto
         | Command::KillSwitch
-        | Command::StartCanary => canary::command(state, command),
+        | Command::StartCanary
+        | Command::ControllerPromoteFull
+        | Command::ControllerRetry
+        | Command::ControllerPause
+        | Command::ControllerResume
+        | Command::GateOpen
+        | Command::GateClose
+        | Command::GateRollback => canary::command(state, command),
         Command::PromoteNext => promote_next(state),
         _ => checklist::command(state, command),
     }

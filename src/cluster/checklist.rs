@@ -41,13 +41,19 @@ fn owned_by(rs: &ReplicaSet, deployment: &Deployment) -> bool {
 }
 
 /// The stable and canary Deployments' names: the config's, or for a blue-green the roles its
-/// Service gives the two colours now.
+/// Service gives the two colours now, or for an app Flagger runs its primary (which serves)
+/// and its target (the canary).
 async fn live_names<'p>(
     client: &Client,
     app: &'p Placement,
-    deployments: &[Deployment],
+    deployments: &'p [Deployment],
 ) -> Result<(&'p str, Option<&'p str>), OpError> {
     let canary = app.canary.as_ref().map(|c| c.deployment.as_str());
+    if canary.is_none()
+        && let Some(primary) = flagger_primary(&app.deployment, deployments)
+    {
+        return Ok((primary, Some(&app.deployment)));
+    }
     let Some(CanaryTarget::ServiceSelector { service, label, canary_deployment, .. }) =
         app.canary.as_ref().map(|c| &c.target)
     else {
@@ -76,6 +82,23 @@ async fn live_names<'p>(
         }
         Err(_) => (&app.deployment, canary),
     })
+}
+
+/// The Deployment Flagger made to serve `target`'s stable traffic: `TARGET-primary`, owned by a
+/// Flagger Canary.
+fn flagger_primary<'d>(target: &str, deployments: &'d [Deployment]) -> Option<&'d str> {
+    let primary = format!("{target}-primary");
+    deployments
+        .iter()
+        .find(|d| d.metadata.name.as_deref() == Some(primary.as_str()))
+        .filter(|d| {
+            d.metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .any(|o| o.kind == "Canary" && o.api_version.starts_with("flagger.app/"))
+        })
+        .and_then(|d| d.metadata.name.as_deref())
 }
 
 /// The apps of one environment, with their Deployments and ReplicaSets.

@@ -16,7 +16,7 @@ use kube::{Client, runtime::wait::await_condition};
 use serde_json::Value;
 
 use super::summarize;
-use crate::ops::{PatchBody, Step, Target};
+use crate::ops::{PatchBody, ProxyCall, Step, Target, Via};
 
 /// Every request of an operation gets an answer within this, or is reported as unanswered.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -128,6 +128,23 @@ pub async fn fetch(client: &Client, target: &Target) -> Result<Value, OpError> {
     serde_json::to_value(object).map_err(|e| OpError::Failed(format!("{what}: {e}")))
 }
 
+/// Every object of `kind` in `namespace`, as JSON.
+pub async fn list(client: &Client, namespace: &str, kind: crate::ops::Kind) -> Result<Vec<Value>, OpError> {
+    let target = Target {
+        env: String::new(),
+        context: String::new(),
+        namespace: namespace.to_owned(),
+        kind,
+        name: String::new(),
+    };
+    let what = format!("list {} in {namespace}", kind.api().2);
+    let list = within(&what, api(client, &target).list(&kube::api::ListParams::default())).await?;
+    list.items
+        .iter()
+        .map(|o| serde_json::to_value(o).map_err(|e| OpError::Failed(format!("{what}: {e}"))))
+        .collect()
+}
+
 /// The ReplicaSets in `namespace` that `selector` (a Deployment's matchLabels) selects, as
 /// JSON: a Deployment's rollout history, once its owner references are checked.
 pub async fn replica_sets(client: &Client, namespace: &str, selector: &str) -> Result<Vec<Value>, OpError> {
@@ -224,16 +241,38 @@ pub struct Reviews {
 }
 
 impl Reviews {
-    /// Whether the operator may `patch` the step's target; `Err` carries the server's reason.
-    pub async fn authorize(&self, client: &Client, target: &Target) -> Result<(), OpError> {
-        let (group, _, plural) = target.kind.api();
-        let key = (target.context.clone(), group.to_owned(), plural.to_owned(), target.namespace.clone());
+    /// Whether the operator may make the step's write — `patch` on the target or its status,
+    /// `create` on the service proxy of a call through it; `Err` carries the server's reason.
+    pub async fn authorize(&self, client: &Client, step: &Step) -> Result<(), OpError> {
+        let target = &step.target;
+        let access = match &step.via {
+            Via::Object => Access::patch(target, None),
+            Via::Status => Access::patch(target, Some("status")),
+            Via::Proxy(call) => Access {
+                verb: "create",
+                group: String::new(),
+                resource: "services".into(),
+                subresource: Some("proxy"),
+                namespace: call.namespace.clone(),
+                name: call.service.clone(),
+            },
+        };
+        let key = (
+            target.context.clone(),
+            format!("{} {}", access.verb, access.group),
+            format!("{}/{}", access.resource, access.subresource.unwrap_or("")),
+            format!(
+                "{}/{}",
+                access.namespace,
+                if access.subresource == Some("proxy") { access.name.as_str() } else { "" }
+            ),
+        );
         let cached =
             self.lock().get(&key).filter(|(at, _)| at.elapsed() < REVIEW_TTL).map(|(_, a)| a.clone());
         let answer = if let Some(answer) = cached {
             answer
         } else {
-            let answer = ask(client, target, group, plural).await?;
+            let answer = ask(client, &target.context, &access).await?;
             self.lock().insert(key, (Instant::now(), answer.clone()));
             answer
         };
@@ -245,20 +284,40 @@ impl Reviews {
     }
 }
 
-async fn ask(
-    client: &Client,
-    target: &Target,
-    group: &str,
-    plural: &str,
-) -> Result<Result<(), String>, OpError> {
+/// One access review's question.
+struct Access {
+    verb: &'static str,
+    group: String,
+    resource: String,
+    subresource: Option<&'static str>,
+    namespace: String,
+    name: String,
+}
+
+impl Access {
+    fn patch(target: &Target, subresource: Option<&'static str>) -> Self {
+        let (group, _, plural) = target.kind.api();
+        Self {
+            verb: "patch",
+            group: group.to_owned(),
+            resource: plural.to_owned(),
+            subresource,
+            namespace: target.namespace.clone(),
+            name: target.name.clone(),
+        }
+    }
+}
+
+async fn ask(client: &Client, context: &str, access: &Access) -> Result<Result<(), String>, OpError> {
     let review = SelfSubjectAccessReview {
         spec: SelfSubjectAccessReviewSpec {
             resource_attributes: Some(ResourceAttributes {
-                verb: Some("patch".into()),
-                group: Some(group.into()),
-                resource: Some(plural.into()),
-                namespace: Some(target.namespace.clone()),
-                name: Some(target.name.clone()),
+                verb: Some(access.verb.into()),
+                group: Some(access.group.clone()),
+                resource: Some(access.resource.clone()),
+                subresource: access.subresource.map(str::to_owned),
+                namespace: Some(access.namespace.clone()),
+                name: Some(access.name.clone()),
                 ..ResourceAttributes::default()
             }),
             ..SelfSubjectAccessReviewSpec::default()
@@ -272,7 +331,10 @@ async fn ask(
         Ok(Ok(()))
     } else {
         let why = status.reason.filter(|r| !r.is_empty()).unwrap_or_else(|| "RBAC denies it".to_owned());
-        Ok(Err(format!("not allowed to patch {plural} in {}/{}: {why}", target.context, target.namespace)))
+        let what = access
+            .subresource
+            .map_or_else(|| access.resource.clone(), |s| format!("{}/{s}", access.resource));
+        Ok(Err(format!("not allowed to {} {what} in {context}/{}: {why}", access.verb, access.namespace)))
     }
 }
 
@@ -282,23 +344,113 @@ pub async fn dry_run(write: &Client, step: &Step) -> Result<(), OpError> {
     let patch = kube_patch(&step.patch.with_precondition(&step.from_resource_version))?;
     let params =
         PatchParams { dry_run: true, field_manager: Some(FIELD_MANAGER.into()), ..PatchParams::default() };
-    within("dry run", api(write, &step.target).patch(&step.target.name, &params, &patch)).await.map(drop)
+    let api = api(write, &step.target);
+    let name = &step.target.name;
+    match &step.via {
+        Via::Object => within("dry run", api.patch(name, &params, &patch)).await.map(drop),
+        Via::Status => within("dry run", api.patch_status(name, &params, &patch)).await.map(drop),
+        // A call through the proxy has no dry run: the access review is all that is asked.
+        Via::Proxy(_) => Ok(()),
+    }
 }
 
 /// The write itself, once, with the precondition. Returns the object as stored. A write that
 /// got no answer is [`OpError::Unanswered`] — it may have landed — unless the connection was
 /// refused before anything was sent.
 pub async fn execute(write: &Client, step: &Step) -> Result<Value, OpError> {
+    if let Via::Proxy(call) = &step.via {
+        return call_proxy(write, step, call).await;
+    }
     let patch = kube_patch(&step.patch.with_precondition(&step.from_resource_version))?;
     let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..PatchParams::default() };
-    let object =
-        match within("write", api(write, &step.target).patch(&step.target.name, &params, &patch)).await {
-            Err(OpError::Unreachable(m)) if !refused_before_sending(&m) => {
-                return Err(OpError::Unanswered(format!("{m}: the write was sent, its answer never came")));
-            }
-            other => other?,
-        };
+    let api = api(write, &step.target);
+    let name = &step.target.name;
+    let sent = async {
+        match step.via {
+            Via::Status => api.patch_status(name, &params, &patch).await,
+            _ => api.patch(name, &params, &patch).await,
+        }
+    };
+    let object = match within("write", sent).await {
+        Err(OpError::Unreachable(m)) if !refused_before_sending(&m) => {
+            return Err(OpError::Unanswered(format!("{m}: the write was sent, its answer never came")));
+        }
+        other => other?,
+    };
     serde_json::to_value(object).map_err(|e| OpError::Failed(format!("write: {e}")))
+}
+
+/// A POST through the service proxy, once, after the object it governs is read again and
+/// found as the plan saw it (its resourceVersion, or failing that every guarded field); then
+/// the check the call names. Returns the governed object as read.
+async fn call_proxy(write: &Client, step: &Step, call: &ProxyCall) -> Result<Value, OpError> {
+    let object = fetch(write, &step.target).await?;
+    let rv = object.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or_default();
+    if rv != step.from_resource_version
+        && let Some(broken) = step.guards.iter().find(|g| !g.holds(&object))
+    {
+        return Err(OpError::Conflict(format!(
+            "{} {}/{} changed since the plan: {}; nothing was sent",
+            step.target.kind.name(),
+            step.target.namespace,
+            step.target.name,
+            broken.describe_change(&object)
+        )));
+    }
+    let what = format!("POST {}", call.url(&call.path));
+    let (status, text) = match post(write, &call.url(&call.path), &call.body).await {
+        Err(OpError::Unreachable(m)) if !refused_before_sending(&m) => {
+            return Err(OpError::Unanswered(format!(
+                "{what}: {m}: the call was sent, its answer never came"
+            )));
+        }
+        other => other?,
+    };
+    if !(200..300).contains(&status) {
+        return Err(match status {
+            403 => OpError::Forbidden(format!("{what}: forbidden (403): {text}")),
+            404 => OpError::NotFound(format!("{what}: not found (404): {}", text.trim())),
+            503 => {
+                OpError::Unreachable(format!("{what}: the service does not answer (503): {}", text.trim()))
+            }
+            _ => OpError::Failed(format!("{what}: {status}: {}", text.trim())),
+        });
+    }
+    if let Some(check) = &call.check {
+        let (found, _) = post(write, &call.url(&check.path), &call.body).await?;
+        if found != check.status {
+            return Err(OpError::Failed(format!(
+                "{what} answered {status}, but /{} answers {found}, not {}: the gate did not take",
+                check.path, check.status
+            )));
+        }
+    }
+    Ok(object)
+}
+
+/// What the call's check answers now, before anything is sent: a gate already as asked is
+/// nothing to do.
+pub async fn proxy_state(write: &Client, call: &ProxyCall) -> Result<Option<u16>, OpError> {
+    let Some(check) = &call.check else { return Ok(None) };
+    let (status, _) = post(write, &call.url(&check.path), &call.body).await?;
+    Ok(Some(status))
+}
+
+/// A POST with a JSON body; the status and the text of the answer, whatever the status.
+async fn post(client: &Client, url: &str, body: &str) -> Result<(u16, String), OpError> {
+    use http_body_util::BodyExt as _;
+    let request = http::Request::post(url)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(kube::client::Body::from(body.as_bytes().to_vec()))
+        .map_err(|e| OpError::Failed(format!("POST {url}: {e}")))?;
+    let answer = async {
+        let response = client.send(request).await?;
+        let status = response.status().as_u16();
+        let bytes =
+            response.into_body().collect().await.map_err(|e| kube::Error::Service(e.into()))?.to_bytes();
+        Ok::<_, kube::Error>((status, String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    within(&format!("POST {url}"), answer).await
 }
 
 /// Whether a transport error means the request never left: the connection was refused or

@@ -78,7 +78,8 @@ enum Item {
     Route(RouteInfo),
     Service(ServiceInfo),
     GitOps(GitOpsInfo),
-    Controller(ControllerInfo),
+    /// Boxed: a controller's record is the largest, and there are few of them.
+    Controller(Box<ControllerInfo>),
 }
 
 impl Item {
@@ -214,7 +215,10 @@ impl Tables {
                 Item::Route(i) => inventory.routes.push(i),
                 Item::Service(i) => inventory.services.push(i),
                 Item::GitOps(i) => inventory.gitops.push(i),
-                Item::Controller(i) => inventory.controllers.push(i),
+                Item::Controller(mut i) => {
+                    inventory.deployments.extend(i.workload.take().map(|w| *w));
+                    inventory.controllers.push(*i);
+                }
             }
         }
         inventory
@@ -455,13 +459,13 @@ fn gitops_sources(spec: &WatchSpec) -> Vec<GitOpsSource> {
             Kind::Rollout,
             dynamic("argoproj.io", "v1alpha1", "Rollout", "rollouts"),
             spec.namespaces.clone(),
-            |o| Item::Controller(from_k8s::argo_rollout(o)),
+            |o| Item::Controller(Box::new(from_k8s::argo_rollout(o))),
         ),
         (
             Kind::FlaggerCanary,
             dynamic("flagger.app", "v1beta1", "Canary", "canaries"),
             spec.namespaces.clone(),
-            |o| Item::Controller(from_k8s::flagger_canary(o)),
+            |o| Item::Controller(Box::new(from_k8s::flagger_canary(o))),
         ),
         (
             Kind::Kustomization,

@@ -56,7 +56,9 @@ fn deadline(step: &Step) -> Duration {
     match step.verify {
         Verify::RolloutComplete => Duration::from_secs(300),
         Verify::Field { .. } | Verify::Stored { .. } => Duration::from_secs(30),
-        Verify::Written => Duration::ZERO,
+        // A controller's own pace: an Argo Rollout moves on at its next reconcile.
+        Verify::AtLeast { .. } => Duration::from_secs(60),
+        Verify::Checked { .. } | Verify::Written => Duration::ZERO,
     }
 }
 
@@ -423,7 +425,7 @@ async fn run_step(
         tracing::warn!(error = %e, "could not record the Event");
         notes.push(format!("the Event could not be recorded ({e})"));
     }
-    let verified = if step.verify == Verify::Written {
+    let verified = if matches!(step.verify, Verify::Written | Verify::Checked { .. }) {
         Verified::Done(object.clone())
     } else {
         progress(&format!("written; waiting until {}", step.verify.describe()));

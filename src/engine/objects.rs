@@ -6,6 +6,7 @@ use serde_json::Value;
 use super::Session;
 use crate::cluster::ops::{self, OpError};
 use crate::config::{CanaryPlace, CanaryTarget, Placement};
+use crate::ops::controllers::Verb;
 use crate::ops::rollback::{self, Options, Revision};
 use crate::ops::{CanaryRequest, Kind, Operation, Place, Plan, PlanError, Target, canary};
 
@@ -88,12 +89,25 @@ pub async fn fetch_canary(
 ) -> Result<CanaryObjects, OpError> {
     let stable_target = deployment_target(placement);
     let canary_target = Target { name: canary.deployment.clone(), ..stable_target.clone() };
-    let stable = ops::fetch(&session.read, &stable_target).await?;
-    let canary_object = ops::fetch(&session.read, &canary_target).await?;
+    // The object that carries the weight first: one a controller owns is refused with whose it
+    // is, before anything else is read or planned.
     let router = match canary::router_target(&place(placement), &placement.namespace, &canary.target) {
-        Some(t) => Some(ops::fetch(&session.read, &t).await?),
+        Some(t) => {
+            let object = ops::fetch(&session.read, &t).await?;
+            if let Some(owner) = crate::ops::controllers::owner(&object) {
+                return Err(OpError::Refused(format!(
+                    "{} {}/{} is driven by {owner}; opsdeck does not write what a controller owns",
+                    t.kind.name(),
+                    t.namespace,
+                    t.name
+                )));
+            }
+            Some(object)
+        }
         None => None,
     };
+    let stable = ops::fetch(&session.read, &stable_target).await?;
+    let canary_object = ops::fetch(&session.read, &canary_target).await?;
     // A blue-green's colours are read in the roles its Service gives them now; colours it
     // cannot tell apart stay as configured, and the plan says why it cannot be made.
     if let (CanaryTarget::ServiceSelector { label, .. }, Some(service)) = (&canary.target, &router)
@@ -134,6 +148,49 @@ pub fn plan_canary(
         )));
     }
     canary::set_weight(&place, request.operation(), &target.target, &view, weight)
+}
+
+/// The controller object that runs the app's release, as read now: an Argo Rollout named
+/// after the app's workload (or whose `workloadRef` names it), else a Flagger Canary whose
+/// `targetRef` names it. `None` where neither is installed or none runs the app.
+pub async fn fetch_controller(
+    session: &Session,
+    placement: &Placement,
+) -> Result<Option<(Kind, Value)>, OpError> {
+    let name = &placement.deployment;
+    for (kind, pointer) in
+        [(Kind::Rollout, "/spec/workloadRef/name"), (Kind::FlaggerCanary, "/spec/targetRef/name")]
+    {
+        let objects = match ops::list(&session.read, &placement.namespace, kind).await {
+            Ok(objects) => objects,
+            // Not installed here, or not ours to read: not the controller of this app.
+            Err(OpError::NotFound(_) | OpError::Forbidden(_)) => continue,
+            Err(e) => return Err(e),
+        };
+        let runs = |o: &Value| {
+            let own = o.pointer("/metadata/name").and_then(Value::as_str) == Some(name.as_str());
+            let named = o.pointer(pointer).and_then(Value::as_str) == Some(name.as_str());
+            named || (kind == Kind::Rollout && own && o.pointer("/spec/template").is_some())
+        };
+        if let Some(object) = objects.into_iter().find(runs) {
+            return Ok(Some((kind, object)));
+        }
+    }
+    Ok(None)
+}
+
+/// The plan for a controller's verb over its object as read.
+pub fn plan_controller(
+    placement: &Placement,
+    kind: Kind,
+    object: &Value,
+    verb: &Verb,
+) -> Result<Plan, PlanError> {
+    let place = place(placement);
+    match kind {
+        Kind::Rollout => crate::ops::controllers::argo_plan(&place, verb, object),
+        _ => crate::ops::controllers::flagger_plan(&place, verb, object),
+    }
 }
 
 /// What a rollback plan is computed from, as read now.
@@ -229,6 +286,32 @@ pub async fn plan_suspend(session: &Session, placement: &Placement) -> Result<Pl
 pub async fn describe_now(session: &Session, placement: &Placement, operation: Operation) -> String {
     let rv =
         |o: &Value| o.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or("?").to_owned();
+    if operation.is_controller() {
+        return match fetch_controller(session, placement).await {
+            Ok(Some((kind, object))) => {
+                let text = |p: &str| {
+                    object.pointer(p).map_or_else(
+                        || "?".to_owned(),
+                        |v| v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                    )
+                };
+                let weight = if kind == Kind::Rollout {
+                    text("/status/canary/weights/canary/weight")
+                } else {
+                    text("/status/canaryWeight")
+                };
+                format!(
+                    "now: {} {} at {weight}% (phase {}, resourceVersion {})",
+                    kind.name(),
+                    placement.deployment,
+                    text("/status/phase"),
+                    rv(&object)
+                )
+            }
+            Ok(None) => "now: no controller runs it".to_owned(),
+            Err(e) => format!("could not read it again: {e}"),
+        };
+    }
     if operation.is_canary() {
         let Some(target) = &placement.canary else { return String::new() };
         return match fetch_canary(session, placement, target).await {

@@ -12,8 +12,9 @@ use crate::cluster::ops;
 use crate::config::{CanaryPlace, Placement};
 use crate::health::rollout::deployment_of;
 use crate::health::verdict::Rollout;
+use crate::ops::controllers::Verb;
 use crate::ops::policy::{self, Rules};
-use crate::ops::{CanaryRequest, Operation, Plan, PlanError, Step, canary};
+use crate::ops::{CanaryRequest, Kind, Operation, Plan, PlanError, Step, canary};
 
 impl Engine {
     /// Plans and decides `request` against the objects as they are now, and checks it with the
@@ -31,6 +32,17 @@ impl Engine {
             Ask::Restart | Ask::Pause | Ask::Resume => {
                 let object = fetch_stable(&session, &placement).await?;
                 objects::plan_deployment(&placement, request.ask.operation(), &object, now)?
+            }
+            Ask::Controller(verb) => {
+                let (plan, v) = self.controller_plan(&session, &placement, Ok(verb.clone())).await?;
+                version = v;
+                plan
+            }
+            // An app with no canary of ours: its controller's abort and promotion, if one runs it.
+            &Ask::Canary(canary_request) if placement.canary.is_none() => {
+                let (plan, v) = self.controller_plan(&session, &placement, Err(canary_request)).await?;
+                version = v;
+                plan
             }
             &Ask::Canary(canary_request) => {
                 let (_, target) = self.fleet.canary(&request.env, &request.app)?;
@@ -94,6 +106,49 @@ impl Engine {
             plan,
             decision,
             left_out: Vec::new(),
+        })
+    }
+
+    /// A controller's verb, planned over its object: asked for as one (`Ok`), or as a canary
+    /// request on an app with no canary of ours (`Err`), whose abort and promotion are the
+    /// controller's; its weights follow the controller's steps, so a step or a weight is refused.
+    async fn controller_plan(
+        &self,
+        session: &Session,
+        placement: &Placement,
+        ask: Result<Verb, CanaryRequest>,
+    ) -> Result<(Plan, Option<String>), Refusal> {
+        let (kind, object) = self.controller_of(session, placement).await?;
+        let verb = match ask {
+            Ok(verb) => verb,
+            Err(CanaryRequest::Promote) => Verb::Promote,
+            Err(CanaryRequest::Abort) => Verb::Abort,
+            Err(other) => {
+                return Err(Refusal::Precondition(format!(
+                    "{}/{} is run by {}: its weights follow its own steps, so {} does not apply (use promote, abort, retry, pause, resume{})",
+                    placement.env,
+                    placement.app,
+                    controller_name(kind),
+                    other.operation().name(),
+                    if kind == Kind::FlaggerCanary { ", gate open|close NAME" } else { "" }
+                )));
+            }
+        };
+        let plan = objects::plan_controller(placement, kind, &object, &verb)?;
+        Ok((plan, controller_version(&object)))
+    }
+
+    /// The controller that runs the app, or why there is none to drive.
+    async fn controller_of(
+        &self,
+        session: &Session,
+        placement: &Placement,
+    ) -> Result<(Kind, Value), Refusal> {
+        objects::fetch_controller(session, placement).await?.ok_or_else(|| {
+            Refusal::Precondition(format!(
+                "{}/{} is not run by Argo Rollouts or Flagger here: the controller verbs do not apply",
+                placement.env, placement.app
+            ))
         })
     }
 
@@ -270,6 +325,19 @@ impl Engine {
     }
 }
 
+fn controller_name(kind: Kind) -> &'static str {
+    if kind == Kind::Rollout { "Argo Rollouts" } else { "Flagger" }
+}
+
+/// The version a controller brings: the image its template (a Rollout's) or its last
+/// applied target (a Canary's status) names, for the checklist gate.
+fn controller_version(object: &Value) -> Option<String> {
+    object
+        .pointer("/spec/template/spec/containers/0/image")
+        .and_then(Value::as_str)
+        .map(crate::health::image_tag)
+}
+
 /// May the operator do this, and would the server accept it, and is the object ours to write
 /// (not one Argo Rollouts or Flagger drives)? Nothing is stored; a read-only environment sends
 /// nothing at all.
@@ -284,8 +352,21 @@ async fn preflight(session: &Session, step: &Step) -> Result<(), Refusal> {
             step.target.name
         )));
     }
-    session.reviews.authorize(&session.read, &step.target).await?;
+    session.reviews.authorize(&session.read, step).await?;
     ops::dry_run(write, step).await?;
+    // A proxy call has no dry run; what its check answers now says whether it would change
+    // anything (and that the service answers at all).
+    if let crate::ops::Via::Proxy(call) = &step.via
+        && let Some(check) = &call.check
+        && ops::proxy_state(write, call).await? == Some(check.status)
+    {
+        return Err(Refusal::Precondition(format!(
+            "the loadtester's /{} already answers {}: {} is already as asked",
+            check.path,
+            check.status,
+            step.diff.first().map_or("the gate", |d| d.field.as_str())
+        )));
+    }
     Ok(())
 }
 

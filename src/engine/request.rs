@@ -2,6 +2,7 @@
 //! command typed. Where the console and the command line must differ, the difference is a
 //! field here, never a second code path.
 
+use crate::ops::controllers::Verb;
 use crate::ops::{CanaryRequest, Operation};
 
 /// The version a release brings.
@@ -39,6 +40,8 @@ pub enum Ask {
     Promote {
         from: String,
     },
+    /// A verb of the controller that runs the app's release (Argo Rollouts, Flagger).
+    Controller(Verb),
 }
 
 impl Ask {
@@ -54,6 +57,16 @@ impl Ask {
             Self::SuspendGitOps => Operation::SuspendGitOps,
             Self::StartCanary(_) => Operation::CanaryStart,
             Self::Promote { .. } => Operation::Promote,
+            Self::Controller(ref verb) => match verb {
+                Verb::Promote => Operation::ControllerPromote,
+                Verb::PromoteFull => Operation::ControllerPromoteFull,
+                Verb::Abort => Operation::ControllerAbort,
+                Verb::Retry => Operation::ControllerRetry,
+                Verb::Pause => Operation::ControllerPause,
+                Verb::Resume => Operation::ControllerResume,
+                Verb::Gate { open: true, .. } => Operation::GateOpen,
+                Verb::Gate { open: false, .. } => Operation::GateClose,
+            },
         }
     }
 

@@ -6,7 +6,7 @@ use std::cmp::Reverse;
 use jiff::{SignedDuration, Timestamp};
 
 use super::colours::{self, Roles};
-use super::inventory::{DeploymentInfo, EventInfo, Inventory, PodInfo};
+use super::inventory::{ControllerInfo, DeploymentInfo, EventInfo, Inventory, PodInfo};
 use super::verdict::{AppHealth, CanaryHealth, Colours, EnvHealth, Replicas, Rollout, Verdict};
 use crate::config::{CanaryTarget, Placement};
 
@@ -20,7 +20,9 @@ pub struct AppSpec<'a> {
 }
 
 /// The names of an app's Deployments as the live objects have it: the config's, except for a
-/// blue-green, whose Service says which colour is stable now.
+/// blue-green, whose Service says which colour is stable now, and for an app Flagger runs,
+/// whose primary (`NAME-primary`) serves stable while the configured Deployment, Flagger's
+/// target, is the canary.
 struct Names<'a> {
     stable: &'a str,
     canary: Option<&'a str>,
@@ -38,8 +40,16 @@ impl<'a> AppSpec<'a> {
         }
     }
 
-    fn names(&self, inventory: &Inventory) -> Names<'a> {
+    fn names<'b>(&self, inventory: &'b Inventory) -> Names<'b>
+    where
+        'a: 'b,
+    {
         let canary = self.canary.map(CanaryTarget::canary_deployment);
+        if self.canary.is_none()
+            && let Some(primary) = flagger_primary(inventory, self.namespace, self.deployment)
+        {
+            return Names { stable: primary, canary: Some(self.deployment), colours: None };
+        }
         let Some(CanaryTarget::ServiceSelector { service, label, canary_deployment, .. }) = self.canary
         else {
             return Names { stable: self.deployment, canary, colours: None };
@@ -62,10 +72,25 @@ impl<'a> AppSpec<'a> {
     }
 
     /// The stable and canary Deployments' names now (see [`colours`] for a blue-green).
-    pub fn live_names(&self, inventory: &Inventory) -> (&'a str, Option<&'a str>) {
+    pub fn live_names<'b>(&self, inventory: &'b Inventory) -> (&'b str, Option<&'b str>)
+    where
+        'a: 'b,
+    {
         let names = self.names(inventory);
         (names.stable, names.canary)
     }
+}
+
+/// The primary Deployment Flagger made for `target`, where a Flagger Canary targets it.
+fn flagger_primary<'i>(inventory: &'i Inventory, namespace: &str, target: &str) -> Option<&'i str> {
+    let runs = inventory
+        .controllers
+        .iter()
+        .any(|c| c.kind == "flagger" && c.namespace == namespace && c.target == target);
+    let primary = format!("{target}-primary");
+    runs.then(|| inventory.deployments.iter().find(|d| d.namespace == namespace && d.name == primary))
+        .flatten()
+        .map(|d| d.name.as_str())
 }
 
 /// The recent window for restarts and warnings (15 minutes).
@@ -80,7 +105,7 @@ const NO_DATA: &str = "no data from the cluster yet";
 
 /// The app's live pods, each with whether it belongs to the canary Deployment (by selector and
 /// owner, as the health model decides it): what the metrics scrape reads.
-pub fn app_pods<'i>(spec: &AppSpec<'_>, inventory: &'i Inventory) -> Vec<(bool, &'i PodInfo)> {
+pub fn app_pods<'s: 'i, 'i>(spec: &AppSpec<'s>, inventory: &'i Inventory) -> Vec<(bool, &'i PodInfo)> {
     AppObjects::collect(spec, inventory).live().map(|(side, pod)| (side == Side::Canary, pod)).collect()
 }
 
@@ -204,6 +229,41 @@ fn version(deployment: Option<&DeploymentInfo>) -> Option<String> {
     deployment.and_then(|d| d.images.first()).map(|image| image_tag(image))
 }
 
+/// The controller's canary side: a Rollout's ReplicaSet for its template, or the Deployment
+/// Flagger analyses (its target, while the primary serves).
+fn with_canary(
+    mut c: ControllerInfo,
+    target: Option<&DeploymentInfo>,
+    inventory: &Inventory,
+) -> ControllerInfo {
+    if c.kind == "flagger" {
+        if let Some(d) = target {
+            c.canary_version = version(Some(d));
+            c.canary_ready = Some((d.ready, d.desired));
+        }
+        return c;
+    }
+    let replica_set = |hash: Option<&str>| {
+        let name = format!("{}-{}", c.target, hash?);
+        inventory.replica_sets.iter().find(|rs| rs.namespace == c.namespace && rs.name == name)
+    };
+    let (stable, canary) = (replica_set(c.stable_hash.as_deref()), replica_set(c.canary_hash.as_deref()));
+    c.stable_ready = stable.map(|rs| (rs.ready, rs.desired));
+    if let Some(rs) = canary.filter(|_| c.canary_hash != c.stable_hash) {
+        c.canary_version = rs.images.first().map(|image| image_tag(image));
+        c.canary_ready = Some((rs.ready, rs.desired));
+    }
+    c
+}
+
+/// A Rollout's stable version: its stable ReplicaSet's image, not its template's (which is
+/// the canary's while an update is under way).
+fn rollout_stable_version(c: &ControllerInfo, inventory: &Inventory) -> Option<String> {
+    let name = format!("{}-{}", c.target, c.stable_hash.as_deref()?);
+    let rs = inventory.replica_sets.iter().find(|rs| rs.namespace == c.namespace && rs.name == name)?;
+    rs.images.first().map(|image| image_tag(image))
+}
+
 /// Every selector pair is among the pod's labels. An empty selector selects nothing here: the
 /// compact record keeps only matchLabels, and "every pod in the namespace" would be wrong.
 fn selects(deployment: &DeploymentInfo, pod: &PodInfo) -> bool {
@@ -248,16 +308,16 @@ fn side_of(
 }
 
 /// The app's Deployments, present or not, and its pods split by side.
-struct AppObjects<'s, 'i> {
-    names: Names<'s>,
+struct AppObjects<'i> {
+    names: Names<'i>,
     stable: Option<&'i DeploymentInfo>,
     canary: Option<&'i DeploymentInfo>,
     /// Every pod either Deployment selects, terminating ones included (their events still count).
     pods: Vec<(Side, &'i PodInfo)>,
 }
 
-impl<'s, 'i> AppObjects<'s, 'i> {
-    fn collect(spec: &AppSpec<'s>, inventory: &'i Inventory) -> Self {
+impl<'i> AppObjects<'i> {
+    fn collect<'s: 'i>(spec: &AppSpec<'s>, inventory: &'i Inventory) -> Self {
         let names = spec.names(inventory);
         let stable = find_deployment(inventory, spec.namespace, names.stable);
         let canary = names.canary.and_then(|name| find_deployment(inventory, spec.namespace, name));
@@ -325,12 +385,7 @@ fn pod_counts<'i>(pods: impl Iterator<Item = &'i PodInfo>, now: Timestamp) -> Po
 }
 
 /// An event about one of the app's objects: its Deployments, their ReplicaSets, or its pods.
-fn is_about_app(
-    event: &EventInfo,
-    objects: &AppObjects<'_, '_>,
-    inventory: &Inventory,
-    names: &[&str],
-) -> bool {
+fn is_about_app(event: &EventInfo, objects: &AppObjects<'_>, inventory: &Inventory, names: &[&str]) -> bool {
     match event.kind.as_str() {
         "Deployment" => names.contains(&event.name.as_str()),
         "ReplicaSet" => inventory.replica_sets.iter().any(|rs| {
@@ -348,7 +403,7 @@ fn is_about_app(
 /// The app's Warning events in the recent window, newest first.
 fn app_warnings<'i>(
     spec: &AppSpec<'_>,
-    objects: &AppObjects<'_, '_>,
+    objects: &AppObjects<'_>,
     inventory: &'i Inventory,
     now: Timestamp,
 ) -> Vec<&'i EventInfo> {
@@ -381,7 +436,7 @@ fn gateway_weight(inv: &Inventory, ns: &str, route: &str, stable: &str, canary: 
 }
 
 /// Replica ratio: the canary's share of ready pods, an approximation of its traffic.
-fn replica_weight(objects: &AppObjects<'_, '_>) -> Option<u32> {
+fn replica_weight(objects: &AppObjects<'_>) -> Option<u32> {
     let canary = objects.ready_on(Side::Canary);
     percent(canary, objects.ready_on(Side::Stable) + canary)
 }
@@ -389,7 +444,7 @@ fn replica_weight(objects: &AppObjects<'_, '_>) -> Option<u32> {
 fn canary_health(
     target: &CanaryTarget,
     spec: &AppSpec<'_>,
-    objects: &AppObjects<'_, '_>,
+    objects: &AppObjects<'_>,
     inv: &Inventory,
 ) -> CanaryHealth {
     let (weight, approximate) = match target {
@@ -413,7 +468,7 @@ fn canary_health(
 }
 
 /// A blue-green's colours, from the two Deployments' selectors.
-fn colours_of(target: &CanaryTarget, objects: &AppObjects<'_, '_>) -> Option<Colours> {
+fn colours_of(target: &CanaryTarget, objects: &AppObjects<'_>) -> Option<Colours> {
     let CanaryTarget::ServiceSelector { label, .. } = target else { return None };
     let colour = |d: Option<&DeploymentInfo>| d.and_then(|d| d.selector.get(label)).cloned();
     Some(Colours { stable: colour(objects.stable)?, canary: colour(objects.canary)? })
@@ -508,9 +563,17 @@ fn assess_app(spec: &AppSpec<'_>, inventory: &Inventory, now: Timestamp) -> AppH
     pod_findings(&counts, &warnings, &mut findings);
     let (verdict, reasons) = verdict_of(findings);
 
+    let controller = inventory
+        .controllers
+        .iter()
+        .find(|c| c.namespace == spec.namespace && c.target == spec.deployment)
+        .map(|c| with_canary(c.clone(), objects.canary, inventory));
     AppHealth {
         app: spec.name.to_owned(),
-        version: version(objects.stable),
+        version: controller
+            .as_ref()
+            .and_then(|c| rollout_stable_version(c, inventory))
+            .or_else(|| version(objects.stable)),
         replicas,
         rollout,
         restarts_recent: counts.restarts_recent,
@@ -519,11 +582,7 @@ fn assess_app(spec: &AppSpec<'_>, inventory: &Inventory, now: Timestamp) -> AppH
         pending: counts.pending,
         warnings_recent: count(warnings.len()),
         canary,
-        controller: inventory
-            .controllers
-            .iter()
-            .find(|c| c.namespace == spec.namespace && c.target == objects.names.stable)
-            .cloned(),
+        controller,
         verdict,
         reasons,
     }

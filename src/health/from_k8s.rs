@@ -75,7 +75,8 @@ pub fn replica_set(rs: &ReplicaSet) -> ReplicaSetInfo {
     ReplicaSetInfo {
         namespace: rs.metadata.namespace.clone().unwrap_or_default(),
         name: rs.metadata.name.clone().unwrap_or_default(),
-        owner: owner.filter(|o| o.kind == "Deployment").map(|o| o.name.clone()),
+        // A Rollout owns its ReplicaSets as a Deployment does.
+        owner: owner.filter(|o| o.kind == "Deployment" || o.kind == "Rollout").map(|o| o.name.clone()),
         revision: revision(rs.metadata.annotations.as_ref()),
         desired: rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
         ready: rs.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0),
@@ -294,18 +295,211 @@ pub fn argo_rollout(o: &DynamicObject) -> ControllerInfo {
     });
     let pause_conditions =
         data.pointer("/status/pauseConditions").and_then(Value::as_array).is_some_and(|c| !c.is_empty());
+    let paused = data.pointer("/spec/paused").and_then(Value::as_bool).unwrap_or(false) || pause_conditions;
+    let workload = data.pointer("/spec/template").map(|_| Box::new(rollout_workload(o, paused)));
     ControllerInfo {
         kind: "argo-rollouts",
         namespace: o.metadata.namespace.clone().unwrap_or_default(),
         target: text("/spec/workloadRef/name").unwrap_or_else(|| name.clone()),
+        stable_hash: text("/status/stableRS"),
+        canary_hash: text("/status/currentPodHash"),
+        workload,
+        steps: steps.map(|s| s.iter().map(argo_step).collect()).unwrap_or_default(),
+        analysis: None,
+        metrics: Vec::new(),
+        webhooks: Vec::new(),
+        gates: Vec::new(),
+        iterations: None,
+        last_transition: None,
+        next: Some(argo_next(data, paused)),
+        step_weight: None,
+        max_weight: None,
+        canary_version: None,
+        canary_ready: None,
+        stable_ready: None,
         name,
         phase: text("/status/phase"),
         message: text("/status/message"),
         weight,
         step: steps.map(|s| (index.unwrap_or(0), u32::try_from(s.len()).unwrap_or(u32::MAX))),
-        paused: data.pointer("/spec/paused").and_then(Value::as_bool).unwrap_or(false) || pause_conditions,
+        paused,
         aborted: data.pointer("/status/abort").and_then(Value::as_bool).unwrap_or(false),
         failed_checks: None,
+    }
+}
+
+/// A Rollout's replicas, as a Deployment's: its spec and status carry the same fields (its
+/// `observedGeneration` is a string). A Rollout paused at a step counts as paused, so the
+/// health model does not call it a rollout that never finishes.
+fn rollout_workload(o: &DynamicObject, paused: bool) -> DeploymentInfo {
+    let data = &o.data;
+    let int = |p: &str| data.pointer(p).and_then(Value::as_i64).and_then(|n| i32::try_from(n).ok());
+    let template: Option<PodTemplateSpec> =
+        data.pointer("/spec/template").and_then(|t| serde_json::from_value(t.clone()).ok());
+    let selector = data
+        .pointer("/spec/selector/matchLabels")
+        .and_then(|m| serde_json::from_value::<BTreeMap<String, String>>(m.clone()).ok())
+        .unwrap_or_default();
+    let generation = o.metadata.generation.unwrap_or(0);
+    let observed = match data.pointer("/status/observedGeneration") {
+        Some(Value::String(s)) => s.parse().unwrap_or(generation),
+        Some(v) => v.as_i64().unwrap_or(0),
+        None => 0,
+    };
+    let conditions = data
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .map(|cs| {
+            cs.iter()
+                .map(|c| {
+                    let f = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+                    ConditionInfo {
+                        kind: f("type"),
+                        status: f("status"),
+                        reason: f("reason"),
+                        message: f("message"),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    DeploymentInfo {
+        namespace: o.metadata.namespace.clone().unwrap_or_default(),
+        name: o.metadata.name.clone().unwrap_or_default(),
+        labels: labels(o.metadata.labels.as_ref()),
+        selector,
+        desired: int("/spec/replicas").unwrap_or(1),
+        updated: int("/status/updatedReplicas").unwrap_or(0),
+        ready: int("/status/readyReplicas").unwrap_or(0),
+        available: int("/status/availableReplicas").unwrap_or(0),
+        current: int("/status/replicas").unwrap_or(0),
+        generation,
+        observed_generation: observed,
+        paused,
+        progress_deadline_seconds: int("/spec/progressDeadlineSeconds").unwrap_or(600),
+        conditions,
+        images: images(template.as_ref()),
+        revision: revision(o.metadata.annotations.as_ref()),
+        created: o.metadata.creation_timestamp.as_ref().map(|t| t.0),
+    }
+}
+
+/// One Argo canary step in words.
+fn argo_step(step: &Value) -> String {
+    if let Some(w) = step.get("setWeight").and_then(Value::as_u64) {
+        return format!("{w}%");
+    }
+    match step.get("pause") {
+        Some(pause) => match pause.get("duration") {
+            Some(Value::String(d)) => format!("pause {d}"),
+            Some(Value::Number(n)) => format!("pause {n}s"),
+            _ => "pause".to_owned(),
+        },
+        None => step.as_object().and_then(|o| o.keys().next().cloned()).unwrap_or_else(|| "?".into()),
+    }
+}
+
+/// What the rollouts controller does next, from the step it is at.
+fn argo_next(data: &Value, paused: bool) -> String {
+    let abort = data.pointer("/status/abort").and_then(Value::as_bool).unwrap_or(false);
+    let index = data.pointer("/status/currentStepIndex").and_then(Value::as_u64).unwrap_or(0);
+    let steps = data.pointer("/spec/strategy/canary/steps").and_then(Value::as_array);
+    let stable = data.pointer("/status/stableRS").and_then(Value::as_str);
+    let current = data.pointer("/status/currentPodHash").and_then(Value::as_str);
+    if abort {
+        return "aborted: all traffic on stable; retry starts the update again from the first step".into();
+    }
+    if stable.is_some() && stable == current {
+        return "healthy: a new template starts the steps".into();
+    }
+    if data.pointer("/spec/paused").and_then(Value::as_bool).unwrap_or(false) {
+        return "paused by an operator: resume lets it go on".into();
+    }
+    let step = steps.and_then(|s| s.get(usize::try_from(index).unwrap_or(usize::MAX)));
+    match step.and_then(|s| s.get("pause")) {
+        Some(p) if p.get("duration").is_some() => "waiting out a timed pause; promote skips the wait".into(),
+        Some(_) if paused => "paused until promoted: promote goes on to the next step".into(),
+        _ => "moving on by its steps as the canary's pods become ready".into(),
+    }
+}
+
+fn names(list: Option<&Value>) -> Vec<String> {
+    list.and_then(Value::as_array)
+        .map(|items| {
+            items.iter().filter_map(|m| m.get("name").and_then(Value::as_str)).map(str::to_owned).collect()
+        })
+        .unwrap_or_default()
+}
+
+fn flagger_analysis(data: &Value) -> String {
+    let n = |p: &str| data.pointer(p).and_then(Value::as_u64);
+    let interval = data.pointer("/spec/analysis/interval").and_then(Value::as_str).unwrap_or("1m");
+    let mut parts = Vec::new();
+    if let Some(w) = n("/spec/analysis/stepWeight") {
+        parts.push(format!("stepWeight {w}"));
+    }
+    if let Some(w) = n("/spec/analysis/maxWeight") {
+        parts.push(format!("maxWeight {w}"));
+    }
+    parts.push(format!("every {interval}"));
+    if let Some(t) = n("/spec/analysis/threshold") {
+        parts.push(format!("threshold {t}"));
+    }
+    parts.join(" · ")
+}
+
+/// The webhooks that wait on a loadtester gate, as (name, type).
+fn flagger_gates(data: &Value) -> Vec<(String, String)> {
+    let hooks = data.pointer("/spec/analysis/webhooks").and_then(Value::as_array);
+    hooks
+        .into_iter()
+        .flatten()
+        .filter_map(|h| {
+            let kind = h.get("type").and_then(Value::as_str)?;
+            let gate = matches!(
+                kind,
+                "confirm-rollout" | "confirm-traffic-increase" | "confirm-promotion" | "rollback"
+            );
+            let checks = h.get("url").and_then(Value::as_str).is_some_and(|u| u.ends_with("/check"));
+            (gate && checks)
+                .then(|| (h.get("name").and_then(Value::as_str).unwrap_or(kind).to_owned(), kind.to_owned()))
+        })
+        .collect()
+}
+
+/// What Flagger does next, in a line, from its phase and analysis.
+pub fn flagger_next(canary: &Value) -> String {
+    let text = |p: &str| canary.pointer(p).and_then(Value::as_str).unwrap_or("");
+    let phase = text("/status/phase");
+    let weight = canary.pointer("/status/canaryWeight").and_then(Value::as_u64).unwrap_or(0);
+    let step = canary.pointer("/spec/analysis/stepWeight").and_then(Value::as_u64).unwrap_or(0);
+    let max = canary.pointer("/spec/analysis/maxWeight").and_then(Value::as_u64).unwrap_or(100);
+    let interval = text("/spec/analysis/interval");
+    let interval = if interval.is_empty() { "1m" } else { interval };
+    let gates = flagger_gates(canary);
+    let has = |kind: &str| gates.iter().any(|(_, k)| k == kind);
+    if canary.pointer("/spec/suspend").and_then(Value::as_bool).unwrap_or(false) {
+        return "suspended: Flagger does nothing until the analysis is resumed".into();
+    }
+    match phase {
+        "Progressing" if weight < max => {
+            let gate = if has("confirm-traffic-increase") {
+                ", once its confirm-traffic-increase gate is open"
+            } else {
+                ""
+            };
+            format!("next check in {interval}: {}% if it passes{gate}", (weight + step).min(max))
+        }
+        "Progressing" if has("confirm-promotion") => {
+            format!("at {max}%, the last step: the confirm-promotion gate at the next check ({interval})")
+        }
+        "Progressing" => format!("at {max}%, the last step: promotion after the next check ({interval})"),
+        "WaitingPromotion" => "waiting for its confirm-promotion gate before promoting".into(),
+        "Waiting" => "waiting for its confirm-rollout gate before starting".into(),
+        "Promoting" | "Finalising" => "promoting: the primary takes the canary's spec".into(),
+        "Failed" => "failed: traffic is back on the primary".into(),
+        "Succeeded" | "Initialized" => "idle: a new revision of the target starts the analysis".into(),
+        other => format!("{other}: checks every {interval}"),
     }
 }
 
@@ -333,6 +527,38 @@ pub fn flagger_canary(o: &DynamicObject) -> ControllerInfo {
         aborted: false,
         failed_checks: number(data, "/status/failedChecks")
             .map(|failed| (failed, number(data, "/spec/analysis/threshold").unwrap_or(0))),
+        stable_hash: None,
+        canary_hash: None,
+        workload: None,
+        steps: Vec::new(),
+        analysis: Some(flagger_analysis(data)),
+        metrics: names(data.pointer("/spec/analysis/metrics")),
+        webhooks: data
+            .pointer("/spec/analysis/webhooks")
+            .and_then(Value::as_array)
+            .map(|hooks| {
+                hooks
+                    .iter()
+                    .map(|h| {
+                        let field = |k: &str| h.get(k).and_then(Value::as_str).unwrap_or("?");
+                        if field("name") == field("type") {
+                            field("name").to_owned()
+                        } else {
+                            format!("{} ({})", field("name"), field("type"))
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        gates: flagger_gates(data),
+        iterations: number(data, "/status/iterations"),
+        last_transition: text("/status/lastTransitionTime"),
+        next: Some(flagger_next(data)),
+        step_weight: number(data, "/spec/analysis/stepWeight"),
+        max_weight: number(data, "/spec/analysis/maxWeight"),
+        canary_version: None,
+        canary_ready: None,
+        stable_ready: None,
     }
 }
 
@@ -385,5 +611,25 @@ mod tests {
             serde_json::json!({"metadata": {"name": "x", "annotations": {"nginx.ingress.kubernetes.io/canary-weight": "250"}}}),
         );
         assert_eq!(ingress(&odd).canary_weight, None, "an out-of-range weight is not a weight");
+    }
+
+    #[test]
+    fn what_flagger_does_next_is_said_from_its_phase_analysis_and_gates() {
+        let mut c = serde_json::json!({
+            "spec": {"analysis": {"interval": "30s", "stepWeight": 10, "maxWeight": 50, "webhooks": [
+                {"name": "approve", "type": "confirm-promotion", "url": "http://flagger-loadtester.shop/gate/check"},
+            ]}},
+            "status": {"phase": "Progressing", "canaryWeight": 20},
+        });
+        assert_eq!(flagger_next(&c), "next check in 30s: 30% if it passes");
+        c["status"]["canaryWeight"] = serde_json::json!(50);
+        assert!(
+            flagger_next(&c).contains("confirm-promotion gate at the next check"),
+            "{}",
+            flagger_next(&c)
+        );
+        assert_eq!(flagger_gates(&c), [("approve".to_owned(), "confirm-promotion".to_owned())]);
+        c["spec"]["suspend"] = serde_json::json!(true);
+        assert!(flagger_next(&c).starts_with("suspended"));
     }
 }

@@ -219,6 +219,55 @@ pub struct ControllerInfo {
     pub aborted: bool,
     /// Flagger: failed checks and the analysis' threshold.
     pub failed_checks: Option<(u32, u32)>,
+    /// Argo: each step in words (`20%`, `pause`, `pause 2m`).
+    pub steps: Vec<String>,
+    /// Flagger: the analysis in words (`stepWeight 10 · maxWeight 50 · every 30s · threshold 5`),
+    /// its metrics, and its webhooks as `name (type)`.
+    pub analysis: Option<String>,
+    pub metrics: Vec<String>,
+    pub webhooks: Vec<String>,
+    /// Flagger: the loadtester gates its webhooks wait on, as (name, type).
+    pub gates: Vec<(String, String)>,
+    /// Flagger: checks run at this weight, and when the phase last changed.
+    pub iterations: Option<u32>,
+    pub last_transition: Option<String>,
+    /// What the controller does next, in a line.
+    pub next: Option<String>,
+    /// Flagger: the analysis' `stepWeight` and `maxWeight`.
+    pub step_weight: Option<u32>,
+    pub max_weight: Option<u32>,
+    /// The version the controller brings in, and its pods ready of desired (set by the health
+    /// model from the canary's ReplicaSet or, for Flagger, its target Deployment).
+    pub canary_version: Option<String>,
+    pub canary_ready: Option<(i32, i32)>,
+    /// Argo: the stable ReplicaSet's pods ready of desired.
+    pub stable_ready: Option<(i32, i32)>,
+    /// Argo: the pod-template hashes of the stable ReplicaSet and of the template's.
+    pub stable_hash: Option<String>,
+    pub canary_hash: Option<String>,
+    /// A Rollout with a template of its own is the app's workload: its replicas and
+    /// conditions as a Deployment's, for the health model.
+    #[serde(skip)]
+    pub workload: Option<Box<DeploymentInfo>>,
+}
+
+impl ControllerInfo {
+    /// The loadtester gate Flagger waits at now, by its phase: the promotion's when it waits to
+    /// promote or has reached its last step, the rollout's before it starts, else the step's.
+    pub fn waited_gate(&self) -> Option<&(String, String)> {
+        let kind = match self.phase.as_deref() {
+            Some("WaitingPromotion") => "confirm-promotion",
+            Some("Waiting") => "confirm-rollout",
+            _ => {
+                let step = self.gates.iter().find(|(_, k)| k == "confirm-traffic-increase");
+                if step.is_some() {
+                    return step;
+                }
+                "confirm-promotion"
+            }
+        };
+        self.gates.iter().find(|(_, k)| k == kind)
+    }
 }
 
 /// One environment as its watchers last saw it.

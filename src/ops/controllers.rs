@@ -4,7 +4,69 @@
 //! by the controller on its next reconcile, or worse, fight it mid-analysis; so opsdeck
 //! refuses it and says whose control points to use instead.
 
+mod argo;
+mod flagger;
+
 use serde_json::Value;
+
+pub use argo::rollout as argo_plan;
+pub use flagger::{Gate, canary as flagger_plan, gates};
+
+use super::Place;
+use super::plan::{Kind, PlanError, Target};
+
+/// What an operator asks of a controller, in its own terms: `kubectl argo rollouts` verbs for
+/// a Rollout, suspend/resume and the loadtester's gates for a Flagger Canary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verb {
+    /// Argo: clear the pause (the current pause step, or `spec.paused`).
+    Promote,
+    /// Argo: skip the remaining steps (`status.promoteFull`).
+    PromoteFull,
+    /// Argo: `status.abort: true`: traffic back to stable.
+    Abort,
+    /// Argo: `status.abort: false`, after an abort.
+    Retry,
+    /// Argo: `spec.paused: true`; Flagger: `spec.suspend: true`.
+    Pause,
+    /// Argo: `spec.paused: false`; Flagger: `spec.suspend: false`.
+    Resume,
+    /// Flagger: open or close a loadtester gate named by its webhook.
+    Gate { name: String, open: bool },
+}
+
+impl Verb {
+    /// How the command line names it.
+    pub fn word(&self) -> String {
+        match self {
+            Self::Promote => "promote".into(),
+            Self::PromoteFull => "promote --full".into(),
+            Self::Abort => "abort".into(),
+            Self::Retry => "retry".into(),
+            Self::Pause => "pause".into(),
+            Self::Resume => "resume".into(),
+            Self::Gate { name, open } => format!("gate {} {name}", if *open { "open" } else { "close" }),
+        }
+    }
+}
+
+/// The controller object a step targets, and the resourceVersion the plan is computed from.
+fn target(place: &Place<'_>, kind: Kind, object: &Value) -> Result<(Target, String), PlanError> {
+    let meta = |f: &str| object.pointer(&format!("/metadata/{f}")).and_then(Value::as_str);
+    let name = meta("name").ok_or_else(|| PlanError::Invalid(format!("the {} has no name", kind.name())))?;
+    let namespace = meta("namespace").unwrap_or("default");
+    let rv = meta("resourceVersion").filter(|rv| !rv.is_empty()).ok_or_else(|| {
+        PlanError::Invalid(format!("{} {namespace}/{name} has no resourceVersion", kind.name()))
+    })?;
+    let target = Target {
+        env: place.env.to_owned(),
+        context: place.context.to_owned(),
+        namespace: namespace.to_owned(),
+        kind,
+        name: name.to_owned(),
+    };
+    Ok((target, rv.to_owned()))
+}
 
 /// The controller that owns `object`, in words for a refusal, if an ownerReference names one.
 pub fn owner(object: &Value) -> Option<String> {

@@ -17,6 +17,10 @@ pub enum Kind {
     Kustomization,
     /// Flux's helm-controller object, likewise.
     HelmRelease,
+    /// An Argo Rollouts Rollout: driven through its own fields, as `kubectl argo rollouts` does.
+    Rollout,
+    /// A Flagger Canary: suspended or resumed, and its loadtester gates opened or closed.
+    FlaggerCanary,
 }
 
 impl Kind {
@@ -28,6 +32,8 @@ impl Kind {
             Self::Service => "Service",
             Self::Kustomization => "Kustomization",
             Self::HelmRelease => "HelmRelease",
+            Self::Rollout => "Rollout",
+            Self::FlaggerCanary => "Canary",
         }
     }
 
@@ -40,6 +46,8 @@ impl Kind {
             Self::Service => ("", "v1", "services"),
             Self::Kustomization => ("kustomize.toolkit.fluxcd.io", "v1", "kustomizations"),
             Self::HelmRelease => ("helm.toolkit.fluxcd.io", "v2", "helmreleases"),
+            Self::Rollout => ("argoproj.io", "v1alpha1", "rollouts"),
+            Self::FlaggerCanary => ("flagger.app", "v1beta1", "canaries"),
         }
     }
 }
@@ -103,6 +111,49 @@ fn with_rv(patch: &Value, resource_version: &str) -> Value {
     patch
 }
 
+/// How a step's change reaches the API server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Via {
+    /// A PATCH of the object.
+    Object,
+    /// A PATCH of its status subresource: where a controller reads the operator's word from
+    /// status (Argo Rollouts' `status.abort`, `status.pauseConditions`, `status.promoteFull`).
+    Status,
+    /// A POST through the API server's service proxy to a helper the controller consults (a
+    /// Flagger loadtester's gate). The target is the object the call governs: its
+    /// resourceVersion and guards are checked just before the call, as for a patch.
+    Proxy(ProxyCall),
+}
+
+/// A call through `/api/v1/namespaces/NS/services/NAME:PORT/proxy/PATH`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyCall {
+    pub namespace: String,
+    pub service: String,
+    pub port: u16,
+    /// `gate/open`, without the leading slash.
+    pub path: String,
+    /// The JSON body, e.g. `{"name": "search", "namespace": "shop"}`.
+    pub body: String,
+    /// Asked after the call, with the same body: whether it took (`gate/check`).
+    pub check: Option<ProxyCheck>,
+}
+
+/// What a check after a proxy call must answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyCheck {
+    pub path: String,
+    /// The gate open: 200; closed: 403 (flagger-loadtester's answers).
+    pub status: u16,
+}
+
+impl ProxyCall {
+    /// The path under the API server, as the access review and the audit name it.
+    pub fn url(&self, path: &str) -> String {
+        format!("/api/v1/namespaces/{}/services/{}:{}/proxy/{path}", self.namespace, self.service, self.port)
+    }
+}
+
 /// One line of "what changes": a field, its value now and after.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiffLine {
@@ -123,6 +174,12 @@ pub enum Verify {
     /// object's `spec.suspend` is what stops its controller, so the controller need never
     /// observe the new generation.
     Stored { pointer: String, value: Value },
+    /// A number (JSON pointer) reads back at least this: a controller that moves on by its
+    /// own rules may pass the value the operator asked for before anyone reads it.
+    AtLeast { pointer: String, value: i64 },
+    /// The call was checked when it was made (a loadtester's `/gate/check` after `/gate/open`):
+    /// `what` says what answered.
+    Checked { what: String },
     /// Written is done: nobody waits (`--no-wait`).
     Written,
 }
@@ -136,7 +193,10 @@ impl Verify {
                 reads_as(object.pointer(pointer), value) && observed_by_controllers(object)
             }
             Self::Stored { pointer, value } => reads_as(object.pointer(pointer), value),
-            Self::Written => true,
+            Self::AtLeast { pointer, value } => {
+                object.pointer(pointer).and_then(Value::as_i64).is_some_and(|n| n >= *value)
+            }
+            Self::Checked { .. } | Self::Written => true,
         }
     }
 
@@ -154,6 +214,10 @@ impl Verify {
                     pointer.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~")).collect();
                 format!("{} reads back {value}", field.join("."))
             }
+            Self::AtLeast { pointer, value } => {
+                format!("{} reaches {value}", pointer.trim_start_matches('/').replace('/', "."))
+            }
+            Self::Checked { what } => what.clone(),
             Self::Written => "the API server stores it (not waiting for the rollout)".to_owned(),
         }
     }
@@ -277,6 +341,8 @@ pub struct Step {
     /// before, and refused otherwise.
     pub guards: Vec<Guard>,
     pub patch: PatchBody,
+    /// The object, its status, or a call through the service proxy.
+    pub via: Via,
     /// "production · shop/web · paused false → true"
     pub sentence: String,
     pub diff: Vec<DiffLine>,
@@ -295,6 +361,8 @@ impl Step {
             return false;
         }
         match &self.patch {
+            // A proxy call leaves nothing on the object to recognise it by.
+            _ if matches!(self.via, Via::Proxy(_)) => false,
             PatchBody::Merge(patch) | PatchBody::Strategic(patch) => carries(object, patch),
             PatchBody::Json(ops) => ops.iter().all(|op| {
                 let path = op["path"].as_str().unwrap_or_default();
@@ -345,6 +413,18 @@ pub enum Operation {
     Rollback,
     /// Suspend the Flux object that would revert a rollback.
     SuspendGitOps,
+    /// A controller's own verbs (Argo Rollouts, Flagger): see `controllers::Verb`.
+    ControllerPromote,
+    ControllerPromoteFull,
+    ControllerAbort,
+    ControllerRetry,
+    ControllerPause,
+    ControllerResume,
+    /// A Flagger loadtester gate opened: the next step, the rollout or the promotion approved.
+    GateOpen,
+    GateClose,
+    /// Flagger's rollback gate opened: roll back now.
+    GateRollback,
 }
 
 impl Operation {
@@ -363,6 +443,15 @@ impl Operation {
             Self::Promote => "promote",
             Self::Rollback => "rollback",
             Self::SuspendGitOps => "suspend-gitops",
+            Self::ControllerPromote => "controller-promote",
+            Self::ControllerPromoteFull => "controller-promote-full",
+            Self::ControllerAbort => "controller-abort",
+            Self::ControllerRetry => "controller-retry",
+            Self::ControllerPause => "controller-pause",
+            Self::ControllerResume => "controller-resume",
+            Self::GateOpen => "gate-open",
+            Self::GateClose => "gate-close",
+            Self::GateRollback => "gate-rollback",
         }
     }
 
@@ -377,6 +466,22 @@ impl Operation {
                 | Self::CanaryPromote
                 | Self::CanaryAuto
                 | Self::CanaryStart
+        )
+    }
+
+    /// A controller's own verb (Argo Rollouts, Flagger).
+    pub fn is_controller(self) -> bool {
+        matches!(
+            self,
+            Self::ControllerPromote
+                | Self::ControllerPromoteFull
+                | Self::ControllerAbort
+                | Self::ControllerRetry
+                | Self::ControllerPause
+                | Self::ControllerResume
+                | Self::GateOpen
+                | Self::GateClose
+                | Self::GateRollback
         )
     }
 
@@ -514,6 +619,7 @@ mod tests {
             from_resource_version: "7".into(),
             guards: Vec::new(),
             patch,
+            via: Via::Object,
             sentence: String::new(),
             diff: Vec::new(),
             verify: Verify::Written,

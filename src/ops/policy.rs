@@ -20,12 +20,21 @@ pub fn adds_risk(operation: Operation) -> bool {
         | Operation::CanaryPromote
         | Operation::CanaryAuto
         | Operation::CanaryStart
-        | Operation::Promote => true,
+        | Operation::Promote
+        | Operation::ControllerPromote
+        | Operation::ControllerPromoteFull
+        | Operation::ControllerRetry
+        | Operation::ControllerResume
+        | Operation::GateOpen => true,
         Operation::Pause
         | Operation::CanaryBack
         | Operation::CanaryAbort
         | Operation::Rollback
-        | Operation::SuspendGitOps => false,
+        | Operation::SuspendGitOps
+        | Operation::ControllerAbort
+        | Operation::ControllerPause
+        | Operation::GateClose
+        | Operation::GateRollback => false,
     }
 }
 
@@ -39,6 +48,9 @@ fn gated(operation: Operation) -> bool {
             | Operation::CanaryAuto
             | Operation::CanaryStart
             | Operation::Promote
+            | Operation::ControllerPromote
+            | Operation::ControllerPromoteFull
+            | Operation::GateOpen
     )
 }
 

@@ -316,6 +316,7 @@ pub fn rollback(
         patch: PatchBody::Json(patch),
         verify: if options.no_wait { Verify::Written } else { Verify::RolloutComplete },
         guards: vec![Guard::new("/spec/template", current), Guard::new("/spec/paused", json!(paused))],
+        via: crate::ops::Via::Object,
         event_reason: "OpsdeckRollback",
         from_resource_version: rv,
         target,

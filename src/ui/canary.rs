@@ -6,6 +6,7 @@
 //! `view` gathers all of that from the state, times counted to `state.clock` and keys named
 //! by the keymap's canary sections; `render` lays it out.
 
+mod controller;
 mod render;
 mod view;
 

@@ -172,10 +172,28 @@ async fn dispatch(
             authorize(user, "get", pods, Some("proxy"), Some(&namespace), Some(&pod))?;
             proxy::pod(cluster, &namespace, &pod, port.as_deref(), &path)
         }
+        Route::ServiceProxy { namespace, service, port, path } => {
+            service_proxy(cluster, user, (&namespace, &service, port.as_deref(), &path), req).await
+        }
         Route::Version | Route::Health | Route::DemoRequests | Route::DemoMetrics | Route::Unknown => {
             Err(ApiError::path_not_found(req.uri().path()))
         }
     }
+}
+
+/// `services/NAME:PORT/proxy/PATH`: a GET is `get`, anything else `create`, as RBAC sees it.
+async fn service_proxy(
+    cluster: &Cluster,
+    user: User,
+    (namespace, service, port, path): (&str, &str, Option<&str>, &str),
+    req: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let verb = if req.method() == Method::GET { "get" } else { "create" };
+    cluster.count(format!("{verb} services/proxy"));
+    let services = &resources::RESOURCES[resources::SERVICES];
+    authorize(user, verb, services, Some("proxy"), Some(namespace), Some(service))?;
+    let body = read_bytes(req).await?;
+    proxy::service(cluster, namespace, service, port, path, &body)
 }
 
 /// A create's body: JSON, or the protobuf kubectl uses for access reviews.

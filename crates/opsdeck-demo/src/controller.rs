@@ -2,6 +2,8 @@
 //! revision number), ReplicaSets own pods, pods start, become ready or crash. Durations run on
 //! a clock that can be sped up; object timestamps stay wall-clock so ages read true.
 
+mod argo;
+mod flagger;
 mod pods;
 pub mod rollout;
 
@@ -62,6 +64,13 @@ pub struct Controller {
     settled_at: Option<u64>,
     /// While true, new pods start already Ready: the fleet opens in a steady state.
     pub warm: bool,
+    /// Argo Rollouts' pause steps under way (`namespace/name`): since when, and for how long
+    /// when the step says.
+    pauses: HashMap<String, (Instant, Option<Duration>)>,
+    /// Flagger's last analysis check of each Canary (`namespace/name`).
+    checks: HashMap<String, Instant>,
+    /// The loadtester's open gates, shared with the service proxy.
+    pub gates: crate::server::Gates,
     /// Nodes pods are spread over, round-robin.
     nodes: Vec<String>,
     cluster: u8,
@@ -87,11 +96,16 @@ impl Controller {
             return;
         }
         rollout::reconcile_deployments(self, store);
+        argo::reconcile_rollouts(self, store);
+        flagger::reconcile_canaries(self, store);
         pods::reconcile_replica_sets(self, store);
         pods::advance_pods(self, store);
         // Non-ready pods move with the clock (start-up, crash loops, progress deadlines), not
         // only with changes: those keep the controllers running.
-        let all_ready = self.pods.values().all(|p| p.phase == pods::Phase::Ready);
+        // A timed pause ends with the clock too.
+        let all_ready = self.pods.values().all(|p| p.phase == pods::Phase::Ready)
+            && self.pauses.values().all(|(_, limit)| limit.is_none())
+            && self.checks.is_empty();
         let after = store.resource_version();
         self.settled_at = (all_ready && after == before).then_some(after);
     }

@@ -38,7 +38,7 @@ pub fn kubeconfig(clusters: &[(String, SocketAddr)], ca_pem: &str) -> String {
     out
 }
 
-/// The opsdeck config for the demo: three environments with rising protection, the four
+/// The opsdeck config for the demo: three environments with rising protection, the six
 /// apps, and each canary with the provider that carries it.
 pub fn opsdeck_config() -> String {
     r#"# Written by `opsdeck demo`: the console's config for the simulated fleet.
@@ -145,6 +145,19 @@ canary_deployment = "checkout-green"
 provider = "service-selector"
 service = "checkout"
 canary_deployment = "checkout-green"
+
+# Argo Rollouts runs payments in production: opsdeck drives it with the Rollout's own verbs.
+[[apps]]
+name = "payments"
+deployment = "payments"
+labels = { app = "payments" }
+
+# Flagger runs search in staging (its Canary targets the Deployment search): opsdeck shows
+# what Flagger reports and drives it through suspend and the loadtester's gates.
+[[apps]]
+name = "search"
+deployment = "search"
+labels = { app = "search" }
 "#
     .to_owned()
 }

@@ -92,6 +92,7 @@ impl Fleet {
             }
             scenario::populate(&cluster.store, &scenario, spec, options.pods);
             let mut controller = Controller::new(options.timing, index_u8);
+            controller.gates = cluster.gates.clone();
             // Settle before serving: the fleet opens with every rollout complete.
             controller.warm = true;
             for _ in 0..4 {

@@ -54,6 +54,72 @@ pub fn pod(
     Ok(text_response(StatusCode::OK, TEXT_FORMAT, metrics.render(REQUESTS, DURATION, &[])))
 }
 
+/// The Service proxy: a request to a Service's port, answered by one of its ready pods. The
+/// fleet's only Service with something behind it is flagger-loadtester, whose gates
+/// (`/gate/open|close|check|approve|halt`, `/rollback/open|close|check`) are kept as the real
+/// loadtester keeps them: in memory, by the Canary named in the body.
+pub fn service(
+    cluster: &Cluster,
+    namespace: &str,
+    name: &str,
+    port: Option<&str>,
+    path: &str,
+    body: &[u8],
+) -> Result<Response<Body>, ApiError> {
+    let services = &super::resources::RESOURCES[super::resources::SERVICES];
+    let svc = cluster
+        .store
+        .get(super::resources::SERVICES, namespace, name)
+        .ok_or_else(|| ApiError::not_found(services, name))?;
+    let declared = svc.pointer("/spec/ports/0/port").and_then(Value::as_i64);
+    let wanted = port.map_or(declared, |p| p.parse::<i64>().ok());
+    if wanted != declared {
+        return Err(ApiError::service_unavailable(format!(
+            "no endpoints available for service \"{name}:{}\"",
+            port.unwrap_or("")
+        )));
+    }
+    let selector = svc.pointer("/spec/selector").and_then(Value::as_object).cloned().unwrap_or_default();
+    let (pods, _) = cluster.store.list(PODS, Some(namespace), |pod| {
+        selector.iter().all(|(k, v)| pod.pointer(&format!("/metadata/labels/{k}")) == Some(v))
+            && pod.pointer("/status/phase").and_then(Value::as_str) == Some("Running")
+            && is_ready(pod)
+    });
+    if pods.is_empty() {
+        return Err(ApiError::service_unavailable(format!("no endpoints available for service \"{name}\"")));
+    }
+    let plain = |status: StatusCode, text: &str| {
+        Ok(text_response(status, "text/plain; charset=utf-8", text.to_owned()))
+    };
+    if svc.pointer("/metadata/labels/app").and_then(Value::as_str) != Some("flagger-loadtester") {
+        return plain(StatusCode::NOT_FOUND, "404 page not found\n");
+    }
+    let payload: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let canary = |field: &str| payload.get(field).and_then(Value::as_str).unwrap_or("").to_owned();
+    let (canary_name, canary_ns) = (canary("name"), canary("namespace"));
+    if canary_name.is_empty() || canary_ns.is_empty() {
+        return plain(StatusCode::BAD_REQUEST, "error decoding the payload: name and namespace are required");
+    }
+    let (family, action) = path.split_once('/').unwrap_or((path, ""));
+    let key = format!("{family}/{canary_name}.{canary_ns}");
+    let mut gates = locked(&cluster.gates);
+    let approved = match (family, action) {
+        ("gate" | "rollback", "open") => {
+            gates.insert(key);
+            return plain(StatusCode::ACCEPTED, &format!("{family} opened"));
+        }
+        ("gate" | "rollback", "close") => {
+            gates.remove(&key);
+            return plain(StatusCode::ACCEPTED, &format!("{family} closed"));
+        }
+        ("gate" | "rollback", "check") => gates.contains(&key),
+        ("gate", "approve") => true,
+        ("gate", "halt") => false,
+        _ => return plain(StatusCode::NOT_FOUND, "404 page not found\n"),
+    };
+    if approved { plain(StatusCode::OK, "Approved") } else { plain(StatusCode::FORBIDDEN, "Forbidden") }
+}
+
 /// Every pod's series on one endpoint, labelled with pod, namespace, app and track, so that a
 /// real Prometheus server can scrape the whole cluster from one target.
 pub fn fleet_metrics(cluster: &Cluster) -> Response<Body> {

@@ -120,8 +120,7 @@ pub static RESOURCES: &[Resource] = &[
         &["hr"],
         &["status"],
     ),
-    // Argo Rollouts' and Flagger's objects, stored as they are given: the demo runs neither
-    // controller yet.
+    // Argo Rollouts' and Flagger's objects; the fleet's controllers run them.
     res("argoproj.io", "v1alpha1", "rollouts", "rollout", "Rollout", true, &["ro"], &["status", "scale"]),
     res("flagger.app", "v1beta1", "canaries", "canary", "Canary", true, &["canary"], &["status"]),
     // Argo CD's Application, for a Deployment Argo CD syncs from Git.
@@ -191,6 +190,8 @@ pub const HTTP_ROUTES: usize = 14;
 pub const KUSTOMIZATIONS: usize = 15;
 #[cfg(test)]
 pub const HELM_RELEASES: usize = 16;
+pub const ROLLOUTS: usize = 17;
+pub const CANARIES: usize = 18;
 pub const APPLICATIONS: usize = 19;
 
 /// The distinct groups besides core, in table order, with their one version.
@@ -227,6 +228,8 @@ mod tests {
             (HTTP_ROUTES, "httproutes"),
             (KUSTOMIZATIONS, "kustomizations"),
             (HELM_RELEASES, "helmreleases"),
+            (ROLLOUTS, "rollouts"),
+            (CANARIES, "canaries"),
             (APPLICATIONS, "applications"),
         ];
         for (index, plural) in named {

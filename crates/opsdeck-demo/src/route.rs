@@ -39,6 +39,13 @@ pub enum Route {
         port: Option<String>,
         path: String,
     },
+    /// `/api/v1/namespaces/NS/services/NAME:PORT/proxy/PATH`
+    ServiceProxy {
+        namespace: String,
+        service: String,
+        port: Option<String>,
+        path: String,
+    },
     /// The fleet's request counter (not a Kubernetes path).
     DemoRequests,
     /// Every pod's metrics on one endpoint, for a real Prometheus server to scrape.
@@ -86,6 +93,13 @@ fn resource_route(group: &str, version: &str, rest: &[&str]) -> Route {
                         None => ((*name).to_owned(), None),
                     };
                     Route::PodProxy { namespace: (*ns).to_owned(), pod, port, path: path.join("/") }
+                }
+                [name, "proxy", path @ ..] if resource.plural == "services" => {
+                    let (service, port) = match name.split_once(':') {
+                        Some((service, port)) => (service.to_owned(), Some(port.to_owned())),
+                        None => ((*name).to_owned(), None),
+                    };
+                    Route::ServiceProxy { namespace: (*ns).to_owned(), service, port, path: path.join("/") }
                 }
                 [name, sub] => subresource(Some(resource), namespace, name, sub),
                 _ => Route::Unknown,

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use super::controller::rollout;
 use super::defaults;
 use super::resources::{
-    APPLICATIONS, DEPLOYMENTS, EVENTS, HPAS, HTTP_ROUTES, INGRESSES, KUSTOMIZATIONS, LIMIT_RANGES,
-    NAMESPACES, NETWORK_POLICIES, NODES, PDBS, REPLICA_SETS, RESOURCE_QUOTAS, SERVICES,
+    APPLICATIONS, CANARIES, DEPLOYMENTS, EVENTS, HPAS, HTTP_ROUTES, INGRESSES, KUSTOMIZATIONS, LIMIT_RANGES,
+    NAMESPACES, NETWORK_POLICIES, NODES, PDBS, REPLICA_SETS, RESOURCE_QUOTAS, ROLLOUTS, SERVICES,
 };
 use super::store::Store;
 use super::traffic::Profile;
@@ -80,6 +80,28 @@ pub struct AppSpec {
     /// Blue-green instead of one stable Deployment: `NAME-blue` runs `history`, `NAME-green`
     /// the spec's tag, and the Service `NAME` selects the live colour.
     pub blue_green: Option<BlueGreenSpec>,
+    /// Run by Argo Rollouts instead of a Deployment: a Rollout `NAME` whose stable ReplicaSet
+    /// runs `history` and whose template brings this new version through its canary steps.
+    pub rollout: Option<RolloutSpec>,
+    /// Run by Flagger: a Canary targeting the Deployment `NAME` (this new version), with the
+    /// primary `NAME-primary` serving `history`, the analysis part-way through.
+    pub flagger: Option<FlaggerSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlaggerSpec {
+    /// The version under analysis.
+    pub tag: String,
+    /// The canary weight the analysis has reached.
+    pub weight: u8,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutSpec {
+    /// The version the canary steps bring.
+    pub tag: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -196,7 +218,10 @@ pub fn populate(store: &Store, scenario: &Scenario, cluster: &ClusterSpec, fille
         let _ = store.create(LIMIT_RANGES, ns, limits, false);
     }
     for app in &cluster.pdb {
-        let pdb = json!({"metadata": {"name": app}, "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app": app}}}});
+        // Flagger's primary serves an app it runs: the budget protects its pods.
+        let flagger = cluster.apps.iter().any(|a| a.name == *app && a.flagger.is_some());
+        let selects = if flagger { format!("{app}-primary") } else { app.clone() };
+        let pdb = json!({"metadata": {"name": app}, "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app": selects}}}});
         let _ = store.create(PDBS, ns, pdb, false);
     }
     for app in &cluster.hpa {
@@ -374,17 +399,9 @@ fn add_blue_green(
     let _ = store.create(SERVICES, ns, svc, false);
 }
 
-fn add_app(store: &Store, scenario: &Scenario, cluster: &ClusterSpec, app: &AppSpec) {
-    let ns = scenario.namespace.as_str();
-    let name = app.name.as_str();
-    if let Some(spec) = &app.blue_green {
-        add_blue_green(store, scenario, cluster, app, spec);
-        return;
-    }
-    let Some(current) = app.history.last() else { return };
-    let first_age = app.history.first().map_or(0, |r| r.age_hours);
-    let running = template(scenario, cluster, name, "stable", &current.tag, app.limits);
-    let mut stable = deployment(name, name, "stable", app.replicas, &running, &current.cause, first_age);
+/// The Flux Kustomization or Argo CD Application that reconciles `app`, and their labels on
+/// its Deployment.
+fn add_gitops(store: &Store, ns: &str, app: &AppSpec, stable: &mut Value) {
     if let Some(kustomization) = &app.flux {
         stable["metadata"]["labels"]["kustomize.toolkit.fluxcd.io/name"] = json!(kustomization);
         stable["metadata"]["labels"]["kustomize.toolkit.fluxcd.io/namespace"] = json!(FLUX_NAMESPACE);
@@ -428,6 +445,28 @@ fn add_app(store: &Store, scenario: &Scenario, cluster: &ClusterSpec, app: &AppS
         });
         let _ = store.create(APPLICATIONS, ARGOCD_NAMESPACE, object, false);
     }
+}
+
+fn add_app(store: &Store, scenario: &Scenario, cluster: &ClusterSpec, app: &AppSpec) {
+    let ns = scenario.namespace.as_str();
+    let name = app.name.as_str();
+    if let Some(spec) = &app.blue_green {
+        add_blue_green(store, scenario, cluster, app, spec);
+        return;
+    }
+    if let Some(spec) = &app.rollout {
+        add_rollout(store, scenario, cluster, app, spec);
+        return;
+    }
+    if let Some(spec) = &app.flagger {
+        add_flagger(store, scenario, cluster, app, spec);
+        return;
+    }
+    let Some(current) = app.history.last() else { return };
+    let first_age = app.history.first().map_or(0, |r| r.age_hours);
+    let running = template(scenario, cluster, name, "stable", &current.tag, app.limits);
+    let mut stable = deployment(name, name, "stable", app.replicas, &running, &current.cause, first_age);
+    add_gitops(store, ns, app, &mut stable);
     if let Ok(created) = store.create(DEPLOYMENTS, ns, stable, false) {
         // Every release, the running one included, has its ReplicaSet from the day it shipped.
         for (i, release) in app.history.iter().enumerate() {
@@ -472,6 +511,219 @@ fn add_app(store: &Store, scenario: &Scenario, cluster: &ClusterSpec, app: &AppS
         }
         _ => {}
     }
+}
+
+/// An Argo Rollout with the guide's canary steps, its stable ReplicaSets from the day each
+/// release shipped, the stable and canary Services and the stable Ingress its nginx traffic
+/// router splits; the fleet's Argo controller takes it from there (to the pause at step 1).
+fn add_rollout(store: &Store, scenario: &Scenario, cluster: &ClusterSpec, app: &AppSpec, spec: &RolloutSpec) {
+    let ns = scenario.namespace.as_str();
+    let name = app.name.as_str();
+    let Some(current) = app.history.last() else { return };
+    let unlabelled = |tag: &str| {
+        let mut t = template(scenario, cluster, name, "stable", tag, app.limits);
+        t["metadata"]["labels"] = json!({"app": name});
+        t
+    };
+    let canary_service = format!("{name}-canary");
+    let object = json!({
+        "metadata": {
+            "name": name,
+            "labels": {"app": name},
+            "annotations": {"kubernetes.io/change-cause": format!("release {}", spec.tag)},
+            "creationTimestamp": ago(app.history.first().map_or(0, |r| r.age_hours)),
+            "generation": 2,
+        },
+        "spec": {
+            "replicas": app.replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": unlabelled(&spec.tag),
+            "strategy": {"canary": {
+                "canaryService": canary_service,
+                "stableService": name,
+                "trafficRouting": {"nginx": {"stableIngress": name}},
+                "steps": [
+                    {"setWeight": 20},
+                    {"pause": {}},
+                    {"setWeight": 50},
+                    {"pause": {"duration": "2m"}},
+                    {"setWeight": 100},
+                ],
+            }},
+        },
+    });
+    let Ok(created) = store.create(ROLLOUTS, ns, object, false) else { return };
+    let mut stable_hash = String::new();
+    for (i, release) in app.history.iter().enumerate() {
+        let t = unlabelled(&release.tag);
+        let key = rollout::template_key(&t);
+        let mut rs = rollout::replica_set_for(&created, &t, &key, i as u64 + 1);
+        rs["metadata"]["ownerReferences"][0]["apiVersion"] = json!("argoproj.io/v1alpha1");
+        rs["metadata"]["ownerReferences"][0]["kind"] = json!("Rollout");
+        rs["metadata"]["annotations"]["kubernetes.io/change-cause"] = json!(release.cause);
+        rs["metadata"]["annotations"]["rollout.argoproj.io/revision"] = json!((i + 1).to_string());
+        rs["metadata"]["creationTimestamp"] = json!(ago(release.age_hours));
+        if release.tag == current.tag {
+            rs["spec"]["replicas"] = json!(app.replicas);
+            stable_hash = rollout::template_hash(&key);
+        }
+        let _ = store.create(REPLICA_SETS, ns, rs, false);
+    }
+    store.mutate(ROLLOUTS, ns, name, |r| {
+        r["status"] = json!({"stableRS": stable_hash, "currentStepIndex": 0, "phase": "Progressing"});
+    });
+    for service_name in [name, canary_service.as_str()] {
+        let svc = json!({
+            "metadata": {"name": service_name, "labels": {"app": name}},
+            "spec": {"type": "ClusterIP", "selector": {"app": name}, "ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]},
+        });
+        let _ = store.create(SERVICES, ns, svc, false);
+    }
+    let _ = store.create(INGRESSES, ns, ingress(name, name, None), false);
+}
+
+/// The guide's Flagger Canary for `name`: nginx, stepWeight 10 to maxWeight 50, a
+/// `confirm-promotion` gate and a load test on the flagger-loadtester.
+fn flagger_canary(name: &str, ns: &str) -> Value {
+    let loadtester = "http://flagger-loadtester.shop";
+    json!({
+        "metadata": {"name": name},
+        "spec": {
+            "provider": "nginx",
+            "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "ingressRef": {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "name": name},
+            "service": {"port": 80, "targetPort": 8080},
+            "analysis": {
+                "interval": "30s",
+                "threshold": 5,
+                "maxWeight": 50,
+                "stepWeight": 10,
+                "metrics": [
+                    {"name": "request-success-rate", "thresholdRange": {"min": 99}, "interval": "1m"},
+                    {"name": "request-duration", "thresholdRange": {"max": 500}, "interval": "1m"},
+                ],
+                "webhooks": [
+                    {"name": "confirm-promotion", "type": "confirm-promotion", "url": format!("{loadtester}/gate/check")},
+                    {"name": "load-test", "type": "rollout", "url": format!("{loadtester}/"), "timeout": "5s",
+                     "metadata": {"cmd": format!("hey -z 1m -q 10 -c 2 http://{name}-canary.{ns}/")}},
+                ],
+            },
+        },
+    })
+}
+
+/// A Flagger Canary as Flagger leaves it mid-analysis: the primary serving the last release,
+/// the target running the new version, the canary Ingress it owns at the weight reached, a
+/// `confirm-promotion` gate on the flagger-loadtester, and the loadtester itself.
+fn add_flagger(store: &Store, scenario: &Scenario, cluster: &ClusterSpec, app: &AppSpec, spec: &FlaggerSpec) {
+    let ns = scenario.namespace.as_str();
+    let name = app.name.as_str();
+    let Some(current) = app.history.last() else { return };
+    let primary = format!("{name}-primary");
+    let labelled = |tag: &str, app_label: &str| {
+        let mut t = template(scenario, cluster, name, "stable", tag, app.limits);
+        t["metadata"]["labels"] = json!({"app": app_label});
+        t
+    };
+    let mut target = deployment(
+        name,
+        name,
+        "stable",
+        app.replicas,
+        &labelled(&spec.tag, name),
+        &format!("release {}", spec.tag),
+        1,
+    );
+    target["metadata"]["labels"] = json!({"app": name});
+    target["spec"]["selector"]["matchLabels"] = json!({"app": name});
+    let _ = store.create(DEPLOYMENTS, ns, target, false);
+    let first_age = app.history.first().map_or(0, |r| r.age_hours);
+    let mut stable = deployment(
+        &primary,
+        name,
+        "stable",
+        app.replicas,
+        &labelled(&current.tag, &primary),
+        &current.cause,
+        first_age,
+    );
+    stable["metadata"]["labels"] = json!({"app": primary});
+    stable["spec"]["selector"]["matchLabels"] = json!({"app": primary});
+    if let Ok(created) = store.create(DEPLOYMENTS, ns, stable, false) {
+        for (i, release) in app.history.iter().enumerate() {
+            let t = labelled(&release.tag, &primary);
+            let mut rs = rollout::replica_set_for(&created, &t, &rollout::template_key(&t), i as u64 + 1);
+            rs["metadata"]["annotations"]["kubernetes.io/change-cause"] = json!(release.cause);
+            rs["metadata"]["creationTimestamp"] = json!(ago(release.age_hours));
+            let _ = store.create(REPLICA_SETS, ns, rs, false);
+        }
+    }
+    // The revision Flagger last promoted: the target as it was when it ran the last release.
+    let applied = rollout::template_hash(&rollout::template_key(&labelled(&current.tag, name)));
+    let canary = flagger_canary(name, ns);
+    if store.create(CANARIES, ns, canary, false).is_ok() {
+        store.mutate(CANARIES, ns, name, |c| {
+            c["status"] = json!({
+                "phase": "Progressing",
+                "canaryWeight": spec.weight,
+                "iterations": spec.weight / 10,
+                "failedChecks": 0,
+                "lastAppliedSpec": applied,
+                "lastTransitionTime": ago(0),
+                "conditions": [{"type": "Promoted", "status": "Unknown", "reason": "Progressing",
+                    "message": "New revision detected, progressing canary analysis."}],
+            });
+        });
+    }
+    let owner = store.get(CANARIES, ns, name).map(|c| {
+        json!([{"apiVersion": "flagger.app/v1beta1", "kind": "Canary", "name": name,
+            "uid": c.pointer("/metadata/uid").cloned().unwrap_or(Value::Null), "controller": true, "blockOwnerDeletion": true}])
+    });
+    // Flagger owns what it made: the primary, its Services, the canary Ingress.
+    if let Some(owner) = &owner {
+        store.mutate(DEPLOYMENTS, ns, &primary, |d| d["metadata"]["ownerReferences"] = owner.clone());
+    }
+    for (service_name, selects) in [
+        (name.to_owned(), primary.clone()),
+        (primary.clone(), primary.clone()),
+        (format!("{name}-canary"), name.to_owned()),
+    ] {
+        let svc = json!({
+            "metadata": {"name": service_name, "labels": {"app": name}, "ownerReferences": owner.clone()},
+            "spec": {"type": "ClusterIP", "selector": {"app": selects}, "ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]},
+        });
+        let _ = store.create(SERVICES, ns, svc, false);
+    }
+    let _ = store.create(INGRESSES, ns, ingress(name, name, None), false);
+    let mut canary_ingress = ingress(&format!("{name}-canary"), name, Some(spec.weight));
+    canary_ingress["metadata"]["ownerReferences"] = owner.unwrap_or(Value::Null);
+    let _ = store.create(INGRESSES, ns, canary_ingress, false);
+    add_loadtester(store, scenario, cluster, first_age);
+}
+
+/// The flagger-loadtester the Canary's webhooks call, behind its Service.
+fn add_loadtester(store: &Store, scenario: &Scenario, cluster: &ClusterSpec, first_age: u64) {
+    let ns = scenario.namespace.as_str();
+    let mut tester = template(scenario, cluster, "flagger-loadtester", "stable", "0.31.0", true);
+    tester["metadata"]["labels"] = json!({"app": "flagger-loadtester"});
+    tester["spec"]["containers"][0]["image"] = json!("ghcr.io/fluxcd/flagger-loadtester:0.31.0");
+    let mut d = deployment(
+        "flagger-loadtester",
+        "flagger-loadtester",
+        "stable",
+        1,
+        &tester,
+        "flagger-loadtester 0.31.0",
+        first_age,
+    );
+    d["metadata"]["labels"] = json!({"app": "flagger-loadtester"});
+    d["spec"]["selector"]["matchLabels"] = json!({"app": "flagger-loadtester"});
+    let _ = store.create(DEPLOYMENTS, ns, d, false);
+    let svc = json!({
+        "metadata": {"name": "flagger-loadtester", "labels": {"app": "flagger-loadtester"}},
+        "spec": {"type": "ClusterIP", "selector": {"app": "flagger-loadtester"}, "ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]},
+    });
+    let _ = store.create(SERVICES, ns, svc, false);
 }
 
 fn service(store: &Store, ns: &str, name: &str, track: &str, app: &str) {
@@ -542,7 +794,13 @@ fn add_filler(store: &Store, cluster: &ClusterSpec, total: usize) {
         .apps
         .iter()
         .map(|a| {
-            let second = a.canary.as_ref().map(|c| c.replicas).or(a.blue_green.as_ref().map(|_| a.replicas));
+            // Flagger's target runs beside its primary, and the loadtester beside both.
+            let second = a
+                .canary
+                .as_ref()
+                .map(|c| c.replicas)
+                .or(a.blue_green.as_ref().map(|_| a.replicas))
+                .or(a.flagger.as_ref().map(|_| a.replicas + 1));
             a.replicas + second.unwrap_or(0)
         })
         .sum();
@@ -557,6 +815,12 @@ fn add_filler(store: &Store, cluster: &ClusterSpec, total: usize) {
         // A blue-green app grows its live colour, the one the Service sends traffic to.
         let name =
             app.blue_green.as_ref().map_or_else(|| app.name.clone(), |b| format!("{}-{}", app.name, b.live));
+        if app.rollout.is_some() {
+            store.mutate(ROLLOUTS, "shop", &name, |r| r["spec"]["replicas"] = json!(replicas));
+            continue;
+        }
+        // Flagger's primary serves the stable traffic.
+        let name = if app.flagger.is_some() { format!("{name}-primary") } else { name };
         store.mutate(DEPLOYMENTS, "shop", &name, |d| {
             d["spec"]["replicas"] = json!(replicas);
         });

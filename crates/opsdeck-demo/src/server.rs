@@ -33,7 +33,13 @@ pub struct Cluster {
     pub requests: Mutex<BTreeMap<String, u64>>,
     /// A slow API server: every PATCH waits this long.
     pub write_delay: Option<std::time::Duration>,
+    /// The flagger-loadtester's open gates (`gate/NAME.NAMESPACE`, `rollback/NAME.NAMESPACE`):
+    /// opened and closed through the service proxy, read by the fleet's Flagger.
+    pub gates: Gates,
 }
+
+/// Open loadtester gates, shared by the proxy that opens them and the Flagger that reads them.
+pub type Gates = Arc<Mutex<std::collections::BTreeSet<String>>>;
 
 pub fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -48,6 +54,7 @@ impl Cluster {
             pod_metrics: Mutex::new(HashMap::new()),
             requests: Mutex::new(BTreeMap::new()),
             write_delay: None,
+            gates: Gates::default(),
         })
     }
 

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use super::controller::Controller;
-use super::resources::{HTTP_ROUTES, INGRESSES, SERVICES};
+use super::resources::{HTTP_ROUTES, INGRESSES, ROLLOUTS, SERVICES};
 use super::scenario::{AppSpec, ClusterSpec, Scenario};
 use super::server::{Cluster, locked};
 
@@ -58,19 +58,45 @@ fn canary_share(cluster: &Cluster, ctl: &Controller, ns: &str, app: &str, provid
     }
 }
 
-/// Where an app's traffic goes: each Deployment with its share.
-fn shares(cluster: &Cluster, ctl: &Controller, ns: &str, app: &AppSpec) -> Vec<(String, f64)> {
+/// Where an app's traffic goes: each Deployment (and, for a Rollout, each version of its
+/// pods) with its share.
+fn shares(
+    cluster: &Cluster,
+    ctl: &Controller,
+    ns: &str,
+    app: &AppSpec,
+) -> Vec<(String, Option<String>, f64)> {
     let name = app.name.as_str();
+    if let Some(spec) = &app.rollout {
+        // The canary Ingress the Rollout's traffic router keeps says the split.
+        let weight = cluster
+            .store
+            .get(ROLLOUTS, ns, name)
+            .and_then(|r| r.pointer("/status/canary/weights/canary/weight").and_then(Value::as_f64))
+            .unwrap_or(0.0)
+            .clamp(0.0, 100.0)
+            / 100.0;
+        let stable = app.history.last().map(|r| r.tag.clone());
+        return vec![
+            (name.to_owned(), stable, 1.0 - weight),
+            (name.to_owned(), Some(spec.tag.clone()), weight),
+        ];
+    }
     if app.blue_green.is_some() {
         // The Service sends everything to the colour it selects, whatever the other one runs.
         let live = cluster
             .store
             .get(SERVICES, ns, name)
             .and_then(|svc| svc.pointer("/spec/selector/version").and_then(Value::as_str).map(str::to_owned));
-        return live.map(|colour| vec![(format!("{name}-{colour}"), 1.0)]).unwrap_or_default();
+        return live.map(|colour| vec![(format!("{name}-{colour}"), None, 1.0)]).unwrap_or_default();
+    }
+    if app.flagger.is_some() {
+        // Flagger's primary serves stable; its canary Ingress sends the rest to the target.
+        let share = canary_share(cluster, ctl, ns, name, "nginx-ingress");
+        return vec![(format!("{name}-primary"), None, 1.0 - share), (name.to_owned(), None, share)];
     }
     let share = app.canary.as_ref().map_or(0.0, |c| canary_share(cluster, ctl, ns, name, &c.provider));
-    vec![(name.to_owned(), 1.0 - share), (format!("{name}-canary"), share)]
+    vec![(name.to_owned(), None, 1.0 - share), (format!("{name}-canary"), None, share)]
 }
 
 /// Advances every pod's metrics by `seconds` of traffic, and forgets pods that are gone.
@@ -81,11 +107,12 @@ pub fn tick(cluster: &Cluster, ctl: &Controller, scenario: &Scenario, spec: &Clu
     metrics.retain(|key, _| alive.contains(key));
     for app in &spec.apps {
         let rps = scenario.rps.get(&app.name).copied().unwrap_or(0.0);
-        for (deployment, portion) in shares(cluster, ctl, ns, app) {
+        for (deployment, version, portion) in shares(cluster, ctl, ns, app) {
             let ready: Vec<_> = ctl
                 .pods
                 .iter()
                 .filter(|(_, p)| p.namespace == ns && p.deployment == deployment && p.ready())
+                .filter(|(_, p)| version.as_ref().is_none_or(|v| *v == p.version))
                 .collect();
             if ready.is_empty() {
                 continue;

@@ -100,7 +100,8 @@ async fn lists_the_scenario_with_a_resource_version() {
     names.sort();
     assert_eq!(
         names,
-        ["api", "api-canary", "checkout-blue", "checkout-green", "web", "web-canary", "worker"]
+        ["api", "api-canary", "checkout-blue", "checkout-green", "search", "web", "web-canary", "worker"],
+        "payments is a Rollout in production, not a Deployment"
     );
     assert!(list.metadata.resource_version.is_some_and(|rv| !rv.is_empty()));
 

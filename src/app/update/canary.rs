@@ -8,8 +8,10 @@ use crate::app::keymap::Command;
 use crate::app::keys::Key;
 use crate::app::{AutoEvent, Effect, Notice, Screen, State};
 use crate::engine::{Ask, Origin, Request};
+use crate::health::inventory::ControllerInfo;
 use crate::metrics::{AppMetrics, Verdict};
 use crate::ops::CanaryRequest;
+use crate::ops::controllers::Verb;
 
 fn notice(state: &mut State, error: bool, text: impl Into<String>) {
     state.notice = Some(Notice { error, text: text.into() });
@@ -35,9 +37,42 @@ fn env_index(state: &State, name: &str) -> Option<usize> {
     state.envs.iter().position(|e| e.name == name)
 }
 
+/// Whether the app has a canary of ours in the environment, or a controller's.
 fn has_canary(state: &State, env: usize, app: usize) -> bool {
+    if controller(state, env, app).is_some() {
+        return true;
+    }
     let (Some(env), Some(Some(spec))) = (state.envs.get(env), state.canaries.get(app)) else { return false };
     spec.providers.contains_key(&env.name)
+}
+
+/// The Argo Rollout or Flagger Canary that runs the app in the environment, as last seen.
+pub fn controller(state: &State, env: usize, app: usize) -> Option<&ControllerInfo> {
+    let name = state.apps.get(app)?;
+    let snapshot = state.envs.get(env)?.snapshot.as_ref()?;
+    snapshot.health.apps.iter().find(|a| a.app == *name)?.controller.as_ref()
+}
+
+/// A controller's key: the verb it stands for, or why it does not apply here.
+fn controller_verb(c: &ControllerInfo, command: Command) -> Result<Verb, String> {
+    let gate = |kind: Option<&(String, String)>, open: bool| {
+        kind.map(|(name, _)| Verb::Gate { name: name.clone(), open }).ok_or_else(|| {
+            format!(
+                "{} {} has no loadtester gate for this: Flagger moves on by its analysis",
+                c.namespace, c.name
+            )
+        })
+    };
+    match command {
+        Command::ControllerPromoteFull => Ok(Verb::PromoteFull),
+        Command::ControllerRetry => Ok(Verb::Retry),
+        Command::ControllerPause => Ok(Verb::Pause),
+        Command::ControllerResume => Ok(Verb::Resume),
+        Command::GateOpen => gate(c.waited_gate(), true),
+        Command::GateClose => gate(c.waited_gate(), false),
+        Command::GateRollback => gate(c.gates.iter().find(|(_, k)| k == "rollback"), true),
+        _ => Err("not a controller key".into()),
+    }
 }
 
 /// `c`: the selected app's canary in the selected environment.
@@ -119,6 +154,48 @@ pub fn command(state: &mut State, command: Command) -> Update {
         return start(state);
     }
     let Screen::Canary { env, app, .. } = state.screen else { return Update::default() };
+    if let Some(c) = controller(state, env, app).cloned() {
+        // The controller's own verbs; a step or a weight goes to the engine, which says why
+        // it does not apply, as the command line does.
+        let verb = match command {
+            Command::ToggleAuto => {
+                let text = format!("{} runs this canary: opsdeck's auto mode does not drive it", c.kind);
+                notice(state, true, text);
+                return Update::redraw();
+            }
+            Command::CanaryStep => Err(CanaryRequest::Step),
+            Command::CanaryBack => Err(CanaryRequest::Back),
+            Command::CanarySetWeight => Err(CanaryRequest::Set(0)),
+            Command::CanaryAbort => Err(CanaryRequest::Abort),
+            Command::CanaryPromote => Err(CanaryRequest::Promote),
+            other => match controller_verb(&c, other) {
+                Ok(verb) => Ok(verb),
+                Err(why) => {
+                    notice(state, true, why);
+                    return Update::redraw();
+                }
+            },
+        };
+        let ask = match verb {
+            Ok(verb) => Ask::Controller(verb),
+            Err(request) => Ask::Canary(request),
+        };
+        return manual(state, env, app, ask);
+    }
+    if matches!(
+        command,
+        Command::ControllerPromoteFull
+            | Command::ControllerRetry
+            | Command::ControllerPause
+            | Command::ControllerResume
+            | Command::GateOpen
+            | Command::GateClose
+            | Command::GateRollback
+    ) {
+        let text = "these keys drive Argo Rollouts or Flagger, and neither runs this canary";
+        notice(state, true, text);
+        return Update::redraw();
+    }
     let request = match command {
         Command::CanaryStep => CanaryRequest::Step,
         Command::CanaryBack => CanaryRequest::Back,

@@ -133,6 +133,7 @@ impl ServiceSelector<'_> {
                 Guard::new(selector_pointer, json!(from_colour)),
                 Guard::new(annotation_pointer, recorded_now.map_or(Value::Null, Value::String)),
             ],
+            via: crate::ops::Via::Object,
             event_reason: "OpsdeckBlueGreenSwitch",
             from_resource_version: rv,
             target,

@@ -107,6 +107,7 @@ pub fn suspend(place: &Place<'_>, target: Target, object: &Value) -> Result<Plan
             "/spec/suspend",
             object.pointer("/spec/suspend").cloned().unwrap_or(Value::Null),
         )],
+        via: crate::ops::Via::Object,
         event_reason: "OpsdeckSuspend",
         from_resource_version: rv.to_owned(),
         target,

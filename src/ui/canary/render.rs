@@ -51,10 +51,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &CanaryView) {
                 render_chart(frame, right, latency);
             }
             None => {
-                frame.render_widget(
-                    Paragraph::new(Line::styled("charts: no figures yet", theme::DIM)),
-                    charts,
-                );
+                frame.render_widget(Paragraph::new(Line::styled(view.no_charts.clone(), theme::DIM)), charts);
             }
         }
     }

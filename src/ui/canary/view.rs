@@ -28,6 +28,8 @@ pub struct CanaryView {
     pub status: Vec<Row>,
     /// The error-rate and latency charts; `None` before the first figures.
     pub charts: Option<[Chart; 2]>,
+    /// What the chart area says without charts.
+    pub no_charts: String,
     pub auto: Row,
     pub keys: Keys,
 }
@@ -93,9 +95,12 @@ impl Sources<'_> {
 /// The canary screen for `app` in `env`, with `input` the weight being typed; `None` when the
 /// app has no canary there.
 pub fn view(state: &State, env: usize, app: usize, input: Option<&str>) -> Option<CanaryView> {
-    let (env, app_name, spec) =
-        (state.envs.get(env)?, state.apps.get(app)?, state.canaries.get(app)?.as_ref()?);
-    let provider = spec.providers.get(&env.name)?;
+    let ours = state.canaries.get(app).and_then(Option::as_ref).and_then(|spec| {
+        let name = &state.envs.get(env)?.name;
+        Some((spec, spec.providers.get(name)?))
+    });
+    let Some((spec, provider)) = ours else { return super::controller::view(state, env, app) };
+    let (env, app_name) = (state.envs.get(env)?, state.apps.get(app)?);
     let health = env.snapshot.as_ref().and_then(|s| s.health.apps.iter().find(|a| a.app == *app_name));
     let (metrics, metrics_error) = match &env.metrics {
         Some(Ok(round)) => (round.app(app_name), round.error.as_deref()),
@@ -123,6 +128,7 @@ pub fn view(state: &State, env: usize, app: usize, input: Option<&str>) -> Optio
         gauge: gauge(&sources),
         status: status(&sources),
         charts: charts(&sources),
+        no_charts: "charts: no figures yet".to_owned(),
         auto: auto(&sources),
         keys: keys(&sources, input),
     })

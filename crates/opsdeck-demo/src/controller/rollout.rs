@@ -59,7 +59,7 @@ fn is_unset(value: &Value) -> bool {
     }
 }
 
-fn template_hash(key: &str) -> String {
+pub fn template_hash(key: &str) -> String {
     let mut hasher = DefaultHasher::new();
     key.hash(&mut hasher);
     super::suffix(hasher.finish())
