@@ -464,4 +464,105 @@ mod tier {
         tty.send("q");
         assert_eq!(tty.exit_code(Duration::from_secs(10)), 0);
     }
+
+    /// Argo Rollouts' CRD as the chart installs it, reduced to what the API server needs to
+    /// serve the kind and its status subresource.
+    fn rollout_crd() -> Value {
+        json!({
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": "rollouts.argoproj.io"},
+            "spec": {
+                "group": "argoproj.io",
+                "names": {"kind": "Rollout", "listKind": "RolloutList", "plural": "rollouts", "singular": "rollout", "shortNames": ["ro"]},
+                "scope": "Namespaced",
+                "versions": [{
+                    "name": "v1alpha1", "served": true, "storage": true,
+                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
+                    "subresources": {"status": {}},
+                }],
+            },
+        })
+    }
+
+    /// No rollouts controller runs on the rig: what this checks is that opsdeck's writes reach a
+    /// real API server where they should — the status subresource for the operator's word,
+    /// the object for `spec.paused` — with their preconditions, and read back as stored.
+    #[test]
+    #[ignore = "needs a real cluster: OPSDECK_E2E_KUBECONFIG"]
+    fn an_argo_rollout_is_written_through_its_status_subresource() {
+        let real = Real::start("argo", &[]);
+        real.apply("staging", &rollout_crd());
+        real.ok(
+            "staging",
+            &["wait", "--for=condition=established", "crd/rollouts.argoproj.io", "--timeout=60s"],
+        );
+        let template = deployment("pay", "pay", "stable", 2, STABLE)["spec"].clone();
+        let rollout = json!({
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+            "metadata": {"name": "pay"},
+            "spec": {
+                "replicas": 2, "selector": template["selector"], "template": template["template"],
+                "strategy": {"canary": {"steps": [{"setWeight": 20}, {"pause": {}}, {"setWeight": 100}]}},
+            },
+        });
+        real.apply("staging", &rollout);
+        let status = json!({"status": {"stableRS": "aaa", "currentPodHash": "bbb", "currentStepIndex": 1, "phase": "Paused",
+            "pauseConditions": [{"reason": "CanaryPauseStep", "startTime": "2026-12-03T10:00:00Z"}],
+            "canary": {"weights": {"canary": {"weight": 20}}}}});
+        real.ok(
+            "staging",
+            &[
+                "patch",
+                "rollouts.argoproj.io",
+                "pay",
+                "--subresource=status",
+                "--type=merge",
+                "-p",
+                &status.to_string(),
+            ],
+        );
+        real.write_config(&format!(
+            "[[environments]]\nname = \"staging\"\ncontext = \"staging\"\nnamespaces = [\"{}\"]\nprotection = \"confirm\"\n[environments.metrics]\nsource = \"none\"\n\n[[apps]]\nname = \"pay\"\ndeployment = \"pay\"\n",
+            real.ns
+        ));
+        let status = json_of(&real.opsdeck(&["status", "--env", "staging", "--json"]));
+        let pay = &status["environments"][0]["health"]["apps"][0];
+        assert_eq!(
+            (pay["controller"]["kind"].as_str(), pay["controller"]["weight"].as_u64()),
+            (Some("argo-rollouts"), Some(20)),
+            "{pay:#}"
+        );
+        let run = |verb: &str| {
+            real.opsdeck(&["canary", verb, "--env", "staging", "--app", "pay", "--yes", "--reason", "e2e"])
+        };
+        let step = run("step");
+        assert_eq!(step.status.code(), Some(3), "{}", text(&step));
+
+        let abort = run("abort");
+        assert_eq!(abort.status.code(), Some(0), "{}", text(&abort));
+        let stored = real.get("staging", "rollouts.argoproj.io", "pay");
+        assert_eq!(stored["status"]["abort"], true, "{stored:#}");
+        assert_eq!(stored["status"]["currentStepIndex"], 1, "the rest of status as it was");
+        let retry = run("retry");
+        assert_eq!(retry.status.code(), Some(0), "{}", text(&retry));
+        assert_ne!(real.get("staging", "rollouts.argoproj.io", "pay")["status"]["abort"], true);
+        let pause = run("pause");
+        assert_eq!(pause.status.code(), Some(0), "{}", text(&pause));
+        assert_eq!(real.get("staging", "rollouts.argoproj.io", "pay")["spec"]["paused"], true);
+
+        let outcomes: Vec<(String, String)> = real
+            .audit()
+            .iter()
+            .filter(|r| r["phase"] == "result")
+            .map(|r| {
+                (
+                    r["operation"].as_str().unwrap_or("").to_owned(),
+                    r["outcome"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect();
+        let done = |op: &str| (op.to_owned(), "done".to_owned());
+        assert_eq!(outcomes, [done("controller-abort"), done("controller-retry"), done("controller-pause")]);
+    }
 }
