@@ -89,6 +89,13 @@ fn at(rollout: &Value) -> (i64, i64, bool) {
     )
 }
 
+async fn pod_names(demo: &fleet::Demo) -> Vec<String> {
+    let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
+        kube::Api::namespaced(demo.client("production").await, "shop");
+    let list = pods.list(&kube::api::ListParams::default().labels("app=payments")).await.expect("pods");
+    list.items.iter().filter_map(|p| p.metadata.name.clone()).collect()
+}
+
 async fn rollout_until(demo: &fleet::Demo, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
     for _ in 0..200 {
         let r = rollout(demo).await;
@@ -103,7 +110,7 @@ async fn rollout_until(demo: &fleet::Demo, what: &str, ok: impl Fn(&Value) -> bo
 #[tokio::test]
 async fn an_argo_rollout_is_driven_through_its_own_fields_and_its_ingress_is_left_alone() {
     let demo = fleet::start().await;
-    let paused = rollout_until(&demo, "its pause at step 1", |r| at(r) == (1, 20, false)).await;
+    rollout_until(&demo, "its pause at step 1", |r| at(r) == (1, 20, false)).await;
     let (payments, table) = app_status(&demo, "production", "payments").await;
     assert_eq!(payments["controller"]["kind"], "argo-rollouts");
     assert_eq!(payments["version"], "v3.0.0", "the stable ReplicaSet's version, not the template's");
@@ -119,7 +126,15 @@ async fn an_argo_rollout_is_driven_through_its_own_fields_and_its_ingress_is_lef
     let step = run(&["step"]).await;
     assert_eq!(step.status.code(), Some(3), "{}", text(&step));
     assert!(text(&step).contains("run by Argo Rollouts"), "{}", text(&step));
-    assert_eq!(rollout(&demo).await["metadata"]["resourceVersion"], paused["metadata"]["resourceVersion"]);
+    let requests = demo.requests("production").await["byVerbAndResource"].clone();
+    let patches: Vec<&String> = requests
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| k)
+        .filter(|k| k.starts_with("patch"))
+        .collect();
+    assert!(patches.is_empty(), "nothing written, not even a dry run: {patches:?}");
 
     // Promote clears the pause: step 1 → 2, and the canary Ingress the Rollout owns follows.
     let promote = run(&["promote"]).await;
@@ -144,6 +159,31 @@ async fn an_argo_rollout_is_driven_through_its_own_fields_and_its_ingress_is_lef
     let retry = run(&["retry"]).await;
     assert_eq!(retry.status.code(), Some(0), "{}", text(&retry));
     rollout_until(&demo, "the first pause again", |r| at(r) == (1, 20, false)).await;
+
+    // Restart is the Rollout's spec.restartAt: every pod replaced.
+    let before: Vec<String> = pod_names(&demo).await;
+    let restart = demo.run(&["restart"].iter().chain(&yes).copied().collect::<Vec<_>>()).await;
+    assert_eq!(restart.status.code(), Some(0), "{}", text(&restart));
+    assert!(rollout(&demo).await["spec"]["restartAt"].is_string());
+    for _ in 0..100 {
+        if pod_names(&demo).await.iter().all(|p| !before.contains(p)) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(pod_names(&demo).await.iter().all(|p| !before.contains(p)), "every pod replaced");
+
+    // promote --full skips the remaining steps: v3.1.0 becomes stable.
+    let full = run(&["promote", "--full"]).await;
+    assert_eq!(full.status.code(), Some(0), "{}", text(&full));
+    rollout_until(&demo, "healthy on the new version", |r| r["status"]["phase"] == "Healthy").await;
+    // canary start brings the next version through the same steps, to the first pause.
+    let start = run(&["start", "--version", "v3.2.0"]).await;
+    assert_eq!(start.status.code(), Some(0), "{}", text(&start));
+    rollout_until(&demo, "v3.2.0 at its first pause", |r| at(r) == (1, 20, false)).await;
+    let (payments, _) = app_status(&demo, "production", "payments").await;
+    assert_eq!(payments["version"], "v3.1.0", "stable is what promote --full made stable");
+    assert_eq!(payments["controller"]["canary_version"], "v3.2.0");
 
     // A gate is Flagger's: exit 3 with the reason.
     let gate = run(&["gate", "open", "confirm-promotion"]).await;
@@ -172,7 +212,17 @@ async fn an_argo_rollout_is_driven_through_its_own_fields_and_its_ingress_is_lef
         .filter(|r| r["phase"] == "result" && r["outcome"] == "done")
         .filter_map(|r| r["operation"].as_str().map(str::to_owned))
         .collect();
-    assert_eq!(operations, ["controller-promote", "controller-abort", "controller-retry"]);
+    assert_eq!(
+        operations,
+        [
+            "controller-promote",
+            "controller-abort",
+            "controller-retry",
+            "restart",
+            "controller-promote-full",
+            "canary-start"
+        ]
+    );
 }
 
 async fn canary_until(demo: &fleet::Demo, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
@@ -218,6 +268,17 @@ async fn a_flagger_canary_waits_at_its_promotion_gate_until_opened_and_suspend_s
         let demo = &demo;
         async move { demo.run(&args).await }
     };
+    // What staging has proven is the primary's version, not the one under analysis.
+    let promote_on =
+        ["promote", "--app", "search", "--from", "staging", "--to", "production", "--yes", "--reason", "r"];
+    let early = demo.run(&promote_on).await;
+    assert_eq!(early.status.code(), Some(3), "{}", text(&early));
+    assert!(
+        text(&early).contains("already runs registry.example.com/shop/search:v4.2.0"),
+        "{}",
+        text(&early)
+    );
+
     // Flagger has no promote of its own: its gate is the control point.
     let promote = run(&["promote"]).await;
     assert_eq!(promote.status.code(), Some(3), "{}", text(&promote));
@@ -246,13 +307,18 @@ async fn a_flagger_canary_waits_at_its_promotion_gate_until_opened_and_suspend_s
     assert!(fleet::first_image(&primary).ends_with(":v4.3.0"), "{}", fleet::first_image(&primary));
     let ingress = demo.get_in("staging", "shop", "ingresses", "search-canary").await;
     assert_eq!(fleet::ingress_weight(&ingress), "0");
+    // Promoted in staging, v4.3.0 is what goes on to production.
+    let onward = demo.run(&promote_on).await;
+    assert_eq!(onward.status.code(), Some(0), "{}", text(&onward));
+    let production = demo.get_in("production", "shop", "deployments", "search").await;
+    assert!(fleet::first_image(&production).ends_with(":v4.3.0"), "{}", fleet::first_image(&production));
     let operations: Vec<String> = demo
         .audit()
         .iter()
         .filter(|r| r["phase"] == "result" && r["outcome"] == "done")
         .filter_map(|r| r["operation"].as_str().map(str::to_owned))
         .collect();
-    assert_eq!(operations, ["controller-pause", "gate-open", "controller-resume"]);
+    assert_eq!(operations, ["controller-pause", "gate-open", "controller-resume", "promote"]);
 }
 
 #[tokio::test]

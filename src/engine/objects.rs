@@ -33,6 +33,25 @@ pub async fn fetch_stable(session: &Session, placement: &Placement) -> Result<Va
     }
 }
 
+/// The Deployment that serves the app's stable traffic, to take a version from: the stable
+/// one, or where Flagger runs the app, the primary it made (its target is the canary under
+/// analysis, not what has proven itself).
+pub async fn fetch_serving(session: &Session, placement: &Placement) -> Result<Value, OpError> {
+    let stable = fetch_stable(session, placement).await?;
+    if placement.canary.is_some() {
+        return Ok(stable);
+    }
+    let primary =
+        Target { name: format!("{}-primary", placement.deployment), ..deployment_target(placement) };
+    match ops::fetch(&session.read, &primary).await {
+        Ok(object) if crate::ops::controllers::owner(&object).is_some_and(|o| o.starts_with("Flagger")) => {
+            Ok(object)
+        }
+        Ok(_) | Err(OpError::NotFound(_)) => Ok(stable),
+        Err(e) => Err(e),
+    }
+}
+
 pub fn place(placement: &Placement) -> Place<'_> {
     Place {
         env: &placement.env,

@@ -8,7 +8,7 @@ use super::decide::{Facts, Traffic, decide};
 use super::objects::{self, fetch_canary, fetch_rollback, fetch_stable, place};
 use super::request::{Ask, Request};
 use super::{Engine, Prepared, Refusal, Session, analysis};
-use crate::cluster::ops;
+use crate::cluster::ops::{self, OpError};
 use crate::config::{CanaryPlace, Placement};
 use crate::health::rollout::deployment_of;
 use crate::health::verdict::Rollout;
@@ -29,10 +29,19 @@ impl Engine {
         let mut version = None;
         let mut traffic = Traffic::NotRaised;
         let plan = match &request.ask {
-            Ask::Restart | Ask::Pause | Ask::Resume => {
-                let object = fetch_stable(&session, &placement).await?;
-                objects::plan_deployment(&placement, request.ask.operation(), &object, now)?
-            }
+            Ask::Restart | Ask::Pause | Ask::Resume => match fetch_stable(&session, &placement).await {
+                // No Deployment: an Argo Rollout may be the workload, with verbs of its own.
+                Err(OpError::NotFound(why)) => {
+                    let verb = match request.ask {
+                        Ask::Restart => Verb::Restart { at: now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string() },
+                        Ask::Pause => Verb::Pause,
+                        _ => Verb::Resume,
+                    };
+                    self.rollout_workload(&session, &placement, &why).await?;
+                    self.controller_plan(&session, &placement, Ok(verb)).await?.0
+                }
+                object => objects::plan_deployment(&placement, request.ask.operation(), &object?, now)?,
+            },
             Ask::Controller(verb) => {
                 let (plan, v) = self.controller_plan(&session, &placement, Ok(verb.clone())).await?;
                 version = v;
@@ -74,6 +83,11 @@ impl Engine {
                 objects::plan_rollback(&placement, &objects, options)?
             }
             Ask::SuspendGitOps => objects::plan_suspend(&session, &placement).await?,
+            Ask::StartCanary(version_asked) if placement.canary.is_none() => {
+                let (plan, tag) = self.start_rollout(&session, &placement, version_asked).await?;
+                version = Some(tag);
+                plan
+            }
             Ask::StartCanary(version_asked) => {
                 let (_, target) = self.fleet.canary(&request.env, &request.app)?;
                 let (plan, tag) = self.plan_start(&session, &placement, target, version_asked).await?;
@@ -136,6 +150,54 @@ impl Engine {
         };
         let plan = objects::plan_controller(placement, kind, &object, &verb)?;
         Ok((plan, controller_version(&object)))
+    }
+
+    /// The Rollout that is the app's workload where it has no Deployment; `why` (the
+    /// Deployment's 404) where no Rollout is either.
+    pub(super) async fn rollout_workload(
+        &self,
+        session: &Session,
+        placement: &Placement,
+        why: &str,
+    ) -> Result<Value, Refusal> {
+        match objects::fetch_controller(session, placement).await? {
+            Some((Kind::Rollout, rollout)) if rollout.pointer("/spec/template").is_some() => Ok(rollout),
+            _ => Err(Refusal::Failed(why.to_owned())),
+        }
+    }
+
+    /// `canary start` on an app whose workload is an Argo Rollout: the version into its
+    /// template, and the Rollout's steps take it from there. Refused, with the reason, for an
+    /// app with neither a canary of ours nor a Rollout.
+    async fn start_rollout(
+        &self,
+        session: &Session,
+        placement: &Placement,
+        version: &super::request::Version,
+    ) -> Result<(Plan, String), Refusal> {
+        let Some((Kind::Rollout, rollout)) = objects::fetch_controller(session, placement).await? else {
+            return Err(self
+                .fleet
+                .canary(&placement.env, &placement.app)
+                .err()
+                .map_or_else(|| Refusal::Failed("no canary".into()), Refusal::from));
+        };
+        let current =
+            rollout.pointer("/spec/template/spec/containers/0/image").and_then(Value::as_str).unwrap_or("");
+        let image = match version {
+            super::request::Version::Tag(tag) => crate::ops::release::retag(current, tag),
+            super::request::Version::From(env) => self.source_image(placement, env).await?.0,
+        };
+        let tag = crate::health::image_tag(&image);
+        let cause = format!("canary {tag} by {}", session.user);
+        let plan = crate::ops::controllers::argo_set_image(
+            &objects::place(placement),
+            &rollout,
+            &image,
+            &cause,
+            Operation::CanaryStart,
+        )?;
+        Ok((plan, tag))
     }
 
     /// The controller that runs the app, or why there is none to drive.

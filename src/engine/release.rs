@@ -51,10 +51,14 @@ impl Engine {
 
     /// The image `env`'s stable Deployment of the app runs, pinned, and why it may be
     /// promoted: a healthy rollout, a version that does not move under it.
-    async fn source_image(&self, placement: &Placement, env: &str) -> Result<(String, Value), Refusal> {
+    pub(super) async fn source_image(
+        &self,
+        placement: &Placement,
+        env: &str,
+    ) -> Result<(String, Value), Refusal> {
         let source = self.fleet.placement(env, &placement.app)?.clone();
         let session = self.session(env).await?;
-        let deployment = fetch_stable(&session, &source).await?;
+        let deployment = super::objects::fetch_serving(&session, &source).await?;
         let image = first_image(&deployment)?.to_owned();
         let info = deployment_of(&deployment)
             .ok_or_else(|| Refusal::Failed(format!("{env}/{}: not a Deployment", source.app)))?;
@@ -114,8 +118,30 @@ impl Engine {
             ));
             plan
         } else {
-            let deployment = fetch_stable(session, placement).await?;
             let cause = format!("promote {} {tag} from {from} by {}", placement.app, session.user);
+            let deployment = match fetch_stable(session, placement).await {
+                // An Argo Rollout as the workload: the version goes into its template, and its
+                // steps bring it in.
+                Err(ops::OpError::NotFound(why)) => {
+                    let rollout = self.rollout_workload(session, placement, &why).await?;
+                    let mut plan = crate::ops::controllers::argo_set_image(
+                        &place(placement),
+                        &rollout,
+                        &image,
+                        &cause,
+                        Operation::Promote,
+                    )?;
+                    plan.headline = Some(format!(
+                        "promote {} {tag} from {from} to {}: {}",
+                        placement.app,
+                        placement.env,
+                        plan.sentence()
+                    ));
+                    plan.warnings.insert(0, self.soak_of(from, &source, &tag).await);
+                    return Ok((plan, tag));
+                }
+                other => other?,
+            };
             let mut plan = release::set_image(&place(placement), &deployment, &image, &cause)?;
             if let Some(gitops) = rollback::gitops(&deployment) {
                 plan = self.around_gitops(session, placement, plan, &gitops, request).await?;

@@ -66,6 +66,7 @@ impl Ask {
                 Verb::Resume => Operation::ControllerResume,
                 Verb::Gate { open: true, .. } => Operation::GateOpen,
                 Verb::Gate { open: false, .. } => Operation::GateClose,
+                Verb::Restart { .. } => Operation::Restart,
             },
         }
     }

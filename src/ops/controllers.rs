@@ -9,7 +9,7 @@ mod flagger;
 
 use serde_json::Value;
 
-pub use argo::rollout as argo_plan;
+pub use argo::{rollout as argo_plan, set_image as argo_set_image};
 pub use flagger::{Gate, canary as flagger_plan, gates};
 
 use super::Place;
@@ -33,6 +33,8 @@ pub enum Verb {
     Resume,
     /// Flagger: open or close a loadtester gate named by its webhook.
     Gate { name: String, open: bool },
+    /// Argo: `spec.restartAt` (RFC 3339): the controller replaces every pod older than it.
+    Restart { at: String },
 }
 
 impl Verb {
@@ -46,6 +48,7 @@ impl Verb {
             Self::Pause => "pause".into(),
             Self::Resume => "resume".into(),
             Self::Gate { name, open } => format!("gate {} {name}", if *open { "open" } else { "close" }),
+            Self::Restart { .. } => "restart".into(),
         }
     }
 }

@@ -160,6 +160,20 @@ pub fn rollout(place: &Place<'_>, verb: &Verb, rollout: &Value) -> Result<Plan, 
                 "{what} is run by Argo Rollouts: gates are Flagger's (use promote, abort, retry, pause or resume)"
             )));
         }
+        Verb::Restart { at } => {
+            let before = rollout.pointer("/spec/restartAt").and_then(Value::as_str).unwrap_or("<none>");
+            let replicas = rollout.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
+            list.push(make.step(
+                Via::Object,
+                json!({"spec": {"restartAt": at}}),
+                &format!(
+                    "restart: the controller replaces its {replicas} pods (every pod started before now)"
+                ),
+                diff("spec.restartAt", before, at),
+                Verify::Stored { pointer: "/spec/restartAt".into(), value: json!(at) },
+            ));
+            Operation::Restart
+        }
     };
     // The first step is written against the plan's resourceVersion; a second (after an unpause)
     // only needs the step index to be where the plan saw it.
@@ -236,6 +250,69 @@ fn promote(
         ));
     }
     Ok(Operation::ControllerPromote)
+}
+
+/// A new version into the Rollout's template (`canary start`, a promotion from the previous
+/// environment): the Rollout then runs its steps with it. A JSON patch, as a custom resource
+/// takes no strategic merge: only the first container's image changes, and the change-cause
+/// says why.
+pub fn set_image(
+    place: &Place<'_>,
+    rollout: &Value,
+    image: &str,
+    cause: &str,
+    operation: Operation,
+) -> Result<Plan, PlanError> {
+    let (target, rv) = target(place, Kind::Rollout, rollout)?;
+    let before = rollout
+        .pointer("/spec/template/spec/containers/0/image")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            PlanError::Invalid(format!("Rollout {}/{} has no container", target.namespace, target.name))
+        })?
+        .to_owned();
+    if before == image {
+        return Err(PlanError::Refused(format!("{}/{} already runs {image}", place.env, place.app)));
+    }
+    if in_progress(rollout) && !flag(rollout, "/status/abort") {
+        return Err(PlanError::Refused(format!(
+            "Rollout {}/{} is still rolling out its last version: promote or abort it first",
+            target.namespace, target.name
+        )));
+    }
+    let cause_path = "/metadata/annotations/kubernetes.io~1change-cause";
+    let annotation = if rollout.pointer("/metadata/annotations").is_some() {
+        json!({"op": "add", "path": cause_path, "value": cause})
+    } else {
+        json!({"op": "add", "path": "/metadata/annotations", "value": {"kubernetes.io/change-cause": cause}})
+    };
+    let image_path = "/spec/template/spec/containers/0/image";
+    let step = Step {
+        app: place.app.to_owned(),
+        sentence: format!(
+            "{} · Rollout {}/{} · image {before} → {image}, then the Rollout's steps",
+            place.env, target.namespace, target.name
+        ),
+        diff: vec![
+            diff("containers[0].image", &before, image),
+            diff(
+                "metadata.annotations[kubernetes.io/change-cause]",
+                rollout.pointer(cause_path).and_then(Value::as_str).unwrap_or("<none>"),
+                cause,
+            ),
+        ],
+        patch: PatchBody::Json(vec![
+            json!({"op": "replace", "path": image_path, "value": image}),
+            annotation,
+        ]),
+        via: Via::Object,
+        guards: vec![Guard::new(image_path, json!(before))],
+        verify: Verify::Stored { pointer: image_path.into(), value: json!(image) },
+        event_reason: "OpsdeckRollout",
+        from_resource_version: rv,
+        target,
+    };
+    Ok(Plan::for_app(operation, place, vec![step]))
 }
 
 fn unpause(make: &Make<'_>, paused: bool) -> Step {

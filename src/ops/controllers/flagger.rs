@@ -135,6 +135,11 @@ pub fn canary(place: &Place<'_>, verb: &Verb, canary: &Value) -> Result<Plan, Pl
             if to { Operation::ControllerPause } else { Operation::ControllerResume }
         }
         Verb::Gate { name, open } => gate_step(&mut step, canary, &what, name, *open, &sentence)?,
+        Verb::Restart { .. } => {
+            return Err(PlanError::Refused(format!(
+                "{what} is run by Flagger: restart its target Deployment (a new revision starts the analysis)"
+            )));
+        }
         other => {
             return Err(PlanError::Refused(format!(
                 "{what} is run by Flagger, which has no {}: use suspend, resume or its gates",

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::rollout::{replica_set_for, template_key};
 use super::{Controller, meta, owner_uid, record_event};
-use crate::resources::{INGRESSES, REPLICA_SETS, ROLLOUTS};
+use crate::resources::{INGRESSES, PODS, REPLICA_SETS, ROLLOUTS};
 use crate::store::{Store, now_rfc3339};
 
 fn int(object: &Value, pointer: &str) -> i64 {
@@ -129,6 +129,23 @@ fn set_weight(store: &Store, rollout: &Value, weight: i64) {
     }
 }
 
+/// `spec.restartAt` newer than the last restart: every pod of the Rollout goes, and its
+/// ReplicaSets bring new ones up.
+fn restart(store: &Store, rollout: &Value, status: &Value, owned: &[Value]) {
+    let Some(at) = rollout.pointer("/spec/restartAt").and_then(Value::as_str) else { return };
+    if status.get("restartedAt").and_then(Value::as_str).is_some_and(|done| done >= at) {
+        return;
+    }
+    let uids: Vec<&str> = owned.iter().map(|rs| meta(rs, "uid")).collect();
+    let ns = meta(rollout, "namespace");
+    let (pods, _) = store.list(PODS, Some(ns), |pod| owner_uid(pod).is_some_and(|uid| uids.contains(&uid)));
+    for pod in &pods {
+        let _ = store.delete(PODS, ns, meta(pod, "name"), false);
+    }
+    let message = format!("Rollout restarted: {} pods replaced", pods.len());
+    record_event(store, rollout, "Rollout", "Normal", "RolloutRestarted", &message, "rollouts-controller");
+}
+
 /// Where the steps have got to, and what the Rollout's status says of it.
 struct Progress {
     index: i64,
@@ -156,7 +173,20 @@ fn reconcile(ctl: &mut Controller, store: &Store, rollout: &Value) {
     let steps =
         rollout.pointer("/spec/strategy/canary/steps").and_then(Value::as_array).cloned().unwrap_or_default();
     let count = i64::try_from(steps.len()).unwrap_or(i64::MAX);
-    let status = rollout.get("status").cloned().unwrap_or_else(|| json!({}));
+    let mut status = rollout.get("status").cloned().unwrap_or_else(|| json!({}));
+    let seen = status.get("currentPodHash").and_then(Value::as_str);
+    if seen.is_some_and(|seen| seen != hash) {
+        // A new template: its update starts again from the first step, nothing carried over.
+        for (field, value) in [
+            ("currentStepIndex", json!(0)),
+            ("abort", json!(false)),
+            ("promoteFull", json!(false)),
+            ("controllerPause", json!(false)),
+            ("pauseConditions", Value::Null),
+        ] {
+            status[field] = value;
+        }
+    }
     let stable_hash = status.get("stableRS").and_then(Value::as_str).unwrap_or(&hash).to_owned();
     let stable_rs = owned
         .iter()
@@ -165,6 +195,7 @@ fn reconcile(ctl: &mut Controller, store: &Store, rollout: &Value) {
         .unwrap_or_else(|| canary_rs.clone());
     let aborted = flag(&status, "/abort");
     let paused = flag(rollout, "/spec/paused");
+    restart(store, rollout, &status, &owned);
     let key = format!("{ns}/{name}");
     let progress = if hash == stable_hash {
         Progress { index: count, weight: 0, scale: 0, pause: None, phase: "Healthy", message: String::new() }
@@ -277,6 +308,7 @@ fn status_of(
         "controllerPause": progress.pause.is_some() && !healthy,
         "pauseConditions": pause_conditions,
         "promoteFull": flag(status, "/promoteFull") && !healthy,
+        "restartedAt": rollout.pointer("/spec/restartAt").cloned().unwrap_or(Value::Null),
         "canary": {"weights": {
             "canary": {"weight": weight, "podTemplateHash": hash},
             "stable": {"weight": 100 - weight, "podTemplateHash": stable_now},

@@ -77,8 +77,10 @@ fn set_weight(store: &Store, ns: &str, target: &str, weight: i64) {
 fn ready(deployment: Option<&Value>) -> bool {
     deployment.is_some_and(|d| {
         let want = int(d, "/spec/replicas");
+        // As `kubectl rollout status` has it: every pod updated and ready, the old ones gone.
         int(d, "/status/readyReplicas") >= want
             && int(d, "/status/updatedReplicas") >= want
+            && int(d, "/status/replicas") == want
             && int(d, "/status/observedGeneration") >= int(d, "/metadata/generation")
     })
 }
