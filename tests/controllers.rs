@@ -185,26 +185,23 @@ async fn an_argo_rollout_is_driven_through_its_own_fields_and_its_ingress_is_lef
     assert_eq!(payments["version"], "v3.1.0", "stable is what promote --full made stable");
     assert_eq!(payments["controller"]["canary_version"], "v3.2.0");
 
+    // Undo is the Rollout's own ReplicaSets, as for a Deployment: back to v3.1.0, now stable.
+    let history = demo.run(&["history", "--env", "production", "--app", "payments"]).await;
+    assert!(text(&history).contains("· Rollout payments"), "{}", text(&history));
+    let undo = demo.run(&["rollback"].iter().chain(&yes).copied().collect::<Vec<_>>()).await;
+    assert_eq!(undo.status.code(), Some(0), "{}", text(&undo));
+    let undone = rollout_until(&demo, "healthy on v3.1.0 again", |r| r["status"]["phase"] == "Healthy").await;
+    assert!(
+        undone["spec"]["template"]["spec"]["containers"][0]["image"]
+            .as_str()
+            .is_some_and(|i| i.ends_with(":v3.1.0")),
+        "{undone:#}"
+    );
+
     // A gate is Flagger's: exit 3 with the reason.
     let gate = run(&["gate", "open", "confirm-promotion"]).await;
     assert_eq!(gate.status.code(), Some(3), "{}", text(&gate));
     assert!(text(&gate).contains("gates are Flagger's"), "{}", text(&gate));
-
-    // A traffic write of ours to the Ingress the Rollout owns is refused, naming the owner.
-    let config = demo.config_with(
-        "owned-ingress",
-        &[(
-            "name = \"payments\"\ndeployment = \"payments\"\nlabels = { app = \"payments\" }\n",
-            "name = \"payments\"\ndeployment = \"payments\"\nlabels = { app = \"payments\" }\n\n[apps.canary.environments.production]\nprovider = \"nginx-ingress\"\ningress = \"payments-payments-canary\"\ncanary_deployment = \"payments-canary\"\n",
-        )],
-    );
-    let before = demo.get_in("production", "shop", "ingresses", "payments-payments-canary").await;
-    let args: Vec<&str> = ["canary", "set", "30", "--override", "test"].iter().chain(&yes).copied().collect();
-    let set = demo.run_with(&config, &args).await;
-    assert_eq!(set.status.code(), Some(3), "{}", text(&set));
-    assert!(text(&set).contains("driven by Argo Rollouts (Rollout shop/payments)"), "{}", text(&set));
-    let after = demo.get_in("production", "shop", "ingresses", "payments-payments-canary").await;
-    assert_eq!(after["metadata"]["resourceVersion"], before["metadata"]["resourceVersion"]);
 
     let operations: Vec<String> = demo
         .audit()
@@ -220,9 +217,32 @@ async fn an_argo_rollout_is_driven_through_its_own_fields_and_its_ingress_is_lef
             "controller-retry",
             "restart",
             "controller-promote-full",
-            "canary-start"
+            "canary-start",
+            "rollback"
         ]
     );
+}
+
+#[tokio::test]
+async fn a_traffic_write_to_an_ingress_a_rollout_owns_is_refused_naming_the_owner() {
+    let demo = fleet::start().await;
+    rollout_until(&demo, "its pause at step 1", |r| at(r) == (1, 20, false)).await;
+    let yes = ["--env", "production", "--app", "payments", "--yes", "--reason", "JIRA-4512"];
+    // A traffic write of ours to the Ingress the Rollout owns is refused, naming the owner.
+    let config = demo.config_with(
+        "owned-ingress",
+        &[(
+            "name = \"payments\"\ndeployment = \"payments\"\nlabels = { app = \"payments\" }\n",
+            "name = \"payments\"\ndeployment = \"payments\"\nlabels = { app = \"payments\" }\n\n[apps.canary.environments.production]\nprovider = \"nginx-ingress\"\ningress = \"payments-payments-canary\"\ncanary_deployment = \"payments-canary\"\n",
+        )],
+    );
+    let before = demo.get_in("production", "shop", "ingresses", "payments-payments-canary").await;
+    let args: Vec<&str> = ["canary", "set", "30", "--override", "test"].iter().chain(&yes).copied().collect();
+    let set = demo.run_with(&config, &args).await;
+    assert_eq!(set.status.code(), Some(3), "{}", text(&set));
+    assert!(text(&set).contains("driven by Argo Rollouts (Rollout shop/payments)"), "{}", text(&set));
+    let after = demo.get_in("production", "shop", "ingresses", "payments-payments-canary").await;
+    assert_eq!(after["metadata"]["resourceVersion"], before["metadata"]["resourceVersion"]);
 }
 
 async fn canary_until(demo: &fleet::Demo, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
@@ -329,22 +349,27 @@ async fn a_controller_that_moved_since_the_plan_gets_nothing_written_or_sent() {
     rollout_until(&demo, "its pause at step 1", |r| at(r) == (1, 20, false)).await;
     let engine = demo.engine();
 
-    // A Rollout changed between the plan and the write: the server's 409, and the screen says
-    // what the Rollout is now.
+    // The controller rewrites its Rollout all the time: a change to what the plan was not made
+    // from (a label, the status' counts) does not stand in the way.
     let pause = Request::new("production", "payments", Ask::Controller(Verb::Pause));
     let prepared = engine.prepare(pause).await.expect("a plan");
-    demo.patch_in(
-        "production",
-        "shop",
-        "rollouts",
-        "payments",
-        &json!({"metadata": {"labels": {"team": "pay"}}}),
-    )
-    .await;
+    let label = json!({"metadata": {"labels": {"team": "pay"}}});
+    demo.patch_in("production", "shop", "rollouts", "payments", &label).await;
+    let report = engine.execute(&prepared, &fleet::yes("race"), |_| {}).await.expect("answered");
+    assert!(report.error.is_none(), "{report:?}");
+    assert_eq!(rollout(&demo).await["spec"]["paused"], true);
+
+    // Someone else aborted it between the plan and the write: nothing is written, and the
+    // message says what the Rollout is now.
+    let resume = Request::new("production", "payments", Ask::Controller(Verb::Resume));
+    let prepared = engine.prepare(resume).await.expect("a plan");
+    demo.patch_status_in("production", "shop", "rollouts", "payments", &json!({"status": {"abort": true}}))
+        .await;
     let report = engine.execute(&prepared, &fleet::yes("race"), |_| {}).await.expect("answered");
     assert!(matches!(report.error, Some(opsdeck::cluster::ops::OpError::Conflict(_))), "{report:?}");
-    assert!(report.message.contains("now: Rollout payments at 20% (phase Paused"), "{}", report.message);
-    assert_ne!(rollout(&demo).await["spec"]["paused"], true, "nothing was written");
+    assert!(report.message.contains("status.abort is now true"), "{}", report.message);
+    assert!(report.message.contains("now: Rollout payments at"), "{}", report.message);
+    assert_eq!(rollout(&demo).await["spec"]["paused"], true, "nothing was written");
 
     // A Flagger Canary whose phase moved on: the gate call is not sent.
     canary_until(&demo, "its promotion gate", |c| phase(c).0 == "WaitingPromotion").await;

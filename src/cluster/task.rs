@@ -118,8 +118,10 @@ impl EnvWatch {
     }
 }
 
-/// `key in (v1,v2)` when every app is selected by one label with the same key (by default
-/// `app = <name>`); otherwise no narrowing.
+/// `key in (v1,v1-primary,v2,v2-primary)` when every app is selected by one label with the
+/// same key (by default `app = <name>`); otherwise no narrowing. The `-primary` values are the
+/// pods of a primary Flagger made: it labels them `app: <name>-primary`, and they serve the
+/// app's stable traffic.
 fn pod_selector(apps: &[Placement]) -> Option<String> {
     let mut key = None;
     let mut values = Vec::new();
@@ -129,6 +131,10 @@ fn pod_selector(apps: &[Placement]) -> Option<String> {
             return None;
         }
         values.push(v.clone());
+        // A label value holds at most 63 characters: a longer one Flagger could not have made.
+        if v.len() + "-primary".len() <= 63 {
+            values.push(format!("{v}-primary"));
+        }
     }
     key.map(|k| format!("{k} in ({})", values.join(",")))
 }

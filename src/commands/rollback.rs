@@ -54,13 +54,9 @@ pub async fn history(global: &GlobalArgs, paths: &Paths, args: &TargetArgs) -> R
         return Ok(Exit::Ok);
     }
     let now = jiff::Timestamp::now();
-    out!(
-        "{}/{} · Deployment {}{}",
-        out.env,
-        out.app,
-        out.deployment,
-        if out.paused { " · PAUSED" } else { "" }
-    );
+    let kind =
+        objects.deployment.pointer("/kind").and_then(serde_json::Value::as_str).unwrap_or("Deployment");
+    out!("{}/{} · {kind} {}{}", out.env, out.app, out.deployment, if out.paused { " · PAUSED" } else { "" });
     out!("{:<9}{:<22}{:<9}{:<10}CHANGE-CAUSE", "REVISION", "IMAGES", "AGE", "READY");
     for r in &out.revisions {
         let mut marks = Vec::new();

@@ -291,8 +291,13 @@ impl Engine {
 /// A step that runs after others of its plan, against the object as it is now: the
 /// resourceVersion read just before if every field the step was computed from still has its
 /// planned value (see [`Step::guards`]); a conflict naming the field otherwise.
-async fn rebase(session: &Session, step: &Step) -> Result<Step, OpError> {
+pub(super) async fn rebase(session: &Session, step: &Step) -> Result<Step, OpError> {
     let now = ops::fetch(&session.read, &step.target).await?;
+    rebase_on(step, &now)
+}
+
+/// [`rebase`] on the object as just read.
+pub(super) fn rebase_on(step: &Step, now: &Value) -> Result<Step, OpError> {
     let rv = now.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or_default();
     if rv == step.from_resource_version {
         return Ok(step.clone());
@@ -304,10 +309,10 @@ async fn rebase(session: &Session, step: &Step) -> Result<Step, OpError> {
             step.from_resource_version
         )));
     }
-    if let Some(broken) = step.guards.iter().find(|g| !g.holds(&now)) {
+    if let Some(broken) = step.guards.iter().find(|g| !g.holds(now)) {
         return Err(OpError::Conflict(format!(
-            "{what} changed while the earlier steps ran: {}; nothing more was written",
-            broken.describe_change(&now)
+            "{what} changed since the plan: {}; nothing more was written",
+            broken.describe_change(now)
         )));
     }
     Ok(Step { from_resource_version: rv.to_owned(), ..step.clone() })
@@ -368,7 +373,7 @@ async fn run_step(
         recorder.result(intent.result(jiff::Timestamp::now(), outcome_of(&error), error.to_string(), None));
         failed(error)
     };
-    let step = if after_others {
+    let step = if after_others || step.target.kind.is_controller_object() {
         match rebase(session, step).await {
             Ok(step) => step,
             Err(error) => return conclude(recorder, error),

@@ -243,7 +243,14 @@ fn selector(deployment: &Value) -> String {
 }
 
 pub async fn fetch_rollback(session: &Session, placement: &Placement) -> Result<RollbackObjects, OpError> {
-    let deployment = fetch_stable(session, placement).await?;
+    let deployment = match fetch_stable(session, placement).await {
+        // No Deployment: an Argo Rollout as the workload, whose own ReplicaSets are its history.
+        Err(OpError::NotFound(why)) => match fetch_controller(session, placement).await? {
+            Some((Kind::Rollout, rollout)) if rollout.pointer("/spec/template").is_some() => rollout,
+            _ => return Err(OpError::NotFound(why)),
+        },
+        other => other?,
+    };
     let replica_sets = ops::replica_sets(&session.read, &placement.namespace, &selector(&deployment)).await?;
     let canary = match &placement.canary {
         Some(c) => Some(fetch_canary(session, placement, c).await?),

@@ -415,7 +415,13 @@ async fn preflight(session: &Session, step: &Step) -> Result<(), Refusal> {
         )));
     }
     session.reviews.authorize(&session.read, step).await?;
-    ops::dry_run(write, step).await?;
+    // A controller's object changes under the plan by the second: its dry run is held to the
+    // plan's fields against the version just read, as its write will be.
+    if step.target.kind.is_controller_object() && !matches!(step.via, crate::ops::Via::Proxy(_)) {
+        ops::dry_run(write, &super::execute::rebase_on(step, &object)?).await?;
+    } else {
+        ops::dry_run(write, step).await?;
+    }
     // A proxy call has no dry run; what its check answers now says whether it would change
     // anything (and that the service answers at all).
     if let crate::ops::Via::Proxy(call) = &step.via

@@ -296,7 +296,10 @@ pub fn argo_rollout(o: &DynamicObject) -> ControllerInfo {
     let pause_conditions =
         data.pointer("/status/pauseConditions").and_then(Value::as_array).is_some_and(|c| !c.is_empty());
     let paused = data.pointer("/spec/paused").and_then(Value::as_bool).unwrap_or(false) || pause_conditions;
-    let workload = data.pointer("/spec/template").map(|_| Box::new(rollout_workload(o, paused)));
+    // As a workload, a Rollout is paused when an operator paused it; waiting at a pause step is
+    // its controller's business, said on its own line.
+    let operator_paused = data.pointer("/spec/paused").and_then(Value::as_bool).unwrap_or(false);
+    let workload = data.pointer("/spec/template").map(|_| Box::new(rollout_workload(o, operator_paused)));
     ControllerInfo {
         kind: "argo-rollouts",
         namespace: o.metadata.namespace.clone().unwrap_or_default(),
@@ -329,8 +332,7 @@ pub fn argo_rollout(o: &DynamicObject) -> ControllerInfo {
 }
 
 /// A Rollout's replicas, as a Deployment's: its spec and status carry the same fields (its
-/// `observedGeneration` is a string). A Rollout paused at a step counts as paused, so the
-/// health model does not call it a rollout that never finishes.
+/// `observedGeneration` is a string).
 fn rollout_workload(o: &DynamicObject, paused: bool) -> DeploymentInfo {
     let data = &o.data;
     let int = |p: &str| data.pointer(p).and_then(Value::as_i64).and_then(|n| i32::try_from(n).ok());
@@ -379,7 +381,13 @@ fn rollout_workload(o: &DynamicObject, paused: bool) -> DeploymentInfo {
         progress_deadline_seconds: int("/spec/progressDeadlineSeconds").unwrap_or(600),
         conditions,
         images: images(template.as_ref()),
-        revision: revision(o.metadata.annotations.as_ref()),
+        // The rollouts controller numbers its revisions under its own annotation.
+        revision: o
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get("rollout.argoproj.io/revision"))
+            .and_then(|r| r.parse().ok()),
         created: o.metadata.creation_timestamp.as_ref().map(|t| t.0),
     }
 }

@@ -37,6 +37,13 @@ impl Kind {
         }
     }
 
+    /// A progressive-delivery controller's own object, whose status its controller rewrites as
+    /// it goes: a write to it is held to the fields the plan was made from (its guards), against
+    /// the resourceVersion read just before, rather than to the version of minutes ago.
+    pub fn is_controller_object(self) -> bool {
+        matches!(self, Self::Rollout | Self::FlaggerCanary)
+    }
+
     /// (group, version, plural) as the API and access reviews name them.
     pub fn api(self) -> (&'static str, &'static str, &'static str) {
         match self {

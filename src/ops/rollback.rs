@@ -69,8 +69,20 @@ fn int(object: &Value, pointer: &str) -> i64 {
     object.pointer(pointer).and_then(Value::as_i64).unwrap_or(0)
 }
 
+/// Argo Rollouts numbers its ReplicaSets under its own annotation.
+const ROLLOUT_REVISION: &str = "rollout.argoproj.io/revision";
+const ROLLOUT_HASH_LABEL: &str = "rollouts-pod-template-hash";
+
 fn revision_of(rs: &Value) -> Option<u64> {
-    text(rs, &format!("/metadata/annotations/{}", REVISION.replace('/', "~1")))?.parse().ok()
+    [REVISION, ROLLOUT_REVISION]
+        .iter()
+        .find_map(|key| text(rs, &format!("/metadata/annotations/{}", key.replace('/', "~1"))))?
+        .parse()
+        .ok()
+}
+
+fn is_rollout(object: &Value) -> bool {
+    text(object, "/kind") == Some("Rollout")
 }
 
 fn images(template: Option<&Value>) -> Vec<String> {
@@ -81,12 +93,14 @@ fn images(template: Option<&Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Whether a ReplicaSet is the Deployment's: controlled by it, as kubectl's history decides.
+/// Whether a ReplicaSet is the Deployment's (or the Rollout's): controlled by it, as kubectl's
+/// history decides.
 fn owned_by(rs: &Value, deployment: &Value) -> bool {
     let uid = text(deployment, "/metadata/uid");
+    let kind = if is_rollout(deployment) { "Rollout" } else { "Deployment" };
     rs.pointer("/metadata/ownerReferences").and_then(Value::as_array).is_some_and(|refs| {
         refs.iter().any(|r| {
-            r["kind"] == "Deployment"
+            r["kind"] == kind
                 && r["controller"].as_bool() != Some(false)
                 && match (uid, r["uid"].as_str()) {
                     (Some(uid), Some(theirs)) => uid == theirs,
@@ -120,6 +134,7 @@ fn normalized(template: &Value) -> Value {
     let mut t = template.clone();
     if let Some(labels) = t.pointer_mut("/metadata/labels").and_then(Value::as_object_mut) {
         labels.remove(HASH_LABEL);
+        labels.remove(ROLLOUT_HASH_LABEL);
     }
     prune(&mut t);
     t
@@ -247,6 +262,9 @@ pub fn rollback(
     replica_sets: &[Value],
     options: Options,
 ) -> Result<Plan, PlanError> {
+    if is_rollout(deployment) {
+        return rollout_undo(place, deployment, replica_sets, options);
+    }
     let (target, rv) = super::deployment::target(place, deployment)?;
     let who = format!("{}/{}", target.namespace, target.name);
     let paused = deployment.pointer("/spec/paused").and_then(Value::as_bool).unwrap_or(false);
@@ -334,6 +352,101 @@ pub fn rollback(
         ));
     }
     if let Some(g) = gitops(deployment) {
+        plan.warnings.push(g.warning());
+    }
+    Ok(plan)
+}
+
+/// `kubectl argo rollouts undo [--to-revision N]`: the chosen ReplicaSet's pod template,
+/// without its hash label, into the Rollout's — a JSON patch, as a custom resource takes no
+/// strategic merge — with its change-cause, and the Rollout's steps bring it in (straight away
+/// where it goes back to its stable ReplicaSet).
+fn rollout_undo(
+    place: &Place<'_>,
+    rollout: &Value,
+    replica_sets: &[Value],
+    options: Options,
+) -> Result<Plan, PlanError> {
+    let name = text(rollout, "/metadata/name").unwrap_or("?");
+    let namespace = text(rollout, "/metadata/namespace").unwrap_or("default");
+    let who = format!("Rollout {namespace}/{name}");
+    let rv = text(rollout, "/metadata/resourceVersion")
+        .filter(|rv| !rv.is_empty())
+        .ok_or_else(|| PlanError::Invalid(format!("{who} has no resourceVersion")))?;
+    let revisions = history(rollout, replica_sets);
+    let wanted = match options.to_revision {
+        Some(n) => revisions
+            .iter()
+            .find(|r| r.revision == n)
+            .ok_or_else(|| PlanError::Refused(format!("{who} has no revision {n}")))?,
+        None => previous(&revisions)
+            .ok_or_else(|| PlanError::Refused(format!("{who} has no rollout history to go back to")))?,
+    };
+    let rs = replica_sets
+        .iter()
+        .find(|rs| text(rs, "/metadata/name") == Some(wanted.replica_set.as_str()))
+        .ok_or_else(|| {
+        PlanError::Invalid(format!("ReplicaSet {} vanished while planning", wanted.replica_set))
+    })?;
+    let template = normalized(rs.pointer("/spec/template").unwrap_or(&Value::Null));
+    let current = rollout.pointer("/spec/template").cloned().unwrap_or(Value::Null);
+    if same_template(&template, &current) {
+        return Err(PlanError::Refused(format!(
+            "nothing to roll back: {who}'s template already matches revision {}",
+            wanted.revision
+        )));
+    }
+    let from = revisions
+        .iter()
+        .find(|r| r.current)
+        .map_or_else(|| "?".into(), |r| format!("r{} ({})", r.revision, r.tags()));
+    let image = template.pointer("/spec/containers/0/image").cloned().unwrap_or(Value::Null);
+    let mut diff = template_diff(&current, &template);
+    let mut patch = vec![json!({"op": "replace", "path": "/spec/template", "value": template})];
+    // The change-cause goes back with the template, as kubectl's undo of a Deployment has it.
+    let cause = |o: &Value| text(o, "/metadata/annotations/kubernetes.io~1change-cause").map(str::to_owned);
+    if let Some(old) = cause(rs).filter(|old| cause(rollout).as_ref() != Some(old)) {
+        let op = if rollout.pointer("/metadata/annotations").is_some() {
+            json!({"op": "add", "path": "/metadata/annotations/kubernetes.io~1change-cause", "value": old})
+        } else {
+            json!({"op": "add", "path": "/metadata/annotations", "value": {CHANGE_CAUSE: old}})
+        };
+        patch.push(op);
+        diff.push(super::DiffLine {
+            field: format!("metadata.annotations[{CHANGE_CAUSE}]"),
+            before: cause(rollout).unwrap_or_else(|| "<none>".into()),
+            after: old,
+        });
+    }
+    let target = super::Target {
+        env: place.env.to_owned(),
+        context: place.context.to_owned(),
+        namespace: namespace.to_owned(),
+        kind: super::Kind::Rollout,
+        name: name.to_owned(),
+    };
+    let step = Step {
+        app: place.app.to_owned(),
+        sentence: format!(
+            "{} · {who} · undo: roll back from {from} to r{} ({}), then the Rollout's steps",
+            place.env,
+            wanted.revision,
+            wanted.tags()
+        ),
+        diff,
+        patch: PatchBody::Json(patch),
+        verify: Verify::Stored { pointer: "/spec/template/spec/containers/0/image".into(), value: image },
+        guards: vec![Guard::new("/spec/template", current)],
+        via: crate::ops::Via::Object,
+        event_reason: "OpsdeckRollback",
+        from_resource_version: rv.to_owned(),
+        target,
+    };
+    let mut plan = Plan::for_app(Operation::Rollback, place, vec![step]);
+    plan.warnings.push(
+        "Argo Rollouts runs the old template through its steps unless it is the stable ReplicaSet's; abort sends all traffic back to stable at once".to_owned(),
+    );
+    if let Some(g) = gitops(rollout) {
         plan.warnings.push(g.warning());
     }
     Ok(plan)

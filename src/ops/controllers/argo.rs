@@ -177,10 +177,7 @@ pub fn rollout(place: &Place<'_>, verb: &Verb, rollout: &Value) -> Result<Plan, 
     };
     // The first step is written against the plan's resourceVersion; a second (after an unpause)
     // only needs the step index to be where the plan saw it.
-    let seen = rollout.pointer("/status/currentStepIndex").cloned().unwrap_or(Value::Null);
-    for step in &mut list {
-        step.guards = vec![Guard::new("/status/currentStepIndex", seen.clone())];
-    }
+    guard(&mut list, rollout);
     Ok(Plan::for_app(operation, place, list))
 }
 
@@ -313,6 +310,16 @@ pub fn set_image(
         target,
     };
     Ok(Plan::for_app(operation, place, vec![step]))
+}
+
+/// The rollouts controller rewrites status as it goes; what a plan is made from is which
+/// update the Rollout is in, at which step, and whether it was aborted.
+fn guard(steps: &mut [Step], rollout: &Value) {
+    let seen = |p: &str| Guard::new(p, rollout.pointer(p).cloned().unwrap_or(Value::Null));
+    for step in steps {
+        step.guards =
+            ["/status/currentPodHash", "/status/currentStepIndex", "/status/abort"].map(seen).to_vec();
+    }
 }
 
 fn unpause(make: &Make<'_>, paused: bool) -> Step {

@@ -132,6 +132,8 @@ pub fn canary(place: &Place<'_>, verb: &Verb, canary: &Value) -> Result<Plan, Pl
                 after: to.to_string(),
             }];
             step.verify = Verify::Stored { pointer: "/spec/suspend".into(), value: json!(to) };
+            // Flagger writes status at every check: the plan stands while suspend is as it saw.
+            step.guards = vec![Guard::new("/spec/suspend", json!(suspended))];
             if to { Operation::ControllerPause } else { Operation::ControllerResume }
         }
         Verb::Gate { name, open } => gate_step(&mut step, canary, &what, name, *open, &sentence)?,

@@ -18,7 +18,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &RollbackView) {
     let title = Line::from(vec![
         Span::styled(" Rollback ", theme::BOLD),
         Span::styled(format!("{}/{} ", view.env, view.app), env_style.add_modifier(Modifier::BOLD)),
-        Span::raw(format!("· Deployment {}/{} ", view.namespace, view.deployment)),
+        Span::raw(format!("· {} {}/{} ", view.kind, view.namespace, view.deployment)),
     ]);
     let block = Block::bordered().border_type(border).border_style(env_style).title(title);
     let (lines, keys) = match &view.body {

@@ -18,6 +18,8 @@ pub struct RollbackView {
     pub app: String,
     pub namespace: String,
     pub deployment: String,
+    /// `Deployment`, or `Rollout` where an Argo Rollout is the app's workload.
+    pub kind: &'static str,
     pub color: Color,
     pub protection: Protection,
     pub body: Body,
@@ -80,12 +82,19 @@ pub fn view(
         app: placement.app.clone(),
         namespace: placement.namespace.clone(),
         deployment: stable.to_owned(),
+        kind: "Deployment",
         color: e.color,
         protection: e.protection,
         body: Body::Waiting,
     };
     let Some(snapshot) = &e.snapshot else { return Some(view) };
     let inventory = &snapshot.inventory;
+    let rollout = |c: &crate::health::inventory::ControllerInfo| {
+        c.kind == "argo-rollouts" && c.namespace == view.namespace && c.name == view.deployment
+    };
+    if inventory.controllers.iter().any(rollout) {
+        view.kind = "Rollout";
+    }
     let Some(d) = rollback::deployment(inventory, &view.namespace, &view.deployment) else {
         view.body =
             Body::Missing(format!("Deployment {}/{} is not in {}", view.namespace, view.deployment, e.name));

@@ -129,6 +129,32 @@ fn set_weight(store: &Store, rollout: &Value, weight: i64) {
     }
 }
 
+/// A new template: its update starts again from the first step, nothing carried over.
+fn fresh_update(status: &mut Value, hash: &str) {
+    if status.get("currentPodHash").and_then(Value::as_str).is_none_or(|seen| seen == hash) {
+        return;
+    }
+    for (field, value) in [
+        ("currentStepIndex", json!(0)),
+        ("abort", json!(false)),
+        ("promoteFull", json!(false)),
+        ("controllerPause", json!(false)),
+        ("pauseConditions", Value::Null),
+    ] {
+        status[field] = value;
+    }
+}
+
+/// The revision the rollouts controller gives a ReplicaSet, and so the Rollout that runs it.
+fn revision_of(rs: &Value) -> u64 {
+    super::rollout::revision(rs).max(
+        rs.pointer("/metadata/annotations/rollout.argoproj.io~1revision")
+            .and_then(Value::as_str)
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(0),
+    )
+}
+
 /// `spec.restartAt` newer than the last restart: every pod of the Rollout goes, and its
 /// ReplicaSets bring new ones up.
 fn restart(store: &Store, rollout: &Value, status: &Value, owned: &[Value]) {
@@ -174,19 +200,7 @@ fn reconcile(ctl: &mut Controller, store: &Store, rollout: &Value) {
         rollout.pointer("/spec/strategy/canary/steps").and_then(Value::as_array).cloned().unwrap_or_default();
     let count = i64::try_from(steps.len()).unwrap_or(i64::MAX);
     let mut status = rollout.get("status").cloned().unwrap_or_else(|| json!({}));
-    let seen = status.get("currentPodHash").and_then(Value::as_str);
-    if seen.is_some_and(|seen| seen != hash) {
-        // A new template: its update starts again from the first step, nothing carried over.
-        for (field, value) in [
-            ("currentStepIndex", json!(0)),
-            ("abort", json!(false)),
-            ("promoteFull", json!(false)),
-            ("controllerPause", json!(false)),
-            ("pauseConditions", Value::Null),
-        ] {
-            status[field] = value;
-        }
-    }
+    fresh_update(&mut status, &hash);
     let stable_hash = status.get("stableRS").and_then(Value::as_str).unwrap_or(&hash).to_owned();
     let stable_rs = owned
         .iter()
@@ -255,9 +269,22 @@ fn reconcile(ctl: &mut Controller, store: &Store, rollout: &Value) {
     };
     set_weight(store, rollout, weight);
     let names = (hash.as_str(), stable_now.as_str(), meta(&canary_rs, "name"));
-    let next = status_of(store, rollout, &status, &progress, names, (weight, count));
-    if status != next {
-        store.mutate(ROLLOUTS, ns, name, |r| r["status"] = next.clone());
+    let mut next = status_of(store, rollout, &status, &progress, names, (weight, count));
+    // The store keeps no nulls: compared with them, every pass would be a write.
+    if let Some(fields) = next.as_object_mut() {
+        fields.retain(|_, v| !v.is_null());
+    }
+    let stored = rollout.get("status").cloned().unwrap_or_else(|| json!({}));
+    let revision = revision_of(&canary_rs);
+    let annotated = rollout
+        .pointer("/metadata/annotations/rollout.argoproj.io~1revision")
+        .and_then(Value::as_str)
+        .and_then(|r| r.parse::<u64>().ok());
+    if stored != next || annotated != Some(revision) {
+        store.mutate(ROLLOUTS, ns, name, |r| {
+            r["status"] = next.clone();
+            r["metadata"]["annotations"]["rollout.argoproj.io/revision"] = json!(revision.to_string());
+        });
     }
     if progress.pause.is_none() {
         ctl.pauses.remove(&key);
