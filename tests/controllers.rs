@@ -89,6 +89,15 @@ fn at(rollout: &Value) -> (i64, i64, bool) {
     )
 }
 
+/// The operations the audit log records as done, in order.
+fn done(demo: &fleet::Demo) -> Vec<String> {
+    demo.audit()
+        .iter()
+        .filter(|r| r["phase"] == "result" && r["outcome"] == "done")
+        .filter_map(|r| r["operation"].as_str().map(str::to_owned))
+        .collect()
+}
+
 async fn pod_names(demo: &fleet::Demo) -> Vec<String> {
     let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
         kube::Api::namespaced(demo.client("production").await, "shop");
@@ -203,12 +212,7 @@ async fn an_argo_rollout_is_driven_through_its_own_fields_and_its_ingress_is_lef
     assert_eq!(gate.status.code(), Some(3), "{}", text(&gate));
     assert!(text(&gate).contains("gates are Flagger's"), "{}", text(&gate));
 
-    let operations: Vec<String> = demo
-        .audit()
-        .iter()
-        .filter(|r| r["phase"] == "result" && r["outcome"] == "done")
-        .filter_map(|r| r["operation"].as_str().map(str::to_owned))
-        .collect();
+    let operations = done(&demo);
     assert_eq!(
         operations,
         [
@@ -332,12 +336,7 @@ async fn a_flagger_canary_waits_at_its_promotion_gate_until_opened_and_suspend_s
     assert_eq!(onward.status.code(), Some(0), "{}", text(&onward));
     let production = demo.get_in("production", "shop", "deployments", "search").await;
     assert!(fleet::first_image(&production).ends_with(":v4.3.0"), "{}", fleet::first_image(&production));
-    let operations: Vec<String> = demo
-        .audit()
-        .iter()
-        .filter(|r| r["phase"] == "result" && r["outcome"] == "done")
-        .filter_map(|r| r["operation"].as_str().map(str::to_owned))
-        .collect();
+    let operations = done(&demo);
     assert_eq!(operations, ["controller-pause", "gate-open", "controller-resume", "promote"]);
 }
 

@@ -119,34 +119,28 @@ impl Engine {
             plan
         } else {
             let cause = format!("promote {} {tag} from {from} by {}", placement.app, session.user);
-            let deployment = match fetch_stable(session, placement).await {
+            match fetch_stable(session, placement).await {
                 // An Argo Rollout as the workload: the version goes into its template, and its
                 // steps bring it in.
                 Err(ops::OpError::NotFound(why)) => {
                     let rollout = self.rollout_workload(session, placement, &why).await?;
-                    let mut plan = crate::ops::controllers::argo_set_image(
+                    crate::ops::controllers::argo_set_image(
                         &place(placement),
                         &rollout,
                         &image,
                         &cause,
                         Operation::Promote,
-                    )?;
-                    plan.headline = Some(format!(
-                        "promote {} {tag} from {from} to {}: {}",
-                        placement.app,
-                        placement.env,
-                        plan.sentence()
-                    ));
-                    plan.warnings.insert(0, self.soak_of(from, &source, &tag).await);
-                    return Ok((plan, tag));
+                    )?
                 }
-                other => other?,
-            };
-            let mut plan = release::set_image(&place(placement), &deployment, &image, &cause)?;
-            if let Some(gitops) = rollback::gitops(&deployment) {
-                plan = self.around_gitops(session, placement, plan, &gitops, request).await?;
+                deployment => {
+                    let deployment = deployment?;
+                    let mut plan = release::set_image(&place(placement), &deployment, &image, &cause)?;
+                    if let Some(gitops) = rollback::gitops(&deployment) {
+                        plan = self.around_gitops(session, placement, plan, &gitops, request).await?;
+                    }
+                    plan
+                }
             }
-            plan
         };
         plan.operation = Operation::Promote;
         plan.headline = Some(format!(

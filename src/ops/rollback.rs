@@ -254,6 +254,33 @@ fn annotations(deployment: &Value, rs: &Value) -> Map<String, Value> {
     out
 }
 
+/// The revision a rollback goes to — the one named, or the previous — and its ReplicaSet.
+fn chosen<'r>(
+    who: &str,
+    revisions: &'r [Revision],
+    replica_sets: &'r [Value],
+    to_revision: Option<u64>,
+) -> Result<(&'r Revision, &'r Value), PlanError> {
+    let wanted = match to_revision {
+        Some(n) => revisions.iter().find(|r| r.revision == n).ok_or_else(|| {
+            let known: Vec<String> = revisions.iter().rev().map(|r| r.revision.to_string()).collect();
+            PlanError::Refused(format!(
+                "{who} has no revision {n} (its revisions: {})",
+                if known.is_empty() { "none".into() } else { known.join(", ") }
+            ))
+        })?,
+        None => previous(revisions)
+            .ok_or_else(|| PlanError::Refused(format!("{who} has no rollout history to go back to")))?,
+    };
+    let rs = replica_sets
+        .iter()
+        .find(|rs| text(rs, "/metadata/name") == Some(wanted.replica_set.as_str()))
+        .ok_or_else(|| {
+        PlanError::Invalid(format!("ReplicaSet {} vanished while planning", wanted.replica_set))
+    })?;
+    Ok((wanted, rs))
+}
+
 /// Plans `kubectl rollout undo [--to-revision N]` on `deployment`, whose ReplicaSets (any in
 /// its namespace; the ones it does not own are ignored) are `replica_sets`.
 pub fn rollback(
@@ -274,23 +301,7 @@ pub fn rollback(
         )));
     }
     let revisions = history(deployment, replica_sets);
-    let wanted = match options.to_revision {
-        Some(n) => revisions.iter().find(|r| r.revision == n).ok_or_else(|| {
-            let known: Vec<String> = revisions.iter().rev().map(|r| r.revision.to_string()).collect();
-            PlanError::Refused(format!(
-                "{who} has no revision {n} (its revisions: {})",
-                if known.is_empty() { "none".into() } else { known.join(", ") }
-            ))
-        })?,
-        None => previous(&revisions)
-            .ok_or_else(|| PlanError::Refused(format!("{who} has no rollout history to go back to")))?,
-    };
-    let rs = replica_sets
-        .iter()
-        .find(|rs| text(rs, "/metadata/name") == Some(wanted.replica_set.as_str()))
-        .ok_or_else(|| {
-        PlanError::Invalid(format!("ReplicaSet {} vanished while planning", wanted.replica_set))
-    })?;
+    let (wanted, rs) = chosen(&who, &revisions, replica_sets, options.to_revision)?;
     let mut template = rs.pointer("/spec/template").cloned().ok_or_else(|| {
         PlanError::Invalid(format!("ReplicaSet {} has no pod template", wanted.replica_set))
     })?;
@@ -374,20 +385,7 @@ fn rollout_undo(
         .filter(|rv| !rv.is_empty())
         .ok_or_else(|| PlanError::Invalid(format!("{who} has no resourceVersion")))?;
     let revisions = history(rollout, replica_sets);
-    let wanted = match options.to_revision {
-        Some(n) => revisions
-            .iter()
-            .find(|r| r.revision == n)
-            .ok_or_else(|| PlanError::Refused(format!("{who} has no revision {n}")))?,
-        None => previous(&revisions)
-            .ok_or_else(|| PlanError::Refused(format!("{who} has no rollout history to go back to")))?,
-    };
-    let rs = replica_sets
-        .iter()
-        .find(|rs| text(rs, "/metadata/name") == Some(wanted.replica_set.as_str()))
-        .ok_or_else(|| {
-        PlanError::Invalid(format!("ReplicaSet {} vanished while planning", wanted.replica_set))
-    })?;
+    let (wanted, rs) = chosen(&who, &revisions, replica_sets, options.to_revision)?;
     let template = normalized(rs.pointer("/spec/template").unwrap_or(&Value::Null));
     let current = rollout.pointer("/spec/template").cloned().unwrap_or(Value::Null);
     if same_template(&template, &current) {
