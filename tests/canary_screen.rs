@@ -495,6 +495,7 @@ fn controller(kind: &'static str) -> opsdeck::health::inventory::ControllerInfo 
         canary_version: Some("v1.3.0".into()),
         canary_ready: Some((1, 1)),
         stable_ready: argo.then_some((3, 3)),
+        services: None,
     }
 }
 

@@ -282,7 +282,13 @@ pub fn argo_rollout(o: &DynamicObject) -> ControllerInfo {
     let text = |p: &str| data.pointer(p).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
     let steps = data.pointer("/spec/strategy/canary/steps").and_then(Value::as_array);
     let index = number(data, "/status/currentStepIndex");
-    let weight = number(data, "/status/canary/weights/canary/weight").or_else(|| {
+    let blue_green = data.pointer("/status/blueGreen/activeSelector").and_then(Value::as_str).map(|active| {
+        let current = data.pointer("/status/currentPodHash").and_then(Value::as_str);
+        let stable = data.pointer("/status/stableRS").and_then(Value::as_str);
+        // All traffic follows the active Service: on the new version once it selects it.
+        if Some(active) == current && current != stable { 100 } else { 0 }
+    });
+    let weight = number(data, "/status/canary/weights/canary/weight").or(blue_green).or_else(|| {
         let (steps, index) = (steps?, index? as usize);
         Some(
             steps
@@ -315,6 +321,7 @@ pub fn argo_rollout(o: &DynamicObject) -> ControllerInfo {
         iterations: None,
         last_transition: None,
         next: Some(argo_next(data, paused)),
+        services: blue_green_services(data),
         step_weight: None,
         max_weight: None,
         canary_version: None,
@@ -407,6 +414,18 @@ fn argo_step(step: &Value) -> String {
     }
 }
 
+/// A blue-green Rollout's Services and what each selects (`status.blueGreen`).
+fn blue_green_services(data: &Value) -> Option<super::inventory::BlueGreenServices> {
+    let strategy = data.pointer("/spec/strategy/blueGreen")?;
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+    Some(super::inventory::BlueGreenServices {
+        active: text(strategy.get("activeService")).unwrap_or_default(),
+        active_selects: text(data.pointer("/status/blueGreen/activeSelector")),
+        preview: text(strategy.get("previewService")),
+        preview_selects: text(data.pointer("/status/blueGreen/previewSelector")),
+    })
+}
+
 /// What the rollouts controller does next, from the step it is at.
 fn argo_next(data: &Value, paused: bool) -> String {
     let abort = data.pointer("/status/abort").and_then(Value::as_bool).unwrap_or(false);
@@ -422,6 +441,13 @@ fn argo_next(data: &Value, paused: bool) -> String {
     }
     if data.pointer("/spec/paused").and_then(Value::as_bool).unwrap_or(false) {
         return "paused by an operator: resume lets it go on".into();
+    }
+    if data.pointer("/spec/strategy/blueGreen").is_some() {
+        return if paused {
+            "the new version is on the preview Service: promote switches the active Service to it".into()
+        } else {
+            "switching: the active Service goes to the new version once its pods are ready".into()
+        };
     }
     let step = steps.and_then(|s| s.get(usize::try_from(index).unwrap_or(usize::MAX)));
     match step.and_then(|s| s.get("pause")) {
@@ -567,6 +593,7 @@ pub fn flagger_canary(o: &DynamicObject) -> ControllerInfo {
         canary_version: None,
         canary_ready: None,
         stable_ready: None,
+        services: None,
     }
 }
 
@@ -639,5 +666,31 @@ mod tests {
         assert_eq!(flagger_gates(&c), [("approve".to_owned(), "confirm-promotion".to_owned())]);
         c["spec"]["suspend"] = serde_json::json!(true);
         assert!(flagger_next(&c).starts_with("suspended"));
+    }
+
+    #[test]
+    fn a_blue_green_rollout_names_its_services_and_is_all_or_nothing() {
+        let mut rollout: DynamicObject = from_json(serde_json::json!({
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+            "metadata": {"name": "checkout", "namespace": "shop"},
+            "spec": {"strategy": {"blueGreen": {"activeService": "checkout", "previewService": "checkout-preview"}}},
+            "status": {"stableRS": "aaa", "currentPodHash": "bbb", "phase": "Paused",
+                "pauseConditions": [{"reason": "BlueGreenPause"}],
+                "blueGreen": {"activeSelector": "aaa", "previewSelector": "bbb"}},
+        }));
+        let info = argo_rollout(&rollout);
+        let services = info.services.clone().expect("blue-green");
+        assert_eq!(
+            (services.active.as_str(), services.preview.as_deref()),
+            ("checkout", Some("checkout-preview"))
+        );
+        assert_eq!(
+            (services.active_selects.as_deref(), services.preview_selects.as_deref()),
+            (Some("aaa"), Some("bbb"))
+        );
+        assert_eq!(info.weight, Some(0), "the active Service still selects stable");
+        assert!(info.next.as_deref().is_some_and(|n| n.contains("promote switches the active Service")));
+        rollout.data["status"]["blueGreen"]["activeSelector"] = serde_json::json!("bbb");
+        assert_eq!(argo_rollout(&rollout).weight, Some(100), "switched");
     }
 }

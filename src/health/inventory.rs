@@ -242,6 +242,9 @@ pub struct ControllerInfo {
     pub canary_ready: Option<(i32, i32)>,
     /// Argo: the stable ReplicaSet's pods ready of desired.
     pub stable_ready: Option<(i32, i32)>,
+    /// Argo blue-green: the active and preview Services, each with the pod-template hash it
+    /// selects now.
+    pub services: Option<BlueGreenServices>,
     /// Argo: the pod-template hashes of the stable ReplicaSet and of the template's.
     pub stable_hash: Option<String>,
     pub canary_hash: Option<String>,
@@ -249,6 +252,16 @@ pub struct ControllerInfo {
     /// conditions as a Deployment's, for the health model.
     #[serde(skip)]
     pub workload: Option<Box<DeploymentInfo>>,
+}
+
+/// A blue-green Rollout's two Services: `active` takes the traffic, `preview` shows the new
+/// version until promotion switches `active` to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BlueGreenServices {
+    pub active: String,
+    pub active_selects: Option<String>,
+    pub preview: Option<String>,
+    pub preview_selects: Option<String>,
 }
 
 impl ControllerInfo {

@@ -27,7 +27,11 @@ pub fn view(state: &State, env: usize, app: usize) -> Option<CanaryView> {
         color: env.color,
         protection: env.protection,
         provider: format!("{who} · {kind} {}/{}", c.namespace, c.name),
-        steps: if is_argo(c) { argo_steps(c) } else { flagger_steps(c) },
+        steps: match (&c.services, is_argo(c)) {
+            (Some(services), _) => blue_green(services),
+            (None, true) => argo_steps(c),
+            (None, false) => flagger_steps(c),
+        },
         gauge: Gauge { weight, label: format!("{weight}% of traffic, as {who} reports it  ") },
         status: status(c, health, who),
         charts: None,
@@ -42,6 +46,19 @@ pub fn view(state: &State, env: usize, app: usize) -> Option<CanaryView> {
         ]),
         keys: keys(c, env.readonly, &env.name),
     })
+}
+
+/// `services  active checkout → 7d9f6c · preview checkout-preview → 5b8c4d`
+fn blue_green(s: &crate::health::inventory::BlueGreenServices) -> Row {
+    let selects = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
+    let mut row = Row::from(Words::dim("services  "));
+    row.push(Words::new(format!("active {}", s.active), Tone::Selected).strong());
+    row.push(Words::plain(format!(" → {}", selects(&s.active_selects))));
+    if let Some(preview) = &s.preview {
+        row.push(Words::dim(" · "));
+        row.push(Words::plain(format!("preview {preview} → {}", selects(&s.preview_selects))));
+    }
+    row
 }
 
 /// `steps   20% ─ [pause] ─ 50% ─ pause 2m ─ 100%   step 1/5`
