@@ -43,6 +43,8 @@ pub enum Command {
     Status(StatusArgs),
     /// List a Deployment's revisions.
     History(TargetArgs),
+    /// The app's pod logs, merged by time, error lines marked (like stern).
+    Logs(LogsArgs),
     /// Inspect and drive canaries.
     #[command(subcommand)]
     Canary(CanaryCommand),
@@ -81,6 +83,37 @@ pub struct DemoArgs {
     /// Run the simulated clusters' clocks this many times faster (rollouts, crash loops).
     #[arg(long, value_name = "X", default_value_t = 1.0)]
     pub speed: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TrackArg {
+    Stable,
+    Canary,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Only this track's pods.
+    #[arg(long, value_enum)]
+    pub track: Option<TrackArg>,
+    /// Only lines from this long ago on (e.g. 10m).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub since: Option<std::time::Duration>,
+    /// The last N lines of each pod.
+    #[arg(long, value_name = "N")]
+    pub tail: Option<i64>,
+    /// The previous container of each pod: what a crash-looping one said before it died.
+    #[arg(long)]
+    pub previous: bool,
+    /// Only lines matching this regular expression.
+    #[arg(long, value_name = "RE")]
+    pub grep: Option<String>,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    crate::config::HumanDuration::parse(text).map(|d| d.0)
 }
 
 #[derive(Debug, Args)]

@@ -23,6 +23,7 @@ mod canary;
 mod checklist;
 mod console;
 mod init;
+mod logs;
 mod rollback;
 mod status;
 pub mod write;
@@ -129,6 +130,7 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
         Some(Command::Demo(args)) => console::demo(&cli.global, &paths, &args).await,
         Some(Command::Status(args)) => status::status(&cli.global, &paths, &args).await,
         Some(Command::History(args)) => rollback::history(&cli.global, &paths, &args).await,
+        Some(Command::Logs(args)) => logs::logs(&cli.global, &paths, &args).await,
         Some(Command::Canary(sub)) => canary_command(&cli.global, &paths, sub).await,
         Some(Command::Restart(args)) => write_app(&cli.global, &paths, Ask::Restart, &args, None).await,
         Some(Command::Pause(args)) => write_app(&cli.global, &paths, Ask::Pause, &args, None).await,

@@ -20,6 +20,7 @@ pub mod engine;
 pub mod exit;
 pub mod health;
 pub mod logging;
+pub mod logs;
 pub mod metrics;
 pub mod ops;
 pub mod tui;

@@ -403,6 +403,7 @@ fn subresource(
         }
     };
     match (sub, verb) {
+        ("log", "get") => super::logs::pod_log(cluster, ns, name, query),
         ("status", "get") => Ok(ok(&current)),
         ("status", "patch" | "update") => {
             Ok(ok(&store.update(index, ns, name, WriteMode::Status, query.dry_run(), apply)?))

@@ -13,6 +13,7 @@ mod defaults;
 mod discovery;
 mod errors;
 mod files;
+mod logs;
 mod patch;
 mod protobuf;
 mod proxy;

@@ -59,7 +59,7 @@ const fn res(
 pub static RESOURCES: &[Resource] = &[
     res("", "v1", "namespaces", "namespace", "Namespace", false, &["ns"], &["status"]),
     res("", "v1", "nodes", "node", "Node", false, &["no"], &["status"]),
-    res("", "v1", "pods", "pod", "Pod", true, &["po"], &["status", "proxy"]),
+    res("", "v1", "pods", "pod", "Pod", true, &["po"], &["status", "proxy", "log"]),
     res("", "v1", "services", "service", "Service", true, &["svc"], &["status"]),
     res("", "v1", "events", "event", "Event", true, &["ev"], &[]),
     res("", "v1", "resourcequotas", "resourcequota", "ResourceQuota", true, &["quota"], &["status"]),

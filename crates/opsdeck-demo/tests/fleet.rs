@@ -433,3 +433,37 @@ async fn large_lists_come_in_chunks_as_the_api_server_serves_them() {
     assert_eq!(first.items.len() + rest.items.len(), 600, "every pod once");
     assert_eq!(first.metadata.resource_version, rest.metadata.resource_version, "one list, one version");
 }
+
+#[tokio::test]
+async fn pod_logs_tell_the_same_story_as_the_metrics() {
+    let demo = start(fast()).await;
+    let pods: Api<Pod> = demo.api("production").await;
+    let canary = pods.list(&ListParams::default().labels("app=api,track=canary")).await.expect("pods");
+    let name = canary.items[0].metadata.name.clone().expect("name");
+    let all = kube::api::LogParams::default();
+    let mut log = String::new();
+    for _ in 0..100 {
+        log = pods.logs(&name, &all).await.expect("log");
+        if log.lines().count() >= 300 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let lines: Vec<&str> = log.lines().collect();
+    assert!(lines.len() >= 300, "{} lines", lines.len());
+    let failed = lines.iter().filter(|l| l.contains("HTTP/1.1\" 500 ")).count();
+    // The release candidate's profile fails 4% of requests.
+    let share = failed as f64 / lines.len() as f64;
+    assert!((0.02..0.07).contains(&share), "{failed} of {} failed", lines.len());
+
+    let tail = kube::api::LogParams { tail_lines: Some(5), timestamps: true, ..Default::default() };
+    let tailed = pods.logs(&name, &tail).await.expect("tail");
+    assert_eq!(tailed.lines().count(), 5);
+    for line in tailed.lines() {
+        let (stamp, _) = line.split_once(' ').expect("a stamp");
+        assert!(stamp.parse::<jiff::Timestamp>().is_ok(), "{line}");
+    }
+    let previous = kube::api::LogParams { previous: true, ..Default::default() };
+    let never_restarted = pods.logs(&name, &previous).await.expect_err("no previous container");
+    assert!(never_restarted.to_string().contains("previous terminated container"), "{never_restarted}");
+}
