@@ -37,8 +37,8 @@ impl Engine {
                         Ask::Pause => Verb::Pause,
                         _ => Verb::Resume,
                     };
-                    self.rollout_workload(&session, &placement, &why).await?;
-                    self.controller_plan(&session, &placement, Ok(verb)).await?.0
+                    let rollout = self.rollout_workload(&session, &placement, &why).await?;
+                    controller_plan_on(&placement, Kind::Rollout, &rollout, Ok(verb))?.0
                 }
                 object => objects::plan_deployment(&placement, request.ask.operation(), &object?, now)?,
             },
@@ -133,23 +133,7 @@ impl Engine {
         ask: Result<Verb, CanaryRequest>,
     ) -> Result<(Plan, Option<String>), Refusal> {
         let (kind, object) = self.controller_of(session, placement).await?;
-        let verb = match ask {
-            Ok(verb) => verb,
-            Err(CanaryRequest::Promote) => Verb::Promote,
-            Err(CanaryRequest::Abort) => Verb::Abort,
-            Err(other) => {
-                return Err(Refusal::Precondition(format!(
-                    "{}/{} is run by {}: its weights follow its own steps, so {} does not apply (use promote, abort, retry, pause, resume{})",
-                    placement.env,
-                    placement.app,
-                    controller_name(kind),
-                    other.operation().name(),
-                    if kind == Kind::FlaggerCanary { ", gate open|close NAME" } else { "" }
-                )));
-            }
-        };
-        let plan = objects::plan_controller(placement, kind, &object, &verb)?;
-        Ok((plan, controller_version(&object)))
+        controller_plan_on(placement, kind, &object, ask)
     }
 
     /// The Rollout that is the app's workload where it has no Deployment; `why` (the
@@ -385,6 +369,32 @@ impl Engine {
         let cluster = contexts.iter().map(|c| self.cluster_of(c)).collect::<Vec<_>>().join(", ");
         Ok(Prepared { request, plan, decision, user, cluster, left_out })
     }
+}
+
+/// [`Engine::controller_plan`] over the controller's object as already read.
+fn controller_plan_on(
+    placement: &Placement,
+    kind: Kind,
+    object: &Value,
+    ask: Result<Verb, CanaryRequest>,
+) -> Result<(Plan, Option<String>), Refusal> {
+    let verb = match ask {
+        Ok(verb) => verb,
+        Err(CanaryRequest::Promote) => Verb::Promote,
+        Err(CanaryRequest::Abort) => Verb::Abort,
+        Err(other) => {
+            return Err(Refusal::Precondition(format!(
+                "{}/{} is run by {}: its weights follow its own steps, so {} does not apply (use promote, abort, retry, pause, resume{})",
+                placement.env,
+                placement.app,
+                controller_name(kind),
+                other.operation().name(),
+                if kind == Kind::FlaggerCanary { ", gate open|close NAME" } else { "" }
+            )));
+        }
+    };
+    let plan = objects::plan_controller(placement, kind, object, &verb)?;
+    Ok((plan, controller_version(object)))
 }
 
 fn controller_name(kind: Kind) -> &'static str {

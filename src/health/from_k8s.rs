@@ -482,22 +482,33 @@ fn flagger_analysis(data: &Value) -> String {
     parts.join(" · ")
 }
 
-/// The webhooks that wait on a loadtester gate, as (name, type).
-fn flagger_gates(data: &Value) -> Vec<(String, String)> {
-    let hooks = data.pointer("/spec/analysis/webhooks").and_then(Value::as_array);
+/// The webhook types that wait on a loadtester gate.
+const GATE_TYPES: [&str; 4] =
+    ["confirm-rollout", "confirm-traffic-increase", "confirm-promotion", "rollback"];
+
+/// A Canary's webhooks that wait on a gate, as (name, type, url): the one reading of "which
+/// webhooks are gates" for the screens and the plans.
+pub fn gate_hooks(canary: &Value) -> Vec<(String, String, String)> {
+    let hooks = canary.pointer("/spec/analysis/webhooks").and_then(Value::as_array);
     hooks
         .into_iter()
         .flatten()
         .filter_map(|h| {
-            let kind = h.get("type").and_then(Value::as_str)?;
-            let gate = matches!(
-                kind,
-                "confirm-rollout" | "confirm-traffic-increase" | "confirm-promotion" | "rollback"
-            );
-            let checks = h.get("url").and_then(Value::as_str).is_some_and(|u| u.ends_with("/check"));
-            (gate && checks)
-                .then(|| (h.get("name").and_then(Value::as_str).unwrap_or(kind).to_owned(), kind.to_owned()))
+            let kind = h.get("type").and_then(Value::as_str).filter(|k| GATE_TYPES.contains(k))?;
+            let url = h.get("url").and_then(Value::as_str)?;
+            let name = h.get("name").and_then(Value::as_str).unwrap_or(kind);
+            Some((name.to_owned(), kind.to_owned(), url.to_owned()))
         })
+        .collect()
+}
+
+/// The gates an operator can open or close, as (name, type): those that ask the loadtester's
+/// `/check` (`/approve` and `/halt` are fixed answers).
+fn flagger_gates(data: &Value) -> Vec<(String, String)> {
+    gate_hooks(data)
+        .into_iter()
+        .filter(|(_, _, url)| url.ends_with("/check"))
+        .map(|(n, k, _)| (n, k))
         .collect()
 }
 

@@ -59,34 +59,17 @@ fn parse_url(url: &str, default_namespace: &str) -> Option<(String, String, u16,
 /// The gates the Canary's analysis waits on.
 pub fn gates(canary: &Value) -> Vec<Gate> {
     let namespace = canary.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default");
-    let hooks = canary.pointer("/spec/analysis/webhooks").and_then(Value::as_array);
-    hooks
+    crate::health::from_k8s::gate_hooks(canary)
         .into_iter()
-        .flatten()
-        .filter_map(|hook| {
-            let kind = hook.get("type").and_then(Value::as_str)?;
-            if !matches!(
-                kind,
-                "confirm-rollout" | "confirm-traffic-increase" | "confirm-promotion" | "rollback"
-            ) {
-                return None;
-            }
-            let (service, namespace, port, path) = parse_url(hook.get("url")?.as_str()?, namespace)?;
+        .filter_map(|(name, kind, url)| {
+            let (service, namespace, port, path) = parse_url(&url, namespace)?;
             let (family, asks) = path.split_once('/')?;
             let family = match family {
                 "gate" => "gate",
                 "rollback" => "rollback",
                 _ => return None,
             };
-            Some(Gate {
-                name: hook.get("name").and_then(Value::as_str).unwrap_or(kind).to_owned(),
-                kind: kind.to_owned(),
-                service,
-                namespace,
-                port,
-                family,
-                asks: asks.to_owned(),
-            })
+            Some(Gate { name, kind, service, namespace, port, family, asks: asks.to_owned() })
         })
         .collect()
 }
