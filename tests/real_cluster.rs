@@ -401,7 +401,9 @@ mod tier {
             })
             .await;
         });
-        // No controller of the rig's lists Ingresses: these are opsdeck's, since the restart.
+        // Since the restart: the garbage collector's one cluster-wide list, and opsdeck's in its
+        // namespace (the namespace controller's, for the other tests' namespaces, are over by
+        // the time this test starts).
         let lists = requests(&real, "production", &["verb=\"LIST\"", "resource=\"ingresses\""]);
         let series = real.ok("production", &["get", "--raw", "/metrics"]);
         let series: Vec<&str> = series

@@ -85,6 +85,20 @@ impl Real {
         let turn = Turn::Alone(SERVERS.write().unwrap_or_else(PoisonError::into_inner));
         let kubeconfig =
             PathBuf::from(std::env::var("OPSDECK_E2E_KUBECONFIG").expect("OPSDECK_E2E_KUBECONFIG"));
+        // The tests before it deleted their namespaces without waiting; the namespace controller
+        // lists every kind in a namespace it empties, which would count as this test's requests.
+        for context in CONTEXTS {
+            Self::eventually("the other tests' namespaces gone", Duration::from_secs(180), || {
+                let out = Command::new("kubectl")
+                    .arg("--kubeconfig")
+                    .arg(&kubeconfig)
+                    .args(["--context", context, "get", "namespaces", "-l", "opsdeck-e2e=true"])
+                    .args(["-o", "jsonpath={.items[*].status.phase}"])
+                    .output()
+                    .expect("kubectl");
+                out.status.success() && !String::from_utf8_lossy(&out.stdout).contains("Terminating")
+            });
+        }
         Self::start_with(turn, kubeconfig, test, objects)
     }
 
