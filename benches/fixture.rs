@@ -69,6 +69,8 @@ pub fn inventory(pods: usize, now: jiff::Timestamp) -> Inventory {
             created: Some(now),
             images: vec![format!("registry.example.com/shop/{name}:v1.2.0")],
             terminating: false,
+            container: name.clone(),
+            last_termination: None,
         }));
     }
     inventory.nodes = (0..20).map(|i| NodeInfo { name: format!("node-{i}"), ready: true }).collect();

@@ -12,6 +12,7 @@ mod effect;
 mod event;
 mod keymap;
 mod keys;
+pub mod logs;
 pub mod rollback;
 mod state;
 mod text;

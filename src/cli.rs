@@ -105,8 +105,12 @@ pub struct LogsArgs {
     #[arg(long, value_name = "N")]
     pub tail: Option<i64>,
     /// The previous container of each pod: what a crash-looping one said before it died.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "follow")]
     pub previous: bool,
+    /// Keep streaming new lines, picking up pods that start and dropping those that go,
+    /// until interrupted.
+    #[arg(long, short = 'f')]
+    pub follow: bool,
     /// Only lines matching this regular expression.
     #[arg(long, value_name = "RE")]
     pub grep: Option<String>,

@@ -8,6 +8,7 @@ pub mod checklist;
 mod connect;
 mod errors;
 mod kubeconfig;
+pub mod logs;
 pub mod metrics;
 pub mod ops;
 pub mod plugin;

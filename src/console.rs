@@ -23,11 +23,14 @@ use crate::engine::{Analysis, Board, Engine};
 /// Between ticks of a screen that counts, the clock still moves this often: deployment windows
 /// open and close with it, and a column says so within half a minute.
 const IDLE_TICK: Duration = Duration::from_secs(30);
+/// Log events applied in one batch at most, so keys still get their turn under a flood.
+const LOG_BATCH: usize = 2_000;
 
 /// Where the console's inputs come from, besides the keyboard.
 pub struct Inputs {
     env_updates: mpsc::Receiver<(usize, EnvUpdate)>,
     op_events: mpsc::Receiver<OpEvent>,
+    log_events: mpsc::Receiver<(u64, crate::cluster::logs::LogEvent)>,
     clock: tokio::time::Interval,
     idle_clock: tokio::time::Interval,
     /// Environment names by index, for publishing metrics rounds.
@@ -50,6 +53,17 @@ impl Inputs {
                 batch
             }
             Some(event) = self.op_events.recv() => vec![Action::Op(event)],
+            Some(first) = self.log_events.recv() => {
+                // A fast stream is drawn once per batch, not once per line.
+                let mut events = vec![first];
+                while events.len() < LOG_BATCH {
+                    match self.log_events.try_recv() {
+                        Ok(event) => events.push(event),
+                        Err(_) => break,
+                    }
+                }
+                vec![Action::Logs(events)]
+            }
             _ = self.clock.tick(), if ticking => vec![Action::Tick { now: jiff::Timestamp::now() }],
             _ = self.idle_clock.tick(), if !ticking => vec![Action::Tick { now: jiff::Timestamp::now() }],
             else => return None,
@@ -114,7 +128,8 @@ impl Console {
             say: None,
         });
         let (op_tx, op_events) = mpsc::channel(64);
-        let effects = service::spawn(engine, files, op_tx);
+        let (log_tx, log_events) = mpsc::channel(4096);
+        let effects = service::spawn(engine, files, op_tx, log_tx);
         let (tx, env_updates) = mpsc::channel(256);
         let tasks = fleet
             .environments
@@ -138,7 +153,7 @@ impl Console {
         let envs = fleet.environments.iter().map(|e| e.name.clone()).collect();
         Self {
             state,
-            inputs: Inputs { env_updates, op_events, clock, idle_clock, envs, board },
+            inputs: Inputs { env_updates, op_events, log_events, clock, idle_clock, envs, board },
             effects,
             tasks,
         }

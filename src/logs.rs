@@ -5,11 +5,13 @@
 
 pub mod buffer;
 pub mod errors;
+pub mod targets;
 
 use serde::Serialize;
 
 pub use buffer::Buffer;
 pub use errors::ErrorPatterns;
+pub use targets::{Crash, Target, targets};
 
 /// One log line. Field names are part of the command-line contract (`opsdeck logs --json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -22,6 +24,64 @@ pub struct LogLine {
     pub time: Option<jiff::Timestamp>,
     pub line: String,
     pub error: bool,
+}
+
+impl LogLine {
+    /// A line as `pods/log` gave it with `timestamps=true`, read against `patterns`.
+    pub fn parse(raw: &str, target: &Target, patterns: &ErrorPatterns) -> Self {
+        let (time, line) = split_timestamp(raw);
+        Self {
+            pod: target.pod.clone(),
+            container: target.container.clone(),
+            track: target.track,
+            time,
+            error: patterns.is_error(line),
+            line: line.to_owned(),
+        }
+    }
+}
+
+/// Why a pod's log could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadError {
+    /// `pods/log` is not allowed for these credentials.
+    Forbidden(String),
+    /// The API server did not answer, or not in time.
+    Unreachable(String),
+    /// The server answered for this pod: no previous container, still starting, gone.
+    Unavailable(String),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Forbidden(m) | Self::Unreachable(m) | Self::Unavailable(m) => f.write_str(m),
+        }
+    }
+}
+
+/// What a read of several pods' recent logs came to: the checklist's "No errors in pod logs"
+/// and the rollback screen's "why" read the same way.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sample {
+    /// How far back it read.
+    pub minutes: u32,
+    /// Pods whose log was read.
+    pub pods: usize,
+    /// Lines read, errors or not.
+    pub lines: usize,
+    /// Pods whose read stopped at the tail limit: their lines cover less than the window.
+    pub capped: usize,
+    /// The error lines, each pod's oldest first.
+    pub errors: Vec<LogLine>,
+    /// Pods whose log could not be read, and why.
+    pub unread: Vec<Unread>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unread {
+    pub pod: String,
+    pub why: ReadError,
 }
 
 /// `2026-12-03T10:00:00.123456789Z message` → the stamp and the message. A line without a

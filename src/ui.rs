@@ -8,6 +8,7 @@ mod checklist;
 mod drill;
 pub mod figures;
 mod help;
+mod logs;
 mod operation;
 mod overview;
 pub use overview::gitops_row;
@@ -50,6 +51,7 @@ pub fn render(frame: &mut Frame, state: &State) {
                 checklist::render(frame, body, &view);
             }
         }
+        Screen::Logs { .. } => logs::render(frame, body, state),
     }
     if let Some(row) = notice_view(state) {
         frame.render_widget(Paragraph::new(text::line(&row)), notice);

@@ -79,6 +79,107 @@ async fn the_scenarios_planted_failures_are_found_and_nothing_else_fails() {
     assert!(text(&out).contains("has no checklist"), "{}", text(&out));
 }
 
+/// The production checklist's "No errors in pod logs" item, as `--json` gives it.
+fn log_item(report: &Value) -> Value {
+    report["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["text"] == "No errors in pod logs")
+        .cloned()
+        .expect("the item")
+}
+
+/// The item, from `opsdeck checklist --env production --json` run until `done` holds of it.
+async fn log_item_until(
+    demo: &fleet::Demo,
+    config: &std::path::Path,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let out = demo.run_with(config, &["checklist", "--env", "production", "--json"]).await;
+        let report: Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+        let item = log_item(&report);
+        if done(&item) {
+            return item;
+        }
+        assert!(std::time::Instant::now() < deadline, "not in time: {item:#}");
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
+fn evidence_of<'r>(item: &'r Value, object: &str) -> &'r Value {
+    item["evidence"]
+        .as_array()
+        .expect("evidence")
+        .iter()
+        .find(|e| e["object"] == object)
+        .unwrap_or_else(|| panic!("no evidence about {object}: {item:#}"))
+}
+
+#[tokio::test]
+async fn no_errors_in_pod_logs_is_read_from_the_pods_with_the_lines_as_evidence() {
+    let demo = fleet::start().await;
+    // A fresh fleet has served nothing yet: its pods' logs fill as the simulated traffic runs.
+    let api_pods = "shop/Deployment/api, api-canary and their pods";
+    let item = log_item_until(&demo, &demo.config, |item| {
+        evidence_of(item, api_pods)["detail"].as_str().is_some_and(|d| !d.starts_with("0 error lines"))
+    })
+    .await;
+    assert_eq!((&item["auto"], &item["required"]), (&"no-log-errors".into(), &false.into()), "{item:#}");
+    assert_eq!(item["state"], "fail", "the api canary's 500s are in its log: {item:#}");
+
+    // The release candidate's canary serves 4% errors, the stable pods 0.2%: its pod leads.
+    let api = evidence_of(&item, api_pods);
+    let detail = api["detail"].as_str().unwrap_or("");
+    assert_eq!(api["status"], "fail", "{api:#}");
+    assert!(
+        detail.contains(" in the last 10 min across ")
+            && detail.contains("more than the 0 allowed; by pod: ")
+            && detail.split("by pod: ").nth(1).is_some_and(|pods| pods.contains(" (canary) ")),
+        "{detail}"
+    );
+    let lines: Vec<&Value> = item["evidence"]
+        .as_array()
+        .expect("evidence")
+        .iter()
+        .filter(|e| e["object"].as_str().is_some_and(|o| o.starts_with("shop/Pod/api-")))
+        .collect();
+    assert!(
+        (1..=5).contains(&lines.len())
+            && lines.iter().all(|e| {
+                e["status"] == "fail"
+                    && e["field"] == "pods/log"
+                    && e["detail"].as_str().is_some_and(|d| d.contains("HTTP/1.1\" 500 "))
+            }),
+        "the 500s themselves, a few of them: {lines:#?}"
+    );
+    assert_eq!(
+        evidence_of(&item, "shop/Deployment/payments")["detail"],
+        "not deployed in production",
+        "Argo Rollouts runs payments: no Deployment's pods to read"
+    );
+
+    // With a threshold the demo's error rates stay under, the item passes and says how much
+    // it read.
+    let lenient = demo.dir.path().join("lenient.toml");
+    let text = std::fs::read_to_string(&demo.config).expect("config");
+    std::fs::write(&lenient, format!("{text}\n[logs]\nchecklist_max_errors = 1000000\n")).expect("write");
+    let item = log_item_until(&demo, &lenient, |_| true).await;
+    assert_eq!(item["state"], "pass", "{item:#}");
+    let web = evidence_of(&item, "shop/Deployment/web, web-canary and their pods");
+    let detail = web["detail"].as_str().unwrap_or("");
+    assert!(
+        web["status"] == "pass"
+            && detail.contains("across 4 pods (")
+            && detail.contains(" lines), within the 1000000 allowed")
+            && !detail.contains("(0 lines)"),
+        "three stable pods and the canary, read: {web:#}"
+    );
+}
+
 #[tokio::test]
 async fn a_signed_walk_through_opens_the_gate_and_a_rollback_never_waits_for_it() {
     let demo = fleet::start().await;

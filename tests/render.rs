@@ -128,3 +128,76 @@ fn yes_no_confirmation_screen() {
     assert!(text.contains("go ahead") && text.contains("cancel, nothing is written"), "{text}");
     assert!(!text.contains("Type staging/web"), "no typing for a y/n environment");
 }
+
+#[test]
+fn the_log_screen_shows_both_tracks_their_error_rates_and_a_crash() {
+    use opsdeck::app::KeyPress;
+    use opsdeck::cluster::logs::{LogEvent, StreamState};
+    use opsdeck::logs::{Crash, LogLine, Target};
+    let mut state = state();
+    let at = jiff::Timestamp::from_second(1_795_000_000).expect("timestamp");
+    state.clock = at;
+    update(&mut state, Action::Key(KeyPress::char('L')));
+    let crash = Crash {
+        restarts: 4,
+        waiting: Some("CrashLoopBackOff".into()),
+        last: Some("Error, exit code 1".into()),
+    };
+    let target = |pod: &str, track| Target { pod: pod.into(), container: "web".into(), track, crash: None };
+    let view = state.logs.as_mut().expect("the log screen");
+    view.split = true;
+    view.set_targets(vec![
+        target("web-7d9f6c5b4-x7k2p", "stable"),
+        target("web-7d9f6c5b4-q4m8n", "stable"),
+        Target { crash: Some(crash), ..target("web-canary-5c8d7-z9r2t", "canary") },
+    ]);
+    let line = |pod: &str, track, ago: i64, text: &str| LogLine {
+        pod: pod.into(),
+        container: "web".into(),
+        track,
+        time: Some(at - jiff::SignedDuration::from_secs(ago)),
+        line: text.into(),
+        error: text.contains("\" 5"),
+    };
+    let mut events = vec![
+        LogEvent::Stream { pod: "web-7d9f6c5b4-x7k2p".into(), state: StreamState::Streaming },
+        LogEvent::Stream {
+            pod: "web-7d9f6c5b4-q4m8n".into(),
+            state: StreamState::Retrying("no answer within 10s".into()),
+        },
+        LogEvent::Stream { pod: "web-canary-5c8d7-z9r2t".into(), state: StreamState::Streaming },
+        LogEvent::Previous {
+            pod: "web-canary-5c8d7-z9r2t".into(),
+            lines: Ok(vec![
+                line("web-canary-5c8d7-z9r2t", "canary", 90, "level=info msg=\"starting web v1.4.0\""),
+                line("web-canary-5c8d7-z9r2t", "canary", 89, "panic: web v1.4.0: cannot load configuration"),
+            ]),
+        },
+    ];
+    for i in 0..6 {
+        let (pod, code) =
+            if i % 2 == 0 { ("web-7d9f6c5b4-x7k2p", 200) } else { ("web-7d9f6c5b4-q4m8n", 200) };
+        events.push(LogEvent::Line(line(
+            pod,
+            "stable",
+            50 - i,
+            &format!("10.1.0.{i} \"GET /cart HTTP/1.1\" {code} 512"),
+        )));
+        let code = if i % 3 == 0 { 500 } else { 200 };
+        events.push(LogEvent::Line(line(
+            "web-canary-5c8d7-z9r2t",
+            "canary",
+            40 - i,
+            &format!("10.2.0.{i} \"GET /checkout HTTP/1.1\" {code} 21"),
+        )));
+    }
+    update(&mut state, Action::Logs(events.into_iter().map(|e| (1, e)).collect()));
+    let backend = draw(&state, 120, 24);
+    let text = backend.to_string();
+    for needle in
+        ["stable · 2 pods · 0 errors/min", "canary · 1 pods · 2 errors/min", "CrashLoopBackOff", "panic:"]
+    {
+        assert!(text.contains(needle), "{needle:?} missing:\n{text}");
+    }
+    insta::assert_snapshot!(backend);
+}

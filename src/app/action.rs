@@ -14,6 +14,8 @@ pub enum Action {
     Env { index: usize, update: EnvUpdate },
     /// The operation engine reported on something the operator asked for.
     Op(OpEvent),
+    /// The log follow's events, tagged with the follow they belong to.
+    Logs(Vec<(u64, crate::cluster::logs::LogEvent)>),
     /// The clock: once a second while something on screen counts (see `State::ticking`), and
     /// every half minute otherwise, since deployment windows open and close with it.
     Tick { now: jiff::Timestamp },

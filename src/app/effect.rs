@@ -18,4 +18,17 @@ pub enum Effect {
     RunChecks { env: String },
     /// Save a signed checklist report as JSON and Markdown in the data dir.
     SaveChecklist { report: Box<crate::checklist::Report> },
+    /// Follow exactly these pods' logs in `env` for follow `session` (started, or its pods
+    /// changed); events come back as `Action::Logs`.
+    FollowLogs { session: u64, env: String, namespace: String, targets: Vec<crate::logs::Target> },
+    /// Read the last `minutes` of these pods' logs for the rollback screen's "why".
+    RecentErrors {
+        env: String,
+        app: String,
+        namespace: String,
+        targets: Vec<crate::logs::Target>,
+        minutes: u32,
+    },
+    /// The log screen closed: end follow `session`.
+    StopLogs { session: u64 },
 }

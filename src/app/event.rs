@@ -28,6 +28,12 @@ pub enum OpEvent {
         env: String,
         result: Result<Box<(crate::checklist::Checklist, crate::checklist::Objects)>, String>,
     },
+    /// The running revision's recent logs, for the rollback screen.
+    RecentErrors {
+        env: String,
+        app: String,
+        logs: Result<crate::logs::Sample, String>,
+    },
     /// Where a signed checklist was saved (JSON, Markdown), or why it was not.
     ChecklistSaved {
         env: String,

@@ -84,6 +84,14 @@ pub enum Command {
     Sign,
     /// Checklist: jump to the next item that blocks sign-off.
     NextBlocking,
+    /// Open the logs of the selected app (canary and stable side by side).
+    OpenLogs,
+    /// Logs: keep the newest line in view, or stop following.
+    LogsFollow,
+    /// Logs: hold new lines, or show them and go on.
+    LogsPause,
+    /// Logs: the cursor to the other track's pane.
+    LogsPane,
 }
 
 /// Where the keys are read: some keys mean different things on different screens.
@@ -119,12 +127,23 @@ pub enum Mode {
     Checklist,
     /// Typing a note, a waiver's reason or the signer's name: keys are text.
     ChecklistInput,
+    /// The log screen.
+    Logs,
+    /// Typing the log screen's filter: keys are text.
+    LogsFilter,
 }
 
 impl Mode {
     /// In text-entry modes every key without a binding of the mode's own is typed.
     pub fn takes_text(self) -> bool {
-        matches!(self, Self::ConfirmTyped | Self::DrillFilter | Self::CanaryWeight | Self::ChecklistInput)
+        matches!(
+            self,
+            Self::ConfirmTyped
+                | Self::DrillFilter
+                | Self::CanaryWeight
+                | Self::ChecklistInput
+                | Self::LogsFilter
+        )
     }
 
     /// Modal screens answer only their own keys, and Ctrl-c: a stray `?` must not open help
@@ -138,6 +157,7 @@ impl Mode {
                 | Self::DrillFilter
                 | Self::CanaryWeight
                 | Self::ChecklistInput
+                | Self::LogsFilter
         )
     }
 }
@@ -265,6 +285,85 @@ pub const KEYMAP: &[Binding] = &[
         keys: &[KeyPress::plain(Key::Char('C'))],
         command: Command::OpenChecklist,
         help: "the environment's pre-deploy checklist",
+    },
+    Binding {
+        mode: Mode::Overview,
+        keys: &[KeyPress::plain(Key::Char('L'))],
+        command: Command::OpenLogs,
+        help: "logs: stable and canary, errors marked",
+    },
+    Binding {
+        mode: Mode::Canary,
+        keys: &[KeyPress::plain(Key::Char('L'))],
+        command: Command::OpenLogs,
+        help: "logs of the canary and stable",
+    },
+    Binding {
+        mode: Mode::Rollback,
+        keys: &[KeyPress::plain(Key::Char('L'))],
+        command: Command::OpenLogs,
+        help: "logs of the app",
+    },
+    Binding {
+        mode: Mode::Logs,
+        keys: &[KeyPress::plain(Key::Up), KeyPress::plain(Key::Char('k'))],
+        command: Command::PrevApp,
+        help: "older line",
+    },
+    Binding {
+        mode: Mode::Logs,
+        keys: &[KeyPress::plain(Key::Down), KeyPress::plain(Key::Char('j'))],
+        command: Command::NextApp,
+        help: "newer line",
+    },
+    Binding {
+        mode: Mode::Logs,
+        keys: &[KeyPress::plain(Key::Tab)],
+        command: Command::LogsPane,
+        help: "other pane",
+    },
+    Binding {
+        mode: Mode::Logs,
+        keys: &[KeyPress::plain(Key::Char('/'))],
+        command: Command::Filter,
+        help: "filter",
+    },
+    Binding {
+        mode: Mode::Logs,
+        keys: &[KeyPress::plain(Key::Char('f'))],
+        command: Command::LogsFollow,
+        help: "follow on/off",
+    },
+    Binding {
+        mode: Mode::Logs,
+        keys: &[KeyPress::plain(Key::Char('p'))],
+        command: Command::LogsPause,
+        help: "pause (lines held)",
+    },
+    Binding {
+        mode: Mode::Logs,
+        keys: &[KeyPress::plain(Key::Enter)],
+        command: Command::Confirm,
+        help: "whole line",
+    },
+    Binding { mode: Mode::Logs, keys: &[KeyPress::plain(Key::Esc)], command: Command::Back, help: "back" },
+    Binding {
+        mode: Mode::Logs,
+        keys: &[KeyPress::plain(Key::Char('q'))],
+        command: Command::Quit,
+        help: "quit",
+    },
+    Binding {
+        mode: Mode::LogsFilter,
+        keys: &[KeyPress::plain(Key::Enter)],
+        command: Command::Confirm,
+        help: "keep the filter",
+    },
+    Binding {
+        mode: Mode::LogsFilter,
+        keys: &[KeyPress::plain(Key::Esc)],
+        command: Command::Cancel,
+        help: "clear the filter",
     },
     Binding {
         mode: Mode::Checklist,

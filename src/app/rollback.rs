@@ -18,6 +18,16 @@ pub struct Progress {
     pub outcome: Option<String>,
 }
 
+/// The running revision's recent error lines, for the rollback screen's "why".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecentErrors {
+    pub env: String,
+    pub app: String,
+    pub minutes: u32,
+    /// What its pods' logs held, or why they could not be read; `None` while they are read.
+    pub logs: Option<Result<crate::logs::Sample, String>>,
+}
+
 /// The app's Deployment in the snapshot.
 pub fn deployment<'i>(inventory: &'i Inventory, namespace: &str, name: &str) -> Option<&'i DeploymentInfo> {
     inventory.deployments.iter().find(|d| d.namespace == namespace && d.name == name)

@@ -119,6 +119,13 @@ pub enum Screen {
     Checklist {
         env: usize,
     },
+    /// One app's logs in one environment (the lines are in `State::logs`); Esc goes back to
+    /// the screen it was opened from.
+    Logs {
+        env: usize,
+        app: usize,
+        back: Box<Screen>,
+    },
 }
 
 /// A one-line message under the columns: why an action is unavailable, what just happened.
@@ -147,6 +154,12 @@ pub struct State {
     pub walks: std::collections::BTreeMap<String, super::checklist::Walk>,
     /// Checklists being read for the first time (`None`), or why one could not be.
     pub checklist_pending: std::collections::BTreeMap<String, Option<String>>,
+    /// The rollback screen's app's recent error lines.
+    pub recent_errors: Option<super::rollback::RecentErrors>,
+    /// The log screen's lines, while it is open.
+    pub logs: Option<super::logs::LogView>,
+    /// The last follow started: each gets a new number.
+    pub log_session: u64,
     /// The time as of the last tick: auto mode's decisions are made against it.
     pub clock: jiff::Timestamp,
     pub notice: Option<Notice>,
@@ -181,6 +194,13 @@ impl State {
                         .get(&self.envs.get(*env).map(|e| e.name.clone()).unwrap_or_default())
                         .is_some_and(|w| w.input.is_some());
                     if typing { Mode::ChecklistInput } else { Mode::Checklist }
+                }
+                Screen::Logs { .. } => {
+                    if self.logs.as_ref().is_some_and(|l| l.typing) {
+                        Mode::LogsFilter
+                    } else {
+                        Mode::Logs
+                    }
                 }
             },
             Some(Overlay::Help) => Mode::Help,
@@ -238,6 +258,9 @@ impl State {
             autos: Vec::new(),
             walks: std::collections::BTreeMap::new(),
             checklist_pending: std::collections::BTreeMap::new(),
+            logs: None,
+            log_session: 0,
+            recent_errors: None,
             clock: now,
             notice: None,
             readonly,
@@ -257,7 +280,10 @@ impl State {
     /// Whether the screen shows something that moves with the clock: the canary screen's time
     /// at this step and countdown, a rollback's elapsed time.
     pub fn clock_on_screen(&self) -> bool {
-        matches!(self.screen, Screen::Canary { .. } | Screen::Rollback { progress: Some(_), .. })
+        matches!(
+            self.screen,
+            Screen::Canary { .. } | Screen::Rollback { progress: Some(_), .. } | Screen::Logs { .. }
+        )
     }
 
     /// What each column says about its deployment windows as of the clock: the countdown in

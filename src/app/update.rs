@@ -13,6 +13,7 @@ use crate::ops::{Confirmation, Operation, Scope};
 
 mod canary;
 mod checklist;
+mod logs;
 mod rollback;
 
 /// What one action did.
@@ -47,6 +48,9 @@ pub fn update(state: &mut State, action: Action) -> Update {
                     if mode == super::keymap::Mode::ChecklistInput {
                         return Update::quiet(checklist::type_text(state, key));
                     }
+                    if mode == super::keymap::Mode::LogsFilter {
+                        return Update::quiet(logs::type_text(state, key));
+                    }
                     if let (None, Screen::Canary { input: Some(input), .. }) =
                         (&state.overlay, &mut state.screen)
                     {
@@ -73,14 +77,20 @@ pub fn update(state: &mut State, action: Action) -> Update {
         }
         Action::Env { index, update } => {
             let round = matches!(update, EnvUpdate::Metrics(_));
+            let health = matches!(update, EnvUpdate::Health(_));
             let redraw = env_update(state, index, update);
             let mut result = Update::quiet(redraw);
             if round {
                 result.effects = canary::check_autos(state, index);
             }
+            if health && redraw {
+                result.effects.extend(logs::env_changed(state, index));
+                result.effects.extend(rollback::recent_errors_wanted(state, index));
+            }
             result
         }
         Action::Op(event) => op_event(state, event),
+        Action::Logs(events) => logs::events(state, events),
         Action::Tick { now } => {
             let windows_before = state.window_statuses();
             state.clock = now;
@@ -231,6 +241,7 @@ fn op_event(state: &mut State, event: OpEvent) -> Update {
         }
         OpEvent::Auto { env, app, event } => canary::auto_event(state, &env, &app, event),
         OpEvent::Checklist { env, result } => checklist::checked(state, &env, result),
+        OpEvent::RecentErrors { env, app, logs } => rollback::recent_errors_read(state, &env, &app, logs),
         OpEvent::ChecklistSaved { env, result } => checklist::saved(state, &env, result),
         OpEvent::Audit(records) => {
             if let Some(Overlay::Audit { records: shown, .. }) = &mut state.overlay {
@@ -296,7 +307,8 @@ fn leave_screen(state: &mut State) {
             state.selected_env = *env;
             state.screen = Screen::Overview;
         }
-        Screen::Overview => {}
+        // Its own keys close it (`logs::back`).
+        Screen::Logs { .. } | Screen::Overview => {}
     }
 }
 
@@ -304,6 +316,9 @@ fn leave_screen(state: &mut State) {
 fn on_screen(state: &mut State, command: Command) -> Option<Update> {
     if state.overlay.is_some() {
         return None;
+    }
+    if matches!(state.screen, Screen::Logs { .. }) {
+        return logs::command(state, command);
     }
     if matches!(state.screen, Screen::Checklist { .. }) {
         return match command {
@@ -331,11 +346,9 @@ fn screens(state: &mut State, command: Command) -> Update {
             canary::open(state);
             Update::redraw()
         }
-        Command::OpenRollback => {
-            rollback::open(state);
-            Update::redraw()
-        }
+        Command::OpenRollback => rollback::open(state),
         Command::OpenChecklist => checklist::open(state),
+        Command::OpenLogs => logs::open(state),
         Command::PlanRollback | Command::SuspendGitOps => rollback::command(state, command),
         Command::CanaryStep
         | Command::CanaryBack

@@ -8,9 +8,10 @@ use k8s_openapi::api::core::v1::{Container, PodSpec};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::{Deserialize, Serialize};
 
-use super::model::Item;
-use super::objects::{AppObjects, Objects};
+use super::model::{Checklist, Item};
+use super::objects::{AppObjects, LogWindow, Objects};
 use crate::health::image_tag;
+use crate::logs::{LogLine, ReadError, Sample, Unread, short_pod};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -88,7 +89,22 @@ pub const CHECKS: &[(&str, &str)] = &[
         "the image about to be deployed has run healthy in the previous environment for `hours` (default 24)",
     ),
     ("rollback-history", "at least `min` revisions (default 2) to roll back to"),
+    (
+        LOG_CHECK,
+        "no more than `max_errors` error lines (default logs.checklist_max_errors, 0) in the app's pod logs over the last `minutes` (default logs.checklist_minutes, 10)",
+    ),
 ];
+
+/// The check that reads pod logs: the one gather reads them for.
+pub const LOG_CHECK: &str = "no-log-errors";
+/// Error lines shown per app: enough to see what fails, few enough to read.
+const SHOWN_ERRORS: usize = 5;
+/// Unreadable pods named per app; the summary counts them all.
+const SHOWN_UNREAD: usize = 3;
+/// Pods named in the summary's errors-by-pod.
+const SHOWN_PODS: usize = 3;
+/// Characters of a log line shown: an access-log line or a panic's first line fits.
+const LINE_CHARS: usize = 200;
 
 /// What a check verifies, or `None` for an unknown id.
 pub fn describe(id: &str) -> Option<&'static str> {
@@ -249,6 +265,11 @@ fn others(item: &Item, objects: &Objects) -> Option<Vec<Evidence>> {
         "nodes-ready" => nodes_ready(objects),
         "soak" => soak(objects, item.int("hours", 24)),
         "rollback-history" => rollback_history(objects, item.int("min", 2)),
+        LOG_CHECK => log_errors(
+            objects,
+            item.int("minutes", objects.logs.minutes),
+            item.int("max_errors", objects.logs.max_errors),
+        ),
         _ => return None,
     })
 }
@@ -677,6 +698,210 @@ fn rollback_history(objects: &Objects, min: i64) -> Vec<Evidence> {
             }
         })
         .collect()
+}
+
+/// How the log check reads, for `checklist`: the config's defaults, and the widest window its
+/// items ask for (what gather reads, at most `tail_lines` a pod); `None` when no item checks
+/// logs, so none are read.
+pub fn log_window(
+    checklist: &Checklist,
+    config: &crate::config::Config,
+    tail_lines: i64,
+) -> Option<LogWindow> {
+    let minutes = i64::from(config.logs.checklist_minutes).max(1);
+    let max_errors = i64::try_from(config.logs.checklist_max_errors).unwrap_or(i64::MAX);
+    let read_minutes = checklist
+        .sections
+        .iter()
+        .flat_map(|s| &s.items)
+        .filter(|i| i.auto.as_deref() == Some(LOG_CHECK))
+        .map(|i| i.int("minutes", minutes).max(1))
+        .max()?;
+    Some(LogWindow { minutes, max_errors, read_minutes, tail_lines })
+}
+
+/// Each app's error lines over the last `minutes`, at most `max_errors` of them: a summary,
+/// and past the threshold the latest lines themselves.
+///
+/// A pod whose log is forbidden or does not answer fails the item rather than leaving it not
+/// applicable: the item claims the logs are clean, and not knowing is not knowing they are
+/// (as with unreadable nodes). A pod with nothing to read yet (its container waits to start)
+/// wrote no errors; why it waits is the health checks' to say.
+fn log_errors(objects: &Objects, minutes: i64, max_errors: i64) -> Vec<Evidence> {
+    objects.apps.iter().flat_map(|app| app_log_errors(objects, app, minutes, max_errors)).collect()
+}
+
+fn app_log_errors(objects: &Objects, app: &AppObjects, minutes: i64, max_errors: i64) -> Vec<Evidence> {
+    let object = pods_object(app);
+    let summary = |status, detail: String| Evidence {
+        status,
+        object: object.clone(),
+        field: "pods/log".into(),
+        detail,
+    };
+    let Some(logs) = &app.logs else {
+        return vec![summary(Status::NotApplicable, "pod logs were not read".into())];
+    };
+    // No more than was read can be vouched for.
+    let minutes = minutes.clamp(1, i64::from(logs.minutes).max(1));
+    if logs.pods == 0 && logs.unread.is_empty() {
+        return vec![match &app.deployment {
+            Some(_) => summary(Status::NotApplicable, "no live pods to read".into()),
+            None => missing(app, &objects.env),
+        }];
+    }
+    let since = objects.now - jiff::SignedDuration::from_mins(minutes);
+    // A line without a time cannot be placed outside the window: it counts.
+    let errors: Vec<&LogLine> = logs.errors.iter().filter(|l| l.time.is_none_or(|t| t >= since)).collect();
+    let count = i64::try_from(errors.len()).unwrap_or(i64::MAX);
+    let over = count > max_errors;
+    let unknown = logs.unread.iter().filter(|u| !matches!(u.why, ReadError::Unavailable(_))).count();
+    let status = if over || unknown > 0 {
+        Status::Fail
+    } else if logs.pods == 0 {
+        Status::NotApplicable
+    } else {
+        Status::Pass
+    };
+    let mut out = vec![summary(status, log_summary(objects, logs, &errors, (minutes, max_errors), unknown))];
+    if over {
+        out.extend(latest(&errors).into_iter().map(|l| error_line(app, l)));
+    }
+    out.extend(logs.unread.iter().take(SHOWN_UNREAD).map(|u| unread(app, u)));
+    out
+}
+
+/// `shop/Deployment/web, web-canary and their pods`.
+fn pods_object(app: &AppObjects) -> String {
+    match app.canary.as_ref().and_then(|c| c.metadata.name.as_deref()) {
+        Some(canary) => {
+            format!("{}/Deployment/{}, {canary} and their pods", app.namespace, app.deployment_name)
+        }
+        None => format!("{}/Deployment/{} and its pods", app.namespace, app.deployment_name),
+    }
+}
+
+/// `3 error lines in the last 10 min across 4 pods (6,828 lines), more than the 0 allowed;
+/// by pod: lmd64 (canary) 2, x7k2p 1`, and what the read could not cover.
+fn log_summary(
+    objects: &Objects,
+    logs: &Sample,
+    errors: &[&LogLine],
+    (minutes, max_errors): (i64, i64),
+    unknown: usize,
+) -> String {
+    let n = errors.len();
+    let threshold = if i64::try_from(n).unwrap_or(i64::MAX) > max_errors {
+        format!(", more than the {max_errors} allowed")
+    } else if max_errors > 0 {
+        format!(", within the {max_errors} allowed")
+    } else {
+        String::new()
+    };
+    let mut parts = vec![format!(
+        "{n} error {} in the last {minutes} min across {} ({} {}){threshold}",
+        plural(n, "line", "lines"),
+        count_of(logs.pods, "pod", "pods"),
+        thousands(logs.lines),
+        plural(logs.lines, "line", "lines"),
+    )];
+    if n > 0 {
+        parts.push(format!("by pod: {}", by_pod(errors)));
+    }
+    if logs.capped > 0 {
+        parts.push(format!(
+            "{} reached the {}-line limit, so the start of the window may not have been read",
+            count_of(logs.capped, "pod", "pods"),
+            thousands(usize::try_from(objects.logs.tail_lines).unwrap_or(0)),
+        ));
+    }
+    if unknown > 0 {
+        parts.push(format!(
+            "the log of {} could not be read, so its errors are unknown",
+            count_of(unknown, "pod", "pods")
+        ));
+    }
+    parts.join("; ")
+}
+
+/// The pods with the most error lines first: `lmd64 (canary) 40, x7k2p 3`.
+fn by_pod(errors: &[&LogLine]) -> String {
+    let mut counts: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for line in errors {
+        *counts.entry((line.pod.as_str(), line.track)).or_default() += 1;
+    }
+    let mut counts: Vec<((&str, &str), usize)> = counts.into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut shown: Vec<String> = counts
+        .iter()
+        .take(SHOWN_PODS)
+        .map(|((pod, track), n)| format!("{} {n}", pod_label(pod, track)))
+        .collect();
+    if counts.len() > SHOWN_PODS {
+        shown.push(format!("{} more", count_of(counts.len() - SHOWN_PODS, "pod", "pods")));
+    }
+    shown.join(", ")
+}
+
+/// The latest error lines, oldest of them first: what is failing now.
+fn latest<'l>(errors: &[&'l LogLine]) -> Vec<&'l LogLine> {
+    let mut sorted = errors.to_vec();
+    // Stable: unstamped lines keep their place before stamped ones.
+    sorted.sort_by_key(|l| l.time);
+    sorted.split_off(sorted.len().saturating_sub(SHOWN_ERRORS))
+}
+
+fn error_line(app: &AppObjects, line: &LogLine) -> Evidence {
+    Evidence {
+        status: Status::Fail,
+        object: format!("{}/Pod/{}", app.namespace, line.pod),
+        field: "pods/log".into(),
+        detail: format!("{}: {}", pod_label(&line.pod, line.track), truncate(&line.line, LINE_CHARS)),
+    }
+}
+
+fn unread(app: &AppObjects, u: &Unread) -> Evidence {
+    let (status, detail) = match &u.why {
+        ReadError::Forbidden(m) => (Status::Fail, format!("cannot read its log: forbidden: {m}")),
+        ReadError::Unreachable(m) => (Status::Fail, format!("cannot read its log: {m}")),
+        ReadError::Unavailable(m) => (Status::NotApplicable, format!("no log to read: {m}")),
+    };
+    Evidence { status, object: format!("{}/Pod/{}", app.namespace, u.pod), field: "pods/log".into(), detail }
+}
+
+/// `x7k2p`, or `lmd64 (canary)`: short, as the log screen shows pods.
+fn pod_label(pod: &str, track: &str) -> String {
+    if track == "canary" { format!("{} (canary)", short_pod(pod)) } else { short_pod(pod).to_owned() }
+}
+
+/// At most `max` characters of `text`, cut with an ellipsis.
+fn truncate(text: &str, max: usize) -> String {
+    let text = text.trim_end();
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
+fn plural<'w>(n: usize, one: &'w str, many: &'w str) -> &'w str {
+    if n == 1 { one } else { many }
+}
+
+fn count_of(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", plural(n, one, many))
+}
+
+/// `1234567` → `1,234,567`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The checks of the apps' namespaces: policies, quotas, defaults and Pod Security.

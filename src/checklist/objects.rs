@@ -7,6 +7,8 @@ use k8s_openapi::api::core::v1::{Event, LimitRange, Namespace, Node, ResourceQuo
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 
+use crate::logs::Sample;
+
 /// One configured app in the environment.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AppObjects {
@@ -21,6 +23,29 @@ pub struct AppObjects {
     pub canary: Option<Deployment>,
     /// The Deployment's ReplicaSets: its rollout history.
     pub replica_sets: Vec<ReplicaSet>,
+    /// Its live pods' recent logs, stable and canary; `None` when they were not read (no item
+    /// asks for them, or this is the previous environment).
+    pub logs: Option<Sample>,
+}
+
+/// How the log check reads: its defaults, as the config gives them, and how far back gather
+/// reads the apps' logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogWindow {
+    /// `logs.checklist_minutes`: an item's `minutes` when it sets none.
+    pub minutes: i64,
+    /// `logs.checklist_max_errors`: an item's `max_errors` when it sets none.
+    pub max_errors: i64,
+    /// The widest window any item asks for: what gather reads (each sample says what it read).
+    pub read_minutes: i64,
+    /// Lines read per pod at most.
+    pub tail_lines: i64,
+}
+
+impl Default for LogWindow {
+    fn default() -> Self {
+        Self { minutes: 10, max_errors: 0, read_minutes: 10, tail_lines: 2_000 }
+    }
 }
 
 /// The environment before this one in promotion order (staging for production).
@@ -50,5 +75,7 @@ pub struct Objects {
     /// (`previous_error` says why).
     pub previous: Option<Previous>,
     pub previous_error: Option<String>,
+    /// How the apps' logs are read (see `AppObjects::logs`).
+    pub logs: LogWindow,
     pub now: jiff::Timestamp,
 }

@@ -1,19 +1,26 @@
 //! Reads what the checklist's automated checks need from one environment, once: the apps'
 //! Deployments and ReplicaSets, the namespaces' policies, budgets, quotas and autoscalers,
-//! the nodes, and recent Warning events.
+//! the nodes, and recent Warning events; and, when an item checks them, the apps' recent pod
+//! logs.
+
+use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Event, LimitRange, Namespace, Node, ResourceQuota, Service};
+use k8s_openapi::api::core::v1::{Event, LimitRange, Namespace, Node, Pod, ResourceQuota, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::Client;
 use kube::api::{Api, ListParams};
 
+use super::logs::SAMPLE_TAIL;
 use super::ops::{OpError, REQUEST_TIMEOUT};
-use crate::checklist::{AppObjects, Objects, Previous};
-use crate::config::{CanaryTarget, EnvModel, Placement};
+use crate::checklist::objects::LogWindow;
+use crate::checklist::{AppObjects, Checklist, Objects, Previous};
+use crate::config::{CanaryTarget, Config, EnvModel, Placement};
 use crate::health::colours::{self, STABLE_ANNOTATION};
+use crate::health::{AppSpec, Inventory, from_k8s};
+use crate::logs::{ErrorPatterns, ReadError, Sample, Target, Unread};
 
 async fn list<K>(client: &Client, namespace: Option<&str>, params: ListParams) -> Result<Vec<K>, OpError>
 where
@@ -122,6 +129,7 @@ pub async fn apps(client: &Client, apps: &[Placement]) -> Result<Vec<AppObjects>
             canary: canary.and_then(find),
             deployment,
             replica_sets: owned,
+            logs: None,
         });
     }
     Ok(out)
@@ -172,12 +180,24 @@ pub async fn objects(client: &Client, env: &str, wanted: &[Placement]) -> Result
 /// for the soak check. `previous` is that environment with its read client, or why there is
 /// none; a previous environment that cannot be read fails the soak check rather than the whole
 /// checklist.
+///
+/// The apps' pod logs are read only when `checklist` has an item that checks them, over the
+/// widest window its items ask for, with `config`'s error patterns.
 pub async fn gather(
     client: &Client,
     env: &EnvModel,
     previous: Option<(&EnvModel, Result<Client, String>)>,
+    checklist: &Checklist,
+    config: &Config,
 ) -> Result<Objects, OpError> {
     let mut objects = objects(client, &env.name, &env.apps).await?;
+    if let Some(window) = crate::checklist::checks::log_window(checklist, config, SAMPLE_TAIL) {
+        let patterns = config.logs.patterns();
+        for app in &mut objects.apps {
+            app.logs = Some(app_logs(client, app, &window, &patterns).await);
+        }
+        objects.logs = window;
+    }
     if let Some((previous_env, read)) = previous {
         let read = match read {
             Ok(client) => apps(&client, &previous_env.apps).await.map_err(|e| e.to_string()),
@@ -189,4 +209,61 @@ pub async fn gather(
         }
     }
     Ok(objects)
+}
+
+/// The app's live pods' logs over the window. Nothing here fails the checklist: what cannot
+/// be read is recorded for the check to report.
+async fn app_logs(client: &Client, app: &AppObjects, window: &LogWindow, patterns: &ErrorPatterns) -> Sample {
+    let minutes = u32::try_from(window.read_minutes).unwrap_or(u32::MAX);
+    let api: Api<Pod> = Api::namespaced(client.clone(), &app.namespace);
+    match log_targets(client, &api, app).await {
+        Ok(targets) => super::logs::sample(&api, targets, minutes, patterns).await,
+        Err(why) => Sample { minutes, unread: vec![Unread { pod: "*".into(), why }], ..Sample::default() },
+    }
+}
+
+/// The app's live pods, stable and canary, told apart as the health model tells them: from
+/// the namespace's pods and ReplicaSets and the Deployments gather already resolved (a
+/// blue-green's colours, Flagger's primary), so the spec names them as they are now.
+async fn log_targets(client: &Client, api: &Api<Pod>, app: &AppObjects) -> Result<Vec<Target>, ReadError> {
+    let pods = listed("pods", tokio::time::timeout(REQUEST_TIMEOUT, api.list(&ListParams::default())).await)?;
+    let replica_sets: Api<ReplicaSet> = Api::namespaced(client.clone(), &app.namespace);
+    let replica_sets = listed(
+        "replicasets",
+        tokio::time::timeout(REQUEST_TIMEOUT, replica_sets.list(&ListParams::default())).await,
+    )?;
+    let inventory = Inventory {
+        deployments: app.deployment.iter().chain(&app.canary).map(from_k8s::deployment).collect(),
+        replica_sets: replica_sets.iter().map(from_k8s::replica_set).collect(),
+        pods: pods.iter().map(|p| Arc::new(from_k8s::pod(p))).collect(),
+        ..Inventory::default()
+    };
+    let canary = app
+        .canary
+        .as_ref()
+        .and_then(|c| c.metadata.name.clone())
+        .map(|canary_deployment| CanaryTarget::Replicas { canary_deployment });
+    let spec = AppSpec {
+        name: &app.app,
+        namespace: &app.namespace,
+        deployment: &app.deployment_name,
+        canary: canary.as_ref(),
+    };
+    Ok(crate::logs::targets(&spec, &inventory))
+}
+
+/// A list's items, or why there are none, as the log check words it.
+fn listed<K: Clone>(
+    what: &str,
+    answer: Result<Result<kube::api::ObjectList<K>, kube::Error>, tokio::time::error::Elapsed>,
+) -> Result<Vec<K>, ReadError> {
+    match answer {
+        Ok(Ok(list)) => Ok(list.items),
+        Ok(Err(kube::Error::Api(status))) if status.code == 403 => Err(ReadError::Forbidden(status.message)),
+        Ok(Err(e)) => Err(ReadError::Unreachable(format!("cannot list {what}: {}", super::summarize(&e)))),
+        Err(_) => Err(ReadError::Unreachable(format!(
+            "cannot list {what}: no answer within {}s",
+            REQUEST_TIMEOUT.as_secs()
+        ))),
+    }
 }

@@ -307,9 +307,14 @@ pub async fn sync_once(
     deadline: std::time::Duration,
 ) -> Result<Tables, String> {
     let mut watchers = start(client, spec);
+    sync(&mut watchers, deadline).await
+}
+
+/// Waits for `watchers` to have listed everything; they go on watching from there.
+pub async fn sync(watchers: &mut Watchers, deadline: std::time::Duration) -> Result<Tables, String> {
     let mut tables = Tables::default();
     let result = tokio::time::timeout(deadline, async {
-        while !tables.synced(&watchers) {
+        while !tables.synced(watchers) {
             if !watchers.next(&mut tables).await {
                 break;
             }
@@ -317,7 +322,7 @@ pub async fn sync_once(
     })
     .await;
     match result {
-        Ok(()) if tables.synced(&watchers) => Ok(tables),
+        Ok(()) if tables.synced(watchers) => Ok(tables),
         _ => {
             Err(tables.error.clone().unwrap_or_else(|| format!("not synced within {}s", deadline.as_secs())))
         }

@@ -29,9 +29,10 @@ pub async fn checklist(global: &GlobalArgs, paths: &Paths, args: &ChecklistArgs)
         Some(p) => Some((p, engine.session(&p.name).await.map(|s| s.read).map_err(|e| e.to_string()))),
         None => None,
     };
-    let objects = crate::cluster::checklist::gather(&session.read, model, previous)
-        .await
-        .map_err(|e| refused(&e.into()))?;
+    let objects =
+        crate::cluster::checklist::gather(&session.read, model, previous, &checklist, &fleet.config)
+            .await
+            .map_err(|e| refused(&e.into()))?;
     let mut report = Report::new(&checklist, env.name(), objects.now);
     report.check(&checklist, &objects);
     let failed_required =

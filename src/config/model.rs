@@ -19,6 +19,8 @@ pub struct Config {
     pub apps: Vec<App>,
     #[serde(default)]
     pub notifications: Notifications,
+    #[serde(default)]
+    pub logs: Logs,
 }
 
 /// How much ceremony a write to an environment needs.
@@ -435,6 +437,52 @@ pub struct Notifications {
     pub webhook: Option<Spanned<String>>,
     /// Environment variable holding the webhook URL (keeps the secret out of the file).
     pub webhook_env: Option<String>,
+}
+
+/// How pod logs are read and judged.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Logs {
+    /// Regular expressions marking a line as an error, besides the defaults (levels ERROR and
+    /// FATAL, a panic, an HTTP 5xx in an access-log line).
+    #[serde(default)]
+    pub error_patterns: Vec<Spanned<String>>,
+    /// Lines kept per track on the log screen; older ones are let go.
+    #[serde(default = "default_buffer_lines")]
+    pub buffer_lines: usize,
+    /// The checklist's "No errors in pod logs" reads this many minutes back...
+    #[serde(default = "default_checklist_minutes")]
+    pub checklist_minutes: u32,
+    /// ...and passes with at most this many error lines per app.
+    #[serde(default)]
+    pub checklist_max_errors: usize,
+}
+
+fn default_buffer_lines() -> usize {
+    crate::logs::buffer::DEFAULT_CAPACITY
+}
+
+fn default_checklist_minutes() -> u32 {
+    10
+}
+
+impl Default for Logs {
+    fn default() -> Self {
+        Self {
+            error_patterns: Vec::new(),
+            buffer_lines: default_buffer_lines(),
+            checklist_minutes: default_checklist_minutes(),
+            checklist_max_errors: 0,
+        }
+    }
+}
+
+impl Logs {
+    /// The error patterns: the defaults and the configured ones (validated at load).
+    pub fn patterns(&self) -> crate::logs::ErrorPatterns {
+        let extra: Vec<String> = self.error_patterns.iter().map(|p| p.get_ref().clone()).collect();
+        crate::logs::ErrorPatterns::new(&extra).unwrap_or_default()
+    }
 }
 
 impl Config {

@@ -112,6 +112,14 @@ pub fn validate(config: &Config, path: &Path, text: &str) -> Vec<ConfigError> {
     {
         c.at(url, format!("notifications.webhook {:?} must be an http(s) URL", url.get_ref()));
     }
+    for pattern in &config.logs.error_patterns {
+        if let Err(e) = regex::Regex::new(pattern.get_ref()) {
+            c.at(pattern, format!("logs.error_patterns {:?}: {e}", pattern.get_ref()));
+        }
+    }
+    if config.logs.buffer_lines == 0 {
+        c.errors.push(ConfigError::at_file(path, "logs.buffer_lines must be at least 1"));
+    }
     c.errors.sort_by_key(|e| e.position);
     c.errors
 }

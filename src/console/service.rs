@@ -6,8 +6,12 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
+use kube::api::{Api, LogParams};
+
 use crate::app::{AutoEvent, Effect, OpEvent};
+use crate::cluster::logs::{FOLLOW_TAIL, Follower, LogEvent};
 use crate::engine::{Answer, Engine, Origin, Prepared, Request};
+use crate::logs::Target;
 
 /// The files the console reads and writes besides the audit log.
 #[derive(Debug, Clone)]
@@ -25,13 +29,34 @@ struct Service {
     engine: Engine,
     files: Files,
     events: mpsc::Sender<OpEvent>,
+    logs: std::sync::Mutex<LogFollow>,
+    log_events: mpsc::Sender<(u64, LogEvent)>,
+}
+
+/// The log screen's follow. Effects are handled on tasks of their own, so a stop can be seen
+/// before the start it follows; sessions only grow, and a closed one never starts.
+#[derive(Default)]
+struct LogFollow {
+    /// Every follow up to this one is closed.
+    closed: u64,
+    /// The latest pods asked for, and of which follow.
+    wanted: Option<(u64, Vec<Target>)>,
+    /// The follow whose client is being set up: later pod sets only update `wanted`.
+    starting: Option<u64>,
+    follower: Option<(u64, Follower)>,
 }
 
 /// Starts the service; effects sent on the returned channel are handled in the background,
 /// each on its own task so a slow cluster never holds up another environment's operation.
-pub fn spawn(engine: Engine, files: Files, events: mpsc::Sender<OpEvent>) -> mpsc::UnboundedSender<Effect> {
+pub fn spawn(
+    engine: Engine,
+    files: Files,
+    events: mpsc::Sender<OpEvent>,
+    log_events: mpsc::Sender<(u64, LogEvent)>,
+) -> mpsc::UnboundedSender<Effect> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Effect>();
-    let service = Arc::new(Service { engine, files, events });
+    let logs = std::sync::Mutex::new(LogFollow::default());
+    let service = Arc::new(Service { engine, files, events, logs, log_events });
     tokio::spawn(async move {
         // A result the audit log would not take is written again as soon as there is room.
         let mut retry = tokio::time::interval(RECORD_RETRY_EVERY);
@@ -89,12 +114,75 @@ impl Service {
                 let result = crate::checklist::report::save(&report, &self.files.data_dir);
                 self.send(OpEvent::ChecklistSaved { env: report.env.clone(), result }).await;
             }
+            Effect::FollowLogs { session, env, namespace, targets } => {
+                self.follow_logs(session, &env, &namespace, targets).await;
+            }
+            Effect::RecentErrors { env, app, namespace, targets, minutes } => {
+                let logs = match self.engine.session(&env).await {
+                    Ok(session) => {
+                        let api = Api::namespaced(session.read, &namespace);
+                        let patterns = self.engine.fleet().config.logs.patterns();
+                        Ok(crate::cluster::logs::sample(&api, targets, minutes, &patterns).await)
+                    }
+                    Err(e) => Err(e.to_string()),
+                };
+                self.send(OpEvent::RecentErrors { env, app, logs }).await;
+            }
+            Effect::StopLogs { session } => {
+                let mut logs = self.logs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                logs.closed = logs.closed.max(session);
+                if logs.follower.as_ref().is_some_and(|(s, _)| *s <= session) {
+                    logs.follower = None;
+                }
+            }
             Effect::LoadAudit => {
                 let records = match self.engine.audit() {
                     Ok(log) => log.read().map(|(records, _)| records).map_err(|e| e.to_string()),
                     Err(e) => Err(e.clone()),
                 };
                 self.send(OpEvent::Audit(records)).await;
+            }
+        }
+    }
+
+    /// Starts follow `session`, or gives it its new pods.
+    async fn follow_logs(&self, session: u64, env: &str, namespace: &str, targets: Vec<Target>) {
+        {
+            let mut logs = self.logs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if session <= logs.closed {
+                return;
+            }
+            if let Some((s, follower)) = &mut logs.follower
+                && *s == session
+            {
+                follower.set_targets(&targets);
+                return;
+            }
+            logs.wanted = Some((session, targets));
+            if logs.starting == Some(session) {
+                return;
+            }
+            logs.starting = Some(session);
+        }
+        let client = self.engine.session(env).await.map(|s| s.read);
+        let mut logs = self.logs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if logs.starting == Some(session) {
+            logs.starting = None;
+        }
+        let Some(targets) = logs.wanted.take().filter(|(s, _)| *s == session && session > logs.closed) else {
+            return;
+        };
+        match client {
+            Ok(client) => {
+                let params = LogParams { tail_lines: Some(FOLLOW_TAIL), ..LogParams::default() };
+                let patterns = self.engine.fleet().config.logs.patterns();
+                let api = Api::namespaced(client, namespace);
+                let mut follower = Follower::new(api, params, patterns, session, self.log_events.clone());
+                follower.set_targets(&targets.1);
+                logs.follower = Some((session, follower));
+            }
+            Err(e) => {
+                let _ = self.log_events.try_send((session, LogEvent::Unavailable(e.to_string())));
             }
         }
     }
@@ -159,9 +247,10 @@ impl Service {
             }
             None => None,
         };
-        let objects = crate::cluster::checklist::gather(&session.read, model, previous)
-            .await
-            .map_err(|e| e.to_string())?;
+        let objects =
+            crate::cluster::checklist::gather(&session.read, model, previous, &checklist, &fleet.config)
+                .await
+                .map_err(|e| e.to_string())?;
         Ok((checklist, objects))
     }
 }

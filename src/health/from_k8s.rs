@@ -115,6 +115,16 @@ pub fn pod(p: &Pod) -> PodInfo {
             .map(|s| s.containers.iter().filter_map(|c| c.image.clone()).collect())
             .unwrap_or_default(),
         terminating: p.metadata.deletion_timestamp.is_some(),
+        container: p
+            .spec
+            .as_ref()
+            .and_then(|s| s.containers.first())
+            .map(|c| c.name.clone())
+            .unwrap_or_default(),
+        last_termination: containers.iter().find_map(|c| {
+            let t = c.last_state.as_ref()?.terminated.as_ref()?;
+            Some(format!("{}, exit code {}", t.reason.as_deref().unwrap_or("Terminated"), t.exit_code))
+        }),
     }
 }
 

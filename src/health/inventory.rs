@@ -124,6 +124,10 @@ pub struct PodInfo {
     pub images: Vec<String>,
     /// metadata.deletionTimestamp is set.
     pub terminating: bool,
+    /// The first container's name: the one `kubectl logs` reads without `-c`.
+    pub container: String,
+    /// How the last instance of a restarted container ended: "Error, exit code 1".
+    pub last_termination: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -22,12 +22,26 @@ impl Buffer {
         Self { capacity, lines: VecDeque::with_capacity(capacity.min(1024)), dropped: 0 }
     }
 
+    /// Adds a line in time order: streams of several pods arrive interleaved, each with its
+    /// own backlog first, and are read merged, as stern shows them. A line without a time, or
+    /// not older than the newest, goes last.
     pub fn push(&mut self, line: LogLine) {
         if self.lines.len() == self.capacity {
             self.lines.pop_front();
             self.dropped += 1;
         }
-        self.lines.push_back(line);
+        let at = match line.time {
+            Some(time) => {
+                let newer = self.lines.iter().rev().take_while(|l| l.time.is_some_and(|t| t > time)).count();
+                self.lines.len() - newer
+            }
+            None => self.lines.len(),
+        };
+        self.lines.insert(at, line);
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
     }
 
     pub fn len(&self) -> usize {

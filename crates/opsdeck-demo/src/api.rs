@@ -153,6 +153,9 @@ async fn dispatch(
             let verb = verb_for(&method, false, query);
             cluster.count(counter_key(verb, &format!("{}/{sub}", resource.qualified()), query));
             authorize(user, verb, resource, Some(&sub), namespace.as_deref(), Some(&name))?;
+            if (sub.as_str(), verb) == ("log", "get") && resources::index_of(resource) == resources::PODS {
+                return super::logs::pod_log(cluster, namespace.as_deref().unwrap_or(""), &name, query);
+            }
             let body = if matches!(verb, "patch" | "update") { Some(read_bytes(req).await?) } else { None };
             subresource(
                 cluster,
@@ -403,7 +406,6 @@ fn subresource(
         }
     };
     match (sub, verb) {
-        ("log", "get") => super::logs::pod_log(cluster, ns, name, query),
         ("status", "get") => Ok(ok(&current)),
         ("status", "patch" | "update") => {
             Ok(ok(&store.update(index, ns, name, WriteMode::Status, query.dry_run(), apply)?))

@@ -3,17 +3,29 @@
 //! `500` on as many of them as the pod's counters say failed, stamped across the pod's life —
 //! and for a crash-looping container's `previous` instance, the crash it died of. The query
 //! parameters are the API server's: `container`, `tailLines`, `sinceSeconds`, `timestamps`,
-//! `previous`. (`follow` answers what is there now and ends.)
+//! `previous`, and `follow`: a stream of the requests the pod serves from then on, until the
+//! pod goes away or its container restarts, as the kubelet ends a follow.
 
-use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
 
-use http::{Response, StatusCode};
+use bytes::Bytes;
+use futures::StreamExt;
+use http::{HeaderValue, Response, StatusCode, header};
+use http_body_util::{BodyExt, StreamBody};
+use hyper::body::Frame;
 use serde_json::Value;
+use tokio::sync::mpsc;
 
 use super::errors::ApiError;
 use super::query::Query;
 use super::resources::{PODS, RESOURCES};
 use super::server::{Body, Cluster, locked, text_response};
+
+/// How often a follow looks for requests the pod served since.
+const FOLLOW_EVERY: Duration = Duration::from_millis(500);
+/// Lines one look sends at most: a sped-up fleet serves more than anyone reads.
+const FOLLOW_BURST: u64 = 200;
 
 /// Lines a request answers at most: a log is long, an answer need not be.
 const MAX_LINES: u64 = 2_000;
@@ -24,7 +36,7 @@ fn text<'v>(pod: &'v Value, pointer: &str) -> &'v str {
 }
 
 pub fn pod_log(
-    cluster: &Cluster,
+    cluster: &Arc<Cluster>,
     namespace: &str,
     name: &str,
     query: &Query,
@@ -80,13 +92,72 @@ pub fn pod_log(
     let stamped = query.flag("timestamps");
     let mut out = String::new();
     for (time, line) in kept.iter().skip(kept.len().saturating_sub(tail)) {
-        if stamped {
-            let _ = write!(out, "{} ", time.strftime("%Y-%m-%dT%H:%M:%S.%fZ"));
-        }
-        out.push_str(line);
-        out.push('\n');
+        out.push_str(&render(*time, line, stamped));
+    }
+    if query.flag("follow") && !query.flag("previous") {
+        return Ok(follow(Arc::clone(cluster), namespace, name, out, stamped));
     }
     Ok(text_response(StatusCode::OK, "text/plain", out))
+}
+
+fn render(time: jiff::Timestamp, line: &str, stamped: bool) -> String {
+    if stamped { format!("{} {line}\n", time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")) } else { format!("{line}\n") }
+}
+
+fn restarts(pod: &Value) -> u64 {
+    pod.pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .map_or(0, |cs| cs.iter().filter_map(|c| c.get("restartCount").and_then(Value::as_u64)).sum())
+}
+
+/// `first`, then a line per request the pod serves, as its counters grow: a kubelet's follow.
+fn follow(
+    cluster: Arc<Cluster>,
+    namespace: &str,
+    name: &str,
+    first: String,
+    stamped: bool,
+) -> Response<Body> {
+    let (tx, rx) = mpsc::channel::<Bytes>(64);
+    let (namespace, name) = (namespace.to_owned(), name.to_owned());
+    let _ = tx.try_send(Bytes::from(first));
+    tokio::spawn(async move {
+        let key = format!("{namespace}/{name}");
+        let counts = |cluster: &Cluster| {
+            let metrics = locked(&cluster.pod_metrics).get(&key).cloned().unwrap_or_default();
+            (metrics.total(), metrics.errors())
+        };
+        let Some(pod) = cluster.store.get(PODS, &namespace, &name) else { return };
+        let restarted = restarts(&pod);
+        let (mut seen, _) = counts(&cluster);
+        let mut tick = tokio::time::interval(FOLLOW_EVERY);
+        loop {
+            tokio::select! {
+                () = tx.closed() => return,
+                _ = tick.tick() => {}
+            }
+            // The pod deleted, or its container started again: this stream is over.
+            let Some(pod) = cluster.store.get(PODS, &namespace, &name) else { return };
+            if pod.pointer("/metadata/deletionTimestamp").is_some() || restarts(&pod) != restarted {
+                return;
+            }
+            let (requests, errors) = counts(&cluster);
+            let now = jiff::Timestamp::now();
+            let mut text = String::new();
+            for k in seen.max(requests.saturating_sub(FOLLOW_BURST))..requests {
+                text.push_str(&render(now, &access_line(&name, k, requests, errors, now), stamped));
+            }
+            seen = seen.max(requests);
+            if !text.is_empty() && tx.send(Bytes::from(text)).await.is_err() {
+                return;
+            }
+        }
+    });
+    let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) })
+        .map(|bytes| Ok::<_, std::convert::Infallible>(Frame::data(bytes)));
+    let mut response = Response::new(StreamBody::new(stream).boxed_unsync());
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    response
 }
 
 /// One access-log line per request the pod served, the failed ones `500`, spread evenly over
@@ -106,19 +177,23 @@ fn access_lines(
     let first = requests.saturating_sub(MAX_LINES);
     (first..requests)
         .map(|k| {
-            // The k-th request failed when the failures so far step up at it.
-            let failed = (k + 1) * errors / requests.max(1) > k * errors / requests.max(1);
             let at = started + jiff::SignedDuration::from_secs_f64(span * (k + 1) as f64 / requests as f64);
-            let path = PATHS[(k % PATHS.len() as u64) as usize];
-            let (code, bytes) = if failed { (500, 21) } else { (200, 512 + k % 200) };
-            let client = format!("10.1.{}.{}", k % 7, 10 + k % 200);
-            let date = at.strftime("%d/%b/%Y:%H:%M:%S +0000");
-            let line = format!(
-                r#"{client} - - [{date}] "GET {path} HTTP/1.1" {code} {bytes} "-" "demo-traffic/1.0""#
-            );
-            (at, line)
+            (at, access_line(name, k, requests, errors, at))
         })
         .collect()
+}
+
+/// The `k`-th request of `requests`, `errors` of which failed, served at `at`.
+fn access_line(pod: &str, k: u64, requests: u64, errors: u64, at: jiff::Timestamp) -> String {
+    // The k-th request failed when the failures so far step up at it.
+    let failed = (k + 1) * errors / requests.max(1) > k * errors / requests.max(1);
+    let path = PATHS[(k % PATHS.len() as u64) as usize];
+    let (code, bytes) = if failed { (500, 21) } else { (200, 512 + k % 200) };
+    // Each pod's own clients, so sibling pods' lines are told apart.
+    let salt = pod.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+    let client = format!("10.{}.{}.{}", 1 + salt % 200, k % 7, 10 + k % 200);
+    let date = at.strftime("%d/%b/%Y:%H:%M:%S +0000");
+    format!(r#"{client} - - [{date}] "GET {path} HTTP/1.1" {code} {bytes} "-" "demo-traffic/1.0""#)
 }
 
 /// The previous instance of a container that restarted: what it said before it died.

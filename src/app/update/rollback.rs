@@ -19,11 +19,68 @@ fn revisions(state: &State, env: usize, app: usize) -> Vec<crate::ops::rollback:
 }
 
 /// `R`: the selected app's rollback screen, with the last known good revision preselected.
-pub fn open(state: &mut State) {
+pub fn open(state: &mut State) -> Update {
     let (env, app) = (state.selected_env, state.selected_app);
     let selected = rollback::preselect(&revisions(state, env, app)).map(|c| c.revision);
     state.screen = Screen::Rollback { env, app, selected, progress: None };
     state.notice = None;
+    recent_errors(state, env, app)
+}
+
+/// Part of "why roll back": what the running revision's pods have been logging, read once as
+/// the screen opens. The canary's pods are not in it: the rollback is about the stable track.
+fn recent_errors(state: &mut State, env: usize, app: usize) -> Update {
+    let (Some(e), Some(placement), Some(name)) =
+        (state.envs.get(env), state.placement(env, app), state.apps.get(app))
+    else {
+        return Update::redraw();
+    };
+    let Some(snapshot) = &e.snapshot else { return Update::redraw() };
+    let targets: Vec<_> = crate::logs::targets(&crate::health::AppSpec::of(placement), &snapshot.inventory)
+        .into_iter()
+        .filter(|t| t.track == "stable")
+        .collect();
+    let minutes = state.fleet.config.logs.checklist_minutes;
+    let effect = crate::app::Effect::RecentErrors {
+        env: e.name.clone(),
+        app: name.clone(),
+        namespace: placement.namespace.clone(),
+        targets,
+        minutes,
+    };
+    state.recent_errors = Some(crate::app::rollback::RecentErrors {
+        env: e.name.clone(),
+        app: name.clone(),
+        minutes,
+        logs: None,
+    });
+    Update::effect(effect)
+}
+
+/// The rollback screen was opened before its environment's first sync: read its logs once
+/// the pods are known.
+pub fn recent_errors_wanted(state: &mut State, index: usize) -> Option<crate::app::Effect> {
+    let Screen::Rollback { env, app, .. } = state.screen else { return None };
+    if env != index || state.recent_errors.as_ref().is_some_and(|r| Some(&r.app) == state.apps.get(app)) {
+        return None;
+    }
+    recent_errors(state, env, app).effects.into_iter().next()
+}
+
+/// The running revision's recent error lines, read for the rollback screen.
+pub fn recent_errors_read(
+    state: &mut State,
+    env: &str,
+    app: &str,
+    logs: Result<crate::logs::Sample, String>,
+) -> Update {
+    match &mut state.recent_errors {
+        Some(recent) if recent.env == env && recent.app == app && recent.logs.is_none() => {
+            recent.logs = Some(logs);
+            Update::redraw()
+        }
+        _ => Update::default(),
+    }
 }
 
 /// ↑ ↓: a newer or older revision (the current one cannot be chosen).

@@ -2,6 +2,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::checklist::objects::Previous;
+use crate::logs::{LogLine, ReadError, Sample, Unread};
 
 fn from<T: serde::de::DeserializeOwned>(v: Value) -> T {
     serde_json::from_value(v).expect("fixture")
@@ -61,6 +62,23 @@ fn app(name: &str, deployment: Value, canary: Option<Value>, history: Vec<Value>
         deployment: Some(from(deployment)),
         canary: canary.map(from),
         replica_sets: history.into_iter().map(from).collect(),
+        logs: None,
+    }
+}
+
+/// Three pods' last 10 minutes read, no line an error.
+fn clean_logs() -> Sample {
+    Sample { minutes: 10, pods: 3, lines: 1_234, ..Sample::default() }
+}
+
+fn log_line(pod: &str, track: &'static str, time: &str, line: &str) -> LogLine {
+    LogLine {
+        pod: pod.into(),
+        container: "web".into(),
+        track,
+        time: Some(at(time)),
+        line: line.into(),
+        error: true,
     }
 }
 
@@ -81,6 +99,7 @@ fn healthy() -> Objects {
         None,
         vec![rs("web", 2, "registry/web:v1.3.0", "2026-11-29T00:00:00Z")],
     );
+    let web = AppObjects { logs: Some(clean_logs()), ..web };
     Objects {
         env: "production".into(),
         apps: vec![web],
@@ -107,6 +126,7 @@ fn healthy() -> Objects {
         events: Vec::new(),
         previous: Some(Previous { env: "staging".into(), apps: vec![staging_web] }),
         previous_error: None,
+        logs: crate::checklist::objects::LogWindow::default(),
         now: at(NOW),
     }
 }
@@ -304,4 +324,159 @@ fn rollback_history_counts_revisions_and_a_missing_app_is_not_applicable() {
     let outcome = run_check("replicas-min", "", &objects);
     assert_eq!(outcome.status, Status::NotApplicable);
     assert_eq!(outcome.evidence[0].detail, "not deployed in production");
+}
+
+#[test]
+fn clean_pod_logs_pass_with_how_much_was_read() {
+    let outcome = run_check("no-log-errors", "", &healthy());
+    assert_eq!(outcome.status, Status::Pass, "{outcome:?}");
+    assert_eq!(outcome.evidence.len(), 1, "{outcome:?}");
+    let e = &outcome.evidence[0];
+    assert_eq!(e.object, "shop/Deployment/web, web-canary and their pods");
+    assert_eq!(e.field, "pods/log");
+    assert_eq!(e.detail, "0 error lines in the last 10 min across 3 pods (1,234 lines)");
+}
+
+fn erroring() -> Objects {
+    let mut objects = healthy();
+    let long = format!("ERROR payment declined upstream: {}", "x".repeat(400));
+    let mut errors = vec![
+        // Outside a 10-minute window: history, not now.
+        log_line("web-7d9f6c5b4-old00", "stable", "2026-12-01T11:40:00Z", "ERROR stale"),
+        log_line("web-7d9f6c5b4-x7k2p", "stable", "2026-12-01T11:59:30Z", &long),
+    ];
+    for s in 0..6 {
+        errors.push(log_line(
+            "web-canary-5c4b3a291-lmd64",
+            "canary",
+            &format!("2026-12-01T11:59:0{s}Z"),
+            &format!(r#"10.1.0.{s} - - [01/Dec/2026:11:59:0{s} +0000] "GET /cart HTTP/1.1" 500 21"#),
+        ));
+    }
+    objects.apps[0].logs =
+        Some(Sample { minutes: 10, pods: 4, lines: 5_000, capped: 1, errors, unread: Vec::new() });
+    objects
+}
+
+#[test]
+fn error_lines_over_the_threshold_fail_with_the_latest_lines_as_evidence() {
+    let objects = erroring();
+    let e = failing("no-log-errors", "", &objects);
+    assert!(
+        e[0].detail.starts_with(
+            "7 error lines in the last 10 min across 4 pods (5,000 lines), more than the 0 allowed; by pod: lmd64 (canary) 6, x7k2p 1"
+        ) && e[0].detail.contains("1 pod reached the 2,000-line limit"),
+        "the stale line is outside the window: {e:?}"
+    );
+    let lines = &e[1..];
+    assert_eq!(lines.len(), 5, "the latest five: {e:#?}");
+    assert_eq!(lines[0].object, "shop/Pod/web-canary-5c4b3a291-lmd64");
+    assert_eq!(lines[0].field, "pods/log");
+    assert!(
+        lines[0].detail.starts_with("lmd64 (canary): 10.1.0.2 - - ["),
+        "oldest of them first: {lines:#?}"
+    );
+    assert!(lines[3].detail.contains("11:59:05"), "{lines:#?}");
+    let cut = &lines[4];
+    assert_eq!(cut.object, "shop/Pod/web-7d9f6c5b4-x7k2p");
+    assert!(
+        cut.detail.starts_with("x7k2p: ERROR payment declined")
+            && cut.detail.ends_with('…')
+            && cut.detail.chars().count() < 220,
+        "a long line is cut: {cut:?}"
+    );
+
+    let mut read_wider = objects.clone();
+    read_wider.apps[0].logs.as_mut().expect("logs").minutes = 30;
+    let wider = failing("no-log-errors", "params = { minutes = 30 }", &read_wider);
+    assert!(wider[0].detail.starts_with("8 error lines in the last 30 min"), "{wider:?}");
+    let unread_window = run_check("no-log-errors", "params = { minutes = 30 }", &objects);
+    assert!(
+        unread_window.evidence[0].detail.starts_with("7 error lines in the last 10 min"),
+        "no more than was read is claimed: {unread_window:?}"
+    );
+
+    let within = run_check("no-log-errors", "params = { max_errors = 7 }", &objects);
+    assert_eq!(within.status, Status::Pass, "{within:?}");
+    assert!(within.evidence[0].detail.contains("within the 7 allowed"), "{within:?}");
+    assert_eq!(within.evidence.len(), 1, "lines are shown only past the threshold");
+}
+
+#[test]
+fn a_log_that_cannot_be_read_fails_and_one_with_nothing_yet_does_not() {
+    let mut objects = healthy();
+    let unread = |pod: &str, why| Unread { pod: pod.into(), why };
+    objects.apps[0].logs = Some(Sample {
+        unread: vec![
+            unread(
+                "web-7d9f6c5b4-x7k2p",
+                ReadError::Forbidden("pods \"web-7d9f6c5b4-x7k2p\" is forbidden".into()),
+            ),
+            unread(
+                "web-7d9f6c5b4-q2w3e",
+                ReadError::Unreachable("web-7d9f6c5b4-q2w3e: no answer within 10s".into()),
+            ),
+        ],
+        ..clean_logs()
+    });
+    let e = failing("no-log-errors", "", &objects);
+    assert!(
+        e[0].detail.contains("the log of 2 pods could not be read, so its errors are unknown"),
+        "no errors seen is not no errors: {e:?}"
+    );
+    assert_eq!(e[1].object, "shop/Pod/web-7d9f6c5b4-x7k2p");
+    assert!(e[1].detail.starts_with("cannot read its log: forbidden: "), "{e:?}");
+    assert!(e[2].detail.contains("no answer within 10s"), "{e:?}");
+
+    objects.apps[0].logs = Some(Sample {
+        unread: vec![unread(
+            "web-7d9f6c5b4-n3w00",
+            ReadError::Unavailable("waiting to start: ContainerCreating".into()),
+        )],
+        ..clean_logs()
+    });
+    let outcome = run_check("no-log-errors", "", &objects);
+    assert_eq!(outcome.status, Status::Pass, "a starting pod wrote no errors: {outcome:?}");
+    assert_eq!(outcome.evidence[1].status, Status::NotApplicable);
+    assert_eq!(outcome.evidence[1].detail, "no log to read: waiting to start: ContainerCreating");
+
+    objects.apps[0].logs = Some(Sample {
+        unread: vec![unread("*", ReadError::Forbidden("pods is forbidden".into()))],
+        ..Sample::default()
+    });
+    failing("no-log-errors", "", &objects);
+    objects.apps[0].logs = None;
+    assert_eq!(run_check("no-log-errors", "", &objects).status, Status::NotApplicable, "not read");
+    objects.apps[0].deployment = None;
+    objects.apps[0].logs = Some(Sample::default());
+    let outcome = run_check("no-log-errors", "", &objects);
+    assert_eq!(outcome.evidence[0].detail, "not deployed in production", "{outcome:?}");
+}
+
+#[test]
+fn the_log_window_comes_from_the_config_and_the_widest_item() {
+    let config: crate::config::Config =
+        toml::from_str("[logs]\nchecklist_minutes = 15\nchecklist_max_errors = 2\n").expect("config");
+    let checklist = |items: &str| {
+        crate::checklist::model::parse(
+            "c.toml",
+            &format!("name = \"c\"\n[[sections]]\ntitle = \"s\"\n{items}"),
+        )
+        .expect("checklist")
+    };
+    let two = checklist(
+        "[[sections.items]]\ntext = \"a\"\nauto = \"no-log-errors\"\n[[sections.items]]\ntext = \"b\"\nauto = \"no-log-errors\"\nparams = { minutes = 45 }\n",
+    );
+    let window = log_window(&two, &config, 500).expect("an item reads logs");
+    assert_eq!((window.minutes, window.max_errors, window.read_minutes, window.tail_lines), (15, 2, 45, 500));
+    let none = checklist("[[sections.items]]\ntext = \"a\"\nauto = \"nodes-ready\"\n");
+    assert_eq!(log_window(&none, &config, 500), None, "no item reads logs: none are read");
+
+    // An item without params takes the config's defaults.
+    let mut objects = erroring();
+    objects.logs = window;
+    objects.apps[0].logs.as_mut().expect("logs").minutes = 45;
+    let outcome = run_check("no-log-errors", "", &objects);
+    assert!(outcome.evidence[0].detail.starts_with("7 error lines in the last 15 min"), "{outcome:?}");
+    assert!(outcome.evidence[0].detail.contains("more than the 2 allowed"), "{outcome:?}");
 }

@@ -63,6 +63,8 @@ fn pod(name: &str, app: &str) -> PodInfo {
         created: Some(mins_ago(60)),
         images: Vec::new(),
         terminating: false,
+        container: app.to_owned(),
+        last_termination: None,
     }
 }
 

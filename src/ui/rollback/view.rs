@@ -164,6 +164,11 @@ fn choose_lines(
     if let Some(g) = rollback::gitops(d) {
         lines.push(Row::of(format!("⚠ {}", g.warning()), Tone::Bad));
     }
+    if let Some(recent) =
+        state.recent_errors.as_ref().filter(|r| r.env == e.name && Some(&r.app) == state.apps.get(app))
+    {
+        lines.extend(recent_error_lines(recent));
+    }
     lines.push(Row::blank());
     lines.push(heading(&format!("{:<10}{:<24}{:<8}{:<6}CHANGE-CAUSE", "REVISION", "IMAGES", "READY", "AGE")));
     for r in &revisions {
@@ -362,4 +367,51 @@ fn progress_lines(
         )));
     }
     lines
+}
+
+/// Error lines the running revision's pods shown beside the revisions: part of "why roll back".
+const ERROR_LINES: usize = 3;
+
+fn recent_error_lines(recent: &rollback::RecentErrors) -> Vec<Row> {
+    let minutes = recent.minutes;
+    let logs = match &recent.logs {
+        None => {
+            return vec![Row::of(
+                format!("logs     reading the last {minutes} min of its pods' logs…"),
+                Tone::Dim,
+            )];
+        }
+        Some(Err(why)) => return vec![Row::of(format!("logs     could not be read: {why}"), Tone::Warn)],
+        Some(Ok(logs)) => logs,
+    };
+    let mut rows = Vec::new();
+    let unread =
+        if logs.unread.is_empty() { String::new() } else { format!(", {} unreadable", logs.unread.len()) };
+    if logs.errors.is_empty() {
+        rows.push(Row::of(
+            format!(
+                "logs     no error lines in the last {minutes} min ({} pods, {} lines{unread})",
+                logs.pods, logs.lines
+            ),
+            Tone::Dim,
+        ));
+        return rows;
+    }
+    rows.push(Row::of(
+        format!(
+            "logs     {} error lines in the last {minutes} min across {} pods{unread}; the latest:",
+            logs.errors.len(),
+            logs.pods
+        ),
+        Tone::Bad,
+    ));
+    let mut latest: Vec<&crate::logs::LogLine> = logs.errors.iter().collect();
+    latest.sort_by_key(|l| l.time);
+    for line in latest.iter().rev().take(ERROR_LINES).rev() {
+        rows.push(Row::from(vec![
+            Words::dim(format!("         {} │ ", crate::logs::short_pod(&line.pod))),
+            Words::new(line.line.clone(), Tone::Bad),
+        ]));
+    }
+    rows
 }
