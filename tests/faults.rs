@@ -317,3 +317,51 @@ async fn cut_connections_are_an_unreachable_environment_not_a_hang() {
     assert_eq!(out.status.code(), Some(5), "{}", text(&out));
     assert!(demo.audit().is_empty(), "nothing was attempted");
 }
+
+#[tokio::test]
+async fn logs_say_forbidden_and_unreachable_with_their_exit_codes_and_a_hung_stream_is_shown() {
+    let (demo, proxy, kubeconfig) = behind_proxy().await;
+    let args = ["logs", "--env", "production", "--app", "api", "--tail", "5"];
+    let ok = run_via(&demo, &kubeconfig, &args).await;
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
+
+    proxy.set(|f| f.forbid = Some("/log".into()));
+    let forbidden = run_via(&demo, &kubeconfig, &args).await;
+    assert_eq!(forbidden.status.code(), Some(4), "{}", text(&forbidden));
+    assert!(text(&forbidden).contains("forbidden"), "{}", text(&forbidden));
+    let follow = ["logs", "--env", "production", "--app", "api", "--follow"];
+    let forbidden = tokio::time::timeout(Duration::from_secs(60), run_via(&demo, &kubeconfig, &follow))
+        .await
+        .expect("a forbidden follow ends");
+    assert_eq!(forbidden.status.code(), Some(4), "{}", text(&forbidden));
+
+    // A hung kubelet: the one-shot read gives up, the console's stream says so.
+    proxy.set(|f| {
+        f.forbid = None;
+        f.stall = Some("/log".into());
+    });
+    let hung = run_via(&demo, &kubeconfig, &args).await;
+    assert_eq!(hung.status.code(), Some(5), "{}", text(&hung));
+    assert!(text(&hung).contains("no answer"), "{}", text(&hung));
+    let mut console = demo.console_via(&demo.config, &kubeconfig);
+    fleet::until(&mut console, "production synced", |s| s.envs[2].snapshot.is_some()).await;
+    fleet::press(&mut console, "llj");
+    fleet::press(&mut console, "L");
+    fleet::until(&mut console, "each stream shown as not answering", |s| {
+        s.logs.as_ref().is_some_and(|v| {
+            !v.targets.is_empty()
+                && v.targets.iter().all(|t| {
+                    matches!(
+                        v.streams.get(&t.pod),
+                        Some(opsdeck::cluster::logs::StreamState::Retrying(why)) if why.contains("no answer")
+                    )
+                })
+        })
+    })
+    .await;
+    let screen = fleet::screen(&console.state, 160, 30);
+    assert!(screen.contains("⟳") && screen.contains("no answer within 10s"), "{screen}");
+    // The screen still answers its keys.
+    fleet::key(&mut console, opsdeck::app::Key::Esc);
+    assert!(console.state.logs.is_none());
+}

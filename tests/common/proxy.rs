@@ -40,6 +40,10 @@ pub struct Faults {
     /// The next request (not a dry run) with this method whose path contains this text is
     /// forwarded — it lands — and its response is never delivered.
     pub drop_response: Option<(String, String)>,
+    /// Requests whose path contains this are answered 403 Forbidden, as RBAC would.
+    pub forbid: Option<String>,
+    /// Requests whose path contains this wait forever (a kubelet that never answers).
+    pub stall: Option<String>,
     /// Pod `/metrics` bodies pass through this.
     pub rewrite_metrics: Option<Rewrite>,
     /// Requests seen, as `METHOD path?query`.
@@ -130,8 +134,21 @@ async fn handle(
     }
     let watch = target.contains("watch=true") || target.contains("watch=1");
     let list = method == "GET" && !watch && !target.starts_with("/version");
-    if now.hang || (now.stall_watches && watch) || (now.stall_lists && list) {
+    let stalled = now.stall.as_ref().is_some_and(|p| target.contains(p.as_str()));
+    if now.hang || stalled || (now.stall_watches && watch) || (now.stall_lists && list) {
         std::future::pending::<()>().await;
+    }
+    if now.forbid.as_ref().is_some_and(|p| target.contains(p.as_str())) {
+        let status = serde_json::json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+            "message": format!("{target} is forbidden: User \"demo-admin\" cannot get resource"),
+            "reason": "Forbidden", "code": 403});
+        let body = Full::new(Bytes::from(status.to_string())).map_err(|never| match never {}).boxed();
+        let mut response = Response::new(body);
+        *response.status_mut() = hyper::StatusCode::FORBIDDEN;
+        response
+            .headers_mut()
+            .insert(hyper::header::CONTENT_TYPE, "application/json".parse().expect("header"));
+        return Ok(response);
     }
     // A dry run is not the write: it passes.
     let dropped = now
