@@ -182,3 +182,39 @@ async fn the_console_shows_canary_and_stable_logs_and_follows_a_new_pod() {
     assert!(console.state.logs.is_none());
     assert_eq!(console.state.screen, Screen::Overview);
 }
+
+#[tokio::test]
+async fn previous_shows_what_a_crash_looping_pod_said_before_it_died() {
+    use k8s_openapi::api::core::v1::Pod;
+    let demo = fleet::start().await;
+    let patch = serde_json::json!({"spec": {"template": {"spec": {"containers": [
+        {"name": "worker", "image": "registry.example.com/shop/worker:v9-crash"}]}}}});
+    demo.patch_in("production", "shop", "deployments", "worker", &patch).await;
+    let pods: kube::Api<Pod> = kube::Api::namespaced(demo.client("production").await, "shop");
+    let restarted = |p: &Pod| {
+        p.status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref())
+            .is_some_and(|c| c.iter().any(|c| c.restart_count > 0))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !pods
+        .list(&kube::api::ListParams::default().labels("app=worker"))
+        .await
+        .expect("pods")
+        .items
+        .iter()
+        .any(restarted)
+    {
+        assert!(std::time::Instant::now() < deadline, "no worker pod restarted");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let out = demo.run(&["logs", "--env", "production", "--app", "worker", "--previous"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.lines().any(|l| l.starts_with('✗') && l.contains("panic:") && l.contains("v9-crash")),
+        "the crash, marked as an error:\n{}",
+        text(&out)
+    );
+}

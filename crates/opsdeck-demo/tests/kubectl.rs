@@ -125,4 +125,56 @@ fn check(kc: &Path) {
     let (success, refused) =
         kubectl(&kc, "production-readonly", &["patch", "deploy", "web", "-p", r#"{"spec":{"paused":true}}"#]);
     assert!(!success && refused.contains("Forbidden") && refused.contains("demo-readonly"), "{refused}");
+
+    check_logs(&kc, pod.trim());
+}
+
+/// `kubectl logs`, `-f --tail` and `--previous`: the fleet's pods log their traffic, stream it,
+/// and a crash-looping one says why its last container died.
+fn check_logs(kc: &Path, pod: &str) {
+    let tail = ok(kc, &["logs", pod, "--tail=3"]);
+    assert_eq!(tail.lines().count(), 3, "{tail}");
+    assert!(tail.lines().all(|l| l.contains("\"GET /") && l.contains("HTTP/1.1\"")), "{tail}");
+    let labelled = ok(kc, &["logs", "-l", "app=api", "--tail=2", "--prefix"]);
+    assert!(labelled.lines().any(|l| l.starts_with("[pod/api-")), "{labelled}");
+
+    // A follow goes on past its tail: more lines than asked for arrive before it is stopped.
+    let mut follow = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kc)
+        .args(["--context", "production", "-n", "shop", "logs", "-f", "--tail=2", pod])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("kubectl logs -f");
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(follow.stdout.take().expect("stdout")));
+    let streamed = (&mut lines).take(6).filter_map(Result::ok).count();
+    let _ = follow.kill();
+    let _ = follow.wait();
+    assert_eq!(streamed, 6, "kubectl logs -f streams past its tail");
+
+    ok(kc, &["set", "image", "deploy/worker", "worker=registry.example.com/shop/worker:v9-crash"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let crashed = loop {
+        let restarts = ok(
+            kc,
+            &[
+                "get",
+                "pods",
+                "-l",
+                "app=worker",
+                "-o",
+                "jsonpath={range .items[*]}{.metadata.name} {.status.containerStatuses[0].restartCount}{\"\\n\"}{end}",
+            ],
+        );
+        if let Some(name) = restarts
+            .lines()
+            .find_map(|l| l.split_once(' ').filter(|(_, n)| *n != "0").map(|(p, _)| p.to_owned()))
+        {
+            break name;
+        }
+        assert!(std::time::Instant::now() < deadline, "no worker pod restarted:\n{restarts}");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    };
+    let previous = ok(kc, &["logs", &crashed, "--previous"]);
+    assert!(previous.contains("panic:") && previous.contains("v9-crash"), "{previous}");
 }
