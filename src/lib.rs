@@ -18,6 +18,7 @@ pub mod config;
 pub mod console;
 pub mod engine;
 pub mod exit;
+pub mod guard;
 pub mod health;
 pub mod logging;
 pub mod logs;
