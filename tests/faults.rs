@@ -184,15 +184,15 @@ async fn a_hung_cluster_is_unknown_on_stale_rows_not_healthy() {
     let mut console = demo.console_via(&demo.config, &kubeconfig);
     fleet::until(&mut console, "production synced", |s| production(s).is_some()).await;
     proxy.set(|f| f.hang = true);
-    let hung = Instant::now();
     fleet::until(&mut console, "production stale", |s| production(s).is_some_and(|p| p.stale.is_some()))
         .await;
-    // The probe notices within its interval and timeout (10 s); the margin is for a loaded CI
-    // machine. Under the 30 s server-side watch timeout: it is the probe, not the watches.
-    assert!(hung.elapsed() < Duration::from_secs(25), "{:?}", hung.elapsed());
+    // The probe's words, not the silent watches' ("no sign of life from the watch of"): the
+    // probe noticed first, well before the server-side watch timeout. Said by cause rather than
+    // by a stopwatch, which a loaded machine makes lie.
     let snapshot = production(&console.state).expect("snapshot");
     assert_eq!(snapshot.health.verdict, Verdict::Unknown);
-    assert!(snapshot.stale.as_ref().is_some_and(|s| s.why.contains("does not answer")));
+    let why = snapshot.stale.as_ref().map(|s| s.why.clone()).unwrap_or_default();
+    assert!(why.contains("does not answer"), "{why}");
 }
 
 #[tokio::test]
