@@ -27,3 +27,4 @@ pub mod ops;
 pub mod tui;
 pub mod ui;
 pub mod windows;
+pub mod words;

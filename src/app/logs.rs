@@ -35,6 +35,8 @@ pub struct LogView {
     pub follow: bool,
     /// Lines containing this (case-insensitive) are shown; empty shows all.
     pub filter: String,
+    /// `filter` compiled once per change: a frame reads every buffered line through it.
+    matcher: Option<regex::Regex>,
     pub typing: bool,
     /// The pane the cursor is in: `stable` or `canary`.
     pub focus: &'static str,
@@ -62,6 +64,7 @@ impl LogView {
             paused: false,
             follow: true,
             filter: String::new(),
+            matcher: None,
             typing: false,
             focus: "stable",
             back: 0,
@@ -134,7 +137,22 @@ impl LogView {
     }
 
     pub fn matches(&self, line: &LogLine) -> bool {
-        self.filter.is_empty() || line.line.to_lowercase().contains(&self.filter.to_lowercase())
+        self.matcher.as_ref().is_none_or(|m| m.is_match(&line.line))
+    }
+
+    /// The filter as typed; the cursor goes back to the newest line it shows.
+    pub fn set_filter(&mut self, filter: String) {
+        self.matcher = (!filter.is_empty())
+            .then(|| regex::RegexBuilder::new(&regex::escape(&filter)).case_insensitive(true).build().ok())
+            .flatten();
+        self.filter = filter;
+        self.back = 0;
+    }
+
+    /// Whether `target` is drawn in `track`'s pane: without a canary pane, every pod is in the
+    /// one pane there is.
+    pub fn in_pane(&self, target: &Target, track: &str) -> bool {
+        target.track == track || (!self.split && track == "stable")
     }
 
     /// `p`: hold new lines, or show the held ones and go on.
@@ -202,7 +220,7 @@ impl LogView {
     pub fn pods(&self, track: &str) -> Vec<(&Target, Option<&StreamState>)> {
         self.targets
             .iter()
-            .filter(|t| t.track == track || (!self.split && track == "stable"))
+            .filter(|t| self.in_pane(t, track))
             .map(|t| (t, self.streams.get(&t.pod)))
             .collect()
     }

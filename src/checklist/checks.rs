@@ -12,6 +12,7 @@ use super::model::{Checklist, Item};
 use super::objects::{AppObjects, LogWindow, Objects};
 use crate::health::image_tag;
 use crate::logs::{LogLine, ReadError, Sample, Unread, short_pod};
+use crate::words::counted;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -801,7 +802,7 @@ fn log_summary(
     let mut parts = vec![format!(
         "{n} error {} in the last {minutes} min across {} ({} {}){threshold}",
         plural(n, "line", "lines"),
-        count_of(logs.pods, "pod", "pods"),
+        counted(logs.pods, "pod", "pods"),
         thousands(logs.lines),
         plural(logs.lines, "line", "lines"),
     )];
@@ -811,14 +812,14 @@ fn log_summary(
     if logs.capped > 0 {
         parts.push(format!(
             "{} reached the {}-line limit, so the start of the window may not have been read",
-            count_of(logs.capped, "pod", "pods"),
+            counted(logs.capped, "pod", "pods"),
             thousands(usize::try_from(objects.logs.tail_lines).unwrap_or(0)),
         ));
     }
     if unknown > 0 {
         parts.push(format!(
             "the log of {} could not be read, so its errors are unknown",
-            count_of(unknown, "pod", "pods")
+            counted(unknown, "pod", "pods")
         ));
     }
     parts.join("; ")
@@ -838,7 +839,7 @@ fn by_pod(errors: &[&LogLine]) -> String {
         .map(|((pod, track), n)| format!("{} {n}", pod_label(pod, track)))
         .collect();
     if counts.len() > SHOWN_PODS {
-        shown.push(format!("{} more", count_of(counts.len() - SHOWN_PODS, "pod", "pods")));
+        shown.push(format!("{} more", counted(counts.len() - SHOWN_PODS, "pod", "pods")));
     }
     shown.join(", ")
 }
@@ -885,10 +886,6 @@ fn truncate(text: &str, max: usize) -> String {
 
 fn plural<'w>(n: usize, one: &'w str, many: &'w str) -> &'w str {
     if n == 1 { one } else { many }
-}
-
-fn count_of(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", plural(n, one, many))
 }
 
 /// `1234567` → `1,234,567`.

@@ -168,11 +168,6 @@ fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// "1 pod", "2 pods".
-fn plural(n: u32, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
 /// Within RECENT of now. A timestamp in the future (clock skew between nodes) counts as recent.
 fn is_recent(at: Option<Timestamp>, now: Timestamp) -> bool {
     at.is_some_and(|at| now.duration_since(at) <= RECENT)
@@ -536,11 +531,17 @@ fn pod_findings(counts: &PodCounts, warnings: &[&EventInfo], out: &mut Vec<Findi
     ];
     for (n, [one, many], what) in rows {
         if n > 0 {
-            out.push(finding(Level::Degraded, format!("{} {what}", plural(n, one, many))));
+            out.push(finding(
+                Level::Degraded,
+                format!(
+                    "{} {what}",
+                    crate::words::counted(usize::try_from(n).unwrap_or(usize::MAX), one, many)
+                ),
+            ));
         }
     }
     if let Some(latest) = warnings.first() {
-        let events = plural(count(warnings.len()), "warning event", "warning events");
+        let events = crate::words::counted(warnings.len(), "warning event", "warning events");
         let text = format!("{events} in the last 15 minutes (latest: {})", latest.reason);
         out.push(finding(Level::Degraded, text));
     }

@@ -81,7 +81,7 @@ fn stream_words(pod: &str, state: Option<&StreamState>) -> Vec<Words> {
 
 fn crash_rows(view: &LogView, track: &str) -> Vec<Row> {
     let mut rows = Vec::new();
-    for target in view.targets.iter().filter(|t| t.track == track || (!view.split && track == "stable")) {
+    for target in view.targets.iter().filter(|t| view.in_pane(t, track)) {
         let Some(previous) = view.previous.get(&target.pod) else { continue };
         let crash = &previous.crash;
         let mut head = vec![

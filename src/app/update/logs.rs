@@ -81,8 +81,7 @@ pub fn command(state: &mut State, command: Command) -> Option<Update> {
         Command::Confirm if view.typing => view.typing = false,
         Command::Cancel if view.typing => {
             view.typing = false;
-            view.filter.clear();
-            view.back = 0;
+            view.set_filter(String::new());
         }
         Command::Confirm => view.expanded = view.selected().cloned(),
         _ => return None,
@@ -93,14 +92,15 @@ pub fn command(state: &mut State, command: Command) -> Option<Update> {
 /// A key typed into the filter.
 pub fn type_text(state: &mut State, key: KeyPress) -> bool {
     let Some(view) = state.logs.as_mut().filter(|v| v.typing) else { return false };
+    let mut filter = view.filter.clone();
     match key.key {
-        Key::Char(c) if !key.ctrl => view.filter.push(c),
+        Key::Char(c) if !key.ctrl => filter.push(c),
         Key::Backspace => {
-            view.filter.pop();
+            filter.pop();
         }
         _ => return false,
     }
-    view.back = 0;
+    view.set_filter(filter);
     true
 }
 
