@@ -51,6 +51,7 @@ pub fn inventory(pods: usize, now: jiff::Timestamp) -> Inventory {
             images: vec![format!("registry.example.com/shop/{name}:v1.2.0")],
             change_cause: Some("release".into()),
             created: Some(jiff::Timestamp::UNIX_EPOCH),
+            ports: Vec::new(),
         });
     }
     for n in 0..pods {

@@ -59,6 +59,10 @@ pub enum Command {
     /// Bring the version one environment runs into the next: a canary where one is configured,
     /// else the stable Deployment's image, followed to completion.
     Promote(PromoteArgs),
+    /// Follow the app's current rollout for a period and judge it by the rollback decision
+    /// tree: exit 0 when it ends ok, 1 when it reached rollback (after rolling back, with
+    /// --rollback) or ended on watch, 5 when the environment is unreachable.
+    Guard(GuardArgs),
     /// Run the environment's pre-deploy checklist's automated checks.
     Checklist(ChecklistArgs),
     /// Show the audit log.
@@ -308,6 +312,27 @@ pub struct RollbackArgs {
     /// rolls out (without it a paused Deployment is refused, as kubectl refuses it).
     #[arg(long)]
     pub resume: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GuardArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// How long to guard (default: the environment's `guard.period`; 1h in production, else 15m).
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
+    pub period: Option<std::time::Duration>,
+    /// The baseline's window before the change, with the prometheus source (default 30m).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub baseline: Option<std::time::Duration>,
+    /// Roll back to the last known good when the tree says so, and wait for it to finish.
+    #[arg(long)]
+    pub rollback: bool,
+    /// Agree now to the rollback --rollback makes without asking.
+    #[arg(long)]
+    pub yes: bool,
+    /// Recorded with the rollback, besides the tree's reason.
+    #[arg(long, value_name = "R")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Args)]

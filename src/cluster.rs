@@ -7,6 +7,7 @@
 pub mod checklist;
 mod connect;
 mod errors;
+pub mod guard;
 mod kubeconfig;
 pub mod logs;
 pub mod metrics;

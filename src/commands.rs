@@ -22,6 +22,7 @@ mod audit;
 mod canary;
 mod checklist;
 mod console;
+mod guard;
 mod init;
 mod logs;
 mod rollback;
@@ -164,6 +165,7 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
             };
             write::run(&cli.global, &paths, request, flags).await
         }
+        Some(Command::Guard(args)) => guard::guard(&cli.global, &paths, &args).await,
         Some(Command::Checklist(args)) => checklist::checklist(&cli.global, &paths, &args).await,
         Some(Command::Audit(args)) => audit::audit(&paths, &args),
     }

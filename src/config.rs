@@ -18,8 +18,8 @@ pub use fleet::{CanaryPlace, EnvModel, Fleet, Lookup, Placement};
 pub use init::{StarterEnvironment, starter_config, write_new_file};
 pub use location::{ConfigError, ConfigErrors};
 pub use model::{
-    Analysis, App, AppMetrics, Blackout, Canary, CanaryTarget, Config, EnvMetrics, Environment,
-    MetricsBackend, Notifications, Protection, Weekday, Window,
+    Analysis, App, AppGuard, AppMetrics, Blackout, Canary, CanaryTarget, Config, EnvGuard, EnvMetrics,
+    Environment, MetricsBackend, Notifications, Protection, Weekday, Window,
 };
 pub use paths::Paths;
 

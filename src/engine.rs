@@ -139,6 +139,16 @@ impl Engine {
         }
     }
 
+    /// The configured webhook, for what is not a write (a guard's verdict).
+    pub fn webhook(&self) -> Option<&Webhook> {
+        self.webhook.as_ref()
+    }
+
+    /// Where opsdeck keeps its records (the audit log, checklists, guard baselines).
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
+    }
+
     pub fn fleet(&self) -> &Fleet {
         &self.fleet
     }

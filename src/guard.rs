@@ -15,7 +15,10 @@
 //! The tree is a pure function of what is observed ([`tree::Observed`]) and the limits; each
 //! node keeps the evidence that decided it.
 
+pub mod baseline;
 pub mod observe;
+pub mod run;
 pub mod tree;
 
-pub use tree::{Branch, Limits, Node, NodeVerdict, Observed, Tree, Verdict, decide};
+pub use run::{Baseline, Change, Ended, Guard, Outcome};
+pub use tree::{Branch, Limits, Node, NodeVerdict, Observed, ServiceSeen, Serving, Tree, Verdict, decide};

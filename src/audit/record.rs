@@ -78,6 +78,10 @@ pub struct Record {
     /// day), when it does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub emergency: Option<String>,
+    /// What made the write when no person confirmed it at that moment: `guard` (a rollback
+    /// on the guard's verdict), `auto-mode` (a canary step or abort).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automatic: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_resource_version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -156,6 +160,7 @@ pub(crate) mod tests {
             sentence: "production · shop/web · paused false → true".into(),
             reason: Some("CHG-1234".into()),
             emergency: None,
+            automatic: None,
             from_resource_version: Some("100".into()),
             patch: Some(serde_json::json!({"spec": {"paused": true}})),
             outcome: None,

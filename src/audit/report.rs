@@ -178,13 +178,32 @@ pub fn slack_payload(record: &Record) -> serde_json::Value {
     {
         let _ = write!(outcome, " ({message})");
     }
-    let mut text = format!("opsdeck · {} · {} · {outcome}", record.user, record.sentence);
+    let who = match &record.automatic {
+        Some(by) => format!("{} (automatic: {by})", record.user),
+        None => record.user.clone(),
+    };
+    let mut text = format!("opsdeck · {who} · {} · {outcome}", record.sentence);
     if let Some(reason) = record.reason.as_deref().filter(|r| !r.trim().is_empty()) {
         let _ = write!(text, " — reason: {reason}");
     }
     if let Some(emergency) = &record.emergency {
         let _ = write!(text, " — EMERGENCY: {emergency}");
     }
+    serde_json::json!({ "text": slack_escape(&one_line(&text)) })
+}
+
+/// A guard's verdict turning to roll back, for the webhook: said whether or not a rollback
+/// follows, so the channel hears it from the guard and not only from the write.
+pub fn guard_payload(
+    env: &str,
+    app: &str,
+    version: Option<&str>,
+    reason: &str,
+    rolling_back: bool,
+) -> serde_json::Value {
+    let version = version.map(|v| format!(" {v}")).unwrap_or_default();
+    let next = if rolling_back { "rolling back automatically" } else { "roll back now" };
+    let text = format!("opsdeck · guard · {env}/{app}{version} · ROLLBACK ({next}) — {reason}");
     serde_json::json!({ "text": slack_escape(&one_line(&text)) })
 }
 

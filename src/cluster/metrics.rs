@@ -156,12 +156,28 @@ impl Collector {
         auth: &Auth,
         app: &AppSettings,
     ) -> Result<(Figures, Option<Figures>), String> {
-        let stable = self.query_track(url, auth, app, Track::Stable).await?;
+        let window = app.window;
+        let stable = self.query_track(url, auth, app, Track::Stable, window, None).await?;
         let canary = match app.canary {
-            Some(_) => Some(self.query_track(url, auth, app, Track::Canary).await?),
+            Some(_) => Some(self.query_track(url, auth, app, Track::Canary, window, None).await?),
             None => None,
         };
         Ok((stable, canary))
+    }
+
+    /// One track's figures over `window` ending at `at` (now when `None`), from Prometheus;
+    /// an error with the scrape backend, which keeps no history to ask.
+    pub async fn query_window(
+        &self,
+        app: &AppSettings,
+        track: Track,
+        window: Duration,
+        at: Option<Timestamp>,
+    ) -> Result<Figures, String> {
+        let Backend::Prometheus { url, auth } = &self.settings.backend else {
+            return Err("the scrape source keeps no history to query".into());
+        };
+        self.query_track(url, auth, app, track, window, at).await
     }
 
     async fn query_track(
@@ -170,17 +186,19 @@ impl Collector {
         auth: &Auth,
         app: &AppSettings,
         track: Track,
+        window: Duration,
+        at: Option<Timestamp>,
     ) -> Result<Figures, String> {
-        let window = app.window.as_secs().max(1);
+        let window = window.as_secs().max(1);
         let q = &app.queries;
         let render = |template: &str| queries::render(template, &app.app, &app.namespace, track, window);
         let promql = [&q.requests, &q.errors, &q.p50, &q.p95, &q.p99].map(|t| render(t));
         let (requests, errors, p50, p95, p99) = tokio::try_join!(
-            self.instant(url, auth, &promql[0]),
-            self.instant(url, auth, &promql[1]),
-            self.instant(url, auth, &promql[2]),
-            self.instant(url, auth, &promql[3]),
-            self.instant(url, auth, &promql[4]),
+            self.instant(url, auth, &promql[0], at),
+            self.instant(url, auth, &promql[1], at),
+            self.instant(url, auth, &promql[2], at),
+            self.instant(url, auth, &promql[3], at),
+            self.instant(url, auth, &promql[4], at),
         )?;
         let requests = requests.unwrap_or(0.0);
         let errors = errors.unwrap_or(0.0);
@@ -199,9 +217,18 @@ impl Collector {
 
     /// One PromQL instant query, summed over the series it returns: `None` for an empty
     /// result or NaN (no traffic), an error for anything the server or network says is wrong.
-    async fn instant(&self, url: &str, auth: &Auth, promql: &str) -> Result<Option<f64>, String> {
+    async fn instant(
+        &self,
+        url: &str,
+        auth: &Auth,
+        promql: &str,
+        at: Option<Timestamp>,
+    ) -> Result<Option<f64>, String> {
         let Some(http) = &self.http else { return Err("no HTTP client for Prometheus".into()) };
-        let uri = format!("{url}/api/v1/query?query={}", percent_encode(promql));
+        let mut uri = format!("{url}/api/v1/query?query={}", percent_encode(promql));
+        if let Some(at) = at {
+            let _ = write!(uri, "&time={}", at.as_second());
+        }
         let mut request =
             http::Request::get(&uri).header(USER_AGENT, concat!("opsdeck/", env!("CARGO_PKG_VERSION")));
         match auth {
@@ -308,7 +335,7 @@ fn sample<'i>(app: &AppSettings, pods: Vec<(bool, &'i PodInfo)>) -> (Vec<(Track,
 }
 
 /// One pod's `/metrics` through the API server's pod proxy.
-async fn scrape_pod(
+pub async fn scrape_pod(
     client: &kube::Client,
     namespace: &str,
     pod: &str,

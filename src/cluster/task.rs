@@ -7,7 +7,7 @@ use kube::config::Kubeconfig;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::watch::{self, Tables, WatchSpec};
+use super::watch::{self, Services, Tables, WatchSpec};
 use super::{ConnectError, ConnectTimeouts, connect, summarize};
 use crate::config::{Fleet, Placement};
 use crate::health::verdict::Stale;
@@ -103,7 +103,14 @@ impl EnvWatch {
             selector: pod_selector(&apps),
             ingresses: uses("nginx-ingress"),
             routes: uses("gateway-api"),
-            services: uses("service-selector"),
+            // Few objects, and what the guard's third question reads.
+            services: if uses("service-selector") {
+                Services::Required
+            } else if apps.is_empty() {
+                Services::Off
+            } else {
+                Services::Optional
+            },
             flux_namespaces: fleet
                 .env_config(env)
                 .map(|e| e.gitops.flux_namespaces.clone())

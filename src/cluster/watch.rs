@@ -10,6 +10,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Event, Node, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -20,8 +21,8 @@ use tokio::task::JoinHandle;
 
 use crate::health::from_k8s;
 use crate::health::inventory::{
-    ControllerInfo, DeploymentInfo, EventInfo, GitOpsInfo, IngressInfo, Inventory, NodeInfo, PodInfo,
-    ReplicaSetInfo, RouteInfo, ServiceInfo,
+    ControllerInfo, DeploymentInfo, EndpointSliceInfo, EventInfo, GitOpsInfo, IngressInfo, Inventory,
+    NodeInfo, PodInfo, ReplicaSetInfo, RouteInfo, ServiceInfo,
 };
 
 /// Server-side watch timeout: short, so a connection that died silently is replaced soon
@@ -41,13 +42,23 @@ pub struct WatchSpec {
     pub selector: Option<String>,
     pub ingresses: bool,
     pub routes: bool,
-    /// Services, for blue-green apps whose Service selector says which colour is live.
-    pub services: bool,
+    pub services: Services,
     /// Where to watch Flux's Kustomizations and HelmReleases (optional: left out where the
     /// kinds are not installed or may not be read).
     pub flux_namespaces: Vec<String>,
     /// Where to watch Argo CD's Applications, likewise optional.
     pub argocd_namespaces: Vec<String>,
+}
+
+/// Whether an environment's Services (and their EndpointSlices) are watched.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Services {
+    #[default]
+    Off,
+    /// For the guard's "Service accessible?": left out where the credentials may not read them.
+    Optional,
+    /// Blue-green apps' Service selectors say which colour is live: they must be read.
+    Required,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -60,6 +71,7 @@ enum Kind {
     Ingress,
     Route,
     Service,
+    EndpointSlice,
     Kustomization,
     HelmRelease,
     Application,
@@ -77,6 +89,7 @@ enum Item {
     Ingress(IngressInfo),
     Route(RouteInfo),
     Service(ServiceInfo),
+    EndpointSlice(EndpointSliceInfo),
     GitOps(GitOpsInfo),
     /// Boxed: a controller's record is the largest, and there are few of them.
     Controller(Box<ControllerInfo>),
@@ -93,6 +106,7 @@ impl Item {
             Self::Ingress(_) => Kind::Ingress,
             Self::Route(_) => Kind::Route,
             Self::Service(_) => Kind::Service,
+            Self::EndpointSlice(_) => Kind::EndpointSlice,
             Self::GitOps(i) => match i.kind.as_str() {
                 "Kustomization" => Kind::Kustomization,
                 "HelmRelease" => Kind::HelmRelease,
@@ -119,6 +133,7 @@ impl Item {
             Self::Ingress(i) => (i.namespace.clone(), i.name.clone()),
             Self::Route(i) => (i.namespace.clone(), i.name.clone()),
             Self::Service(i) => (i.namespace.clone(), i.name.clone()),
+            Self::EndpointSlice(i) => (i.namespace.clone(), i.name.clone()),
             Self::GitOps(i) => (i.namespace.clone(), i.name.clone()),
             Self::Controller(i) => (i.namespace.clone(), i.name.clone()),
         }
@@ -214,6 +229,7 @@ impl Tables {
                 Item::Ingress(i) => inventory.ingresses.push(i),
                 Item::Route(i) => inventory.routes.push(i),
                 Item::Service(i) => inventory.services.push(i),
+                Item::EndpointSlice(i) => inventory.endpoint_slices.push(i),
                 Item::GitOps(i) => inventory.gitops.push(i),
                 Item::Controller(mut i) => {
                     inventory.deployments.extend(i.workload.take().map(|w| *w));
@@ -259,6 +275,13 @@ impl Tables {
             .collect()
     }
 
+    /// Whether Services and their EndpointSlices are read here: watched, and not left out for
+    /// want of permission. Without them no one can say an app has no Service.
+    pub fn reads_services(&self, watchers: &Watchers) -> bool {
+        let watched = watchers.paths.iter().any(|(source, _)| source.kind == Kind::Service);
+        watched && !self.retired.iter().any(|s| matches!(s.kind, Kind::Service | Kind::EndpointSlice))
+    }
+
     /// Forgets the last watch error once every watch has shown a sign of life since it came:
     /// the watchers recovered, even if nothing changed in the cluster to say so.
     pub fn recovered(&mut self, watchers: &Watchers, pulse: &super::Pulse) {
@@ -286,6 +309,7 @@ impl Source {
             Kind::Ingress => "Ingresses",
             Kind::Route => "HTTPRoutes",
             Kind::Service => "Services",
+            Kind::EndpointSlice => "EndpointSlices",
             Kind::Kustomization => "Flux Kustomizations",
             Kind::HelmRelease => "Flux HelmReleases",
             Kind::Application => "Argo CD Applications",
@@ -493,6 +517,63 @@ fn gitops_sources(spec: &WatchSpec) -> Vec<GitOpsSource> {
     ]
 }
 
+/// The watchers of what routes traffic in one namespace: Ingresses, HTTPRoutes, Services and
+/// their EndpointSlices, as the spec asks.
+fn spawn_traffic(
+    client: &Client,
+    ns: &str,
+    spec: &WatchSpec,
+    base: &watcher::Config,
+    tx: &mpsc::Sender<Delta>,
+) -> Vec<(JoinHandle<()>, (Source, String))> {
+    let source = |kind| Source { kind, namespace: Some(ns.to_owned()) };
+    let mut tasks = Vec::new();
+    if spec.ingresses {
+        tasks.push(spawn(
+            Api::<Ingress>::namespaced(client.clone(), ns),
+            base.clone(),
+            source(Kind::Ingress),
+            |o| Item::Ingress(from_k8s::ingress(o)),
+            tx.clone(),
+            false,
+        ));
+    }
+    if spec.services != Services::Off {
+        tasks.push(spawn(
+            Api::<Service>::namespaced(client.clone(), ns),
+            base.clone(),
+            source(Kind::Service),
+            |o| Item::Service(from_k8s::service(o)),
+            tx.clone(),
+            spec.services == Services::Optional,
+        ));
+        tasks.push(spawn(
+            Api::<EndpointSlice>::namespaced(client.clone(), ns),
+            base.clone(),
+            source(Kind::EndpointSlice),
+            |o| Item::EndpointSlice(from_k8s::endpoint_slice(o)),
+            tx.clone(),
+            true,
+        ));
+    }
+    if spec.routes {
+        let api = Api::<DynamicObject>::namespaced_with(
+            client.clone(),
+            ns,
+            &dynamic("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes"),
+        );
+        tasks.push(spawn(
+            api,
+            base.clone(),
+            source(Kind::Route),
+            |o| Item::Route(from_k8s::route(o)),
+            tx.clone(),
+            false,
+        ));
+    }
+    tasks
+}
+
 /// Starts every watcher the spec asks for.
 pub fn start(client: &Client, spec: &WatchSpec) -> Watchers {
     let (tx, deltas) = mpsc::channel(1024);
@@ -535,41 +616,7 @@ pub fn start(client: &Client, spec: &WatchSpec) -> Watchers {
             tx.clone(),
             false,
         ));
-        if spec.ingresses {
-            tasks.push(spawn(
-                Api::<Ingress>::namespaced(c.clone(), ns),
-                base.clone(),
-                source(Kind::Ingress),
-                |o| Item::Ingress(from_k8s::ingress(o)),
-                tx.clone(),
-                false,
-            ));
-        }
-        if spec.services {
-            tasks.push(spawn(
-                Api::<Service>::namespaced(c.clone(), ns),
-                base.clone(),
-                source(Kind::Service),
-                |o| Item::Service(from_k8s::service(o)),
-                tx.clone(),
-                false,
-            ));
-        }
-        if spec.routes {
-            let api = Api::<DynamicObject>::namespaced_with(
-                c.clone(),
-                ns,
-                &dynamic("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes"),
-            );
-            tasks.push(spawn(
-                api,
-                base.clone(),
-                source(Kind::Route),
-                |o| Item::Route(from_k8s::route(o)),
-                tx.clone(),
-                false,
-            ));
-        }
+        tasks.extend(spawn_traffic(&c, ns, spec, &base, &tx));
     }
     tasks.extend(spawn_gitops(client, spec, &base, &tx));
     // A kubelet files its nodes' events in `default`, not in the apps' namespaces.

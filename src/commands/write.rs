@@ -165,17 +165,54 @@ pub async fn run(
         show(&prepared);
     }
     let answer = answer(&prepared, &flags)?;
-    let quiet = flags.json;
-    let report = engine
-        .execute(&prepared, &answer, |stage| {
+    let Done { exit, report, unrecorded } = carry_out(&engine, &prepared, &answer, flags.json).await?;
+    if flags.json {
+        let out = json!({
+            "operation": prepared.plan.operation.name(),
+            "env": prepared.plan.env,
+            "app": prepared.plan.app,
+            "sentence": prepared.plan.sentence(),
+            "user": prepared.user,
+            "reason": flags.reason,
+            "warnings": prepared.warnings(),
+            "outcome": report.outcome.as_str(),
+            "message": report.message,
+            "unrecorded": unrecorded,
+            "exit": exit as u8,
+        });
+        out!("{out}");
+    } else {
+        out!("{}: {}", report.outcome.as_str(), report.message);
+    }
+    Ok(exit)
+}
+
+/// A carried-out write: its exit code, the engine's report, and results the audit log would
+/// not take even after retrying.
+pub struct Done {
+    pub exit: Exit,
+    pub report: crate::engine::Report,
+    pub unrecorded: Vec<String>,
+}
+
+/// Carries out a prepared, answered write: stages on stderr unless `quiet`, notifications given
+/// a moment, results the audit log would not take written again, and the exit code.
+pub async fn carry_out(
+    engine: &Engine,
+    prepared: &Prepared,
+    answer: &Answer,
+    quiet: bool,
+) -> Result<Done, Failure> {
+    let mut report = engine
+        .execute(prepared, answer, |stage| {
             if !quiet {
                 eprintln!("{stage}");
             }
         })
         .await
-        .map_err(|missing| missing_flag(&prepared, &missing))?;
+        .map_err(|missing| missing_flag(prepared, &missing))?;
     // Give notifications a moment, but never hold the operator's shell for long.
-    for undelivered in report.notifications.settle(WEBHOOK_GRACE).await {
+    for undelivered in std::mem::take(&mut report.notifications).settle(WEBHOOK_GRACE).await {
         eprintln!("opsdeck: notification not delivered: {undelivered}");
     }
     let mut exit = match (&report.error, report.outcome) {
@@ -205,23 +242,5 @@ pub async fn run(
     {
         exit = exit_of(first);
     }
-    if flags.json {
-        let out = json!({
-            "operation": prepared.plan.operation.name(),
-            "env": prepared.plan.env,
-            "app": prepared.plan.app,
-            "sentence": prepared.plan.sentence(),
-            "user": prepared.user,
-            "reason": flags.reason,
-            "warnings": prepared.warnings(),
-            "outcome": report.outcome.as_str(),
-            "message": report.message,
-            "unrecorded": unrecorded,
-            "exit": exit as u8,
-        });
-        out!("{out}");
-    } else {
-        out!("{}: {}", report.outcome.as_str(), report.message);
-    }
-    Ok(exit)
+    Ok(Done { exit, report, unrecorded })
 }

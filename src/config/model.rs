@@ -70,6 +70,40 @@ pub struct Environment {
     pub metrics: EnvMetrics,
     #[serde(default)]
     pub gitops: EnvGitOps,
+    #[serde(default)]
+    pub guard: EnvGuard,
+}
+
+/// How releases are guarded in an environment (seed 004: "Monitor for 1 hour post-deployment").
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvGuard {
+    /// How long a release is watched; default 1 hour in an environment named `production…`,
+    /// 15 minutes elsewhere.
+    pub period: Option<HumanDuration>,
+    /// The baseline's window before the change, with the `prometheus` metrics source.
+    pub baseline: Option<HumanDuration>,
+    /// On `rollback`, the console rolls back itself through the operation engine (audited
+    /// as automatic), instead of opening the rollback screen for the operator.
+    #[serde(default)]
+    pub auto_rollback: bool,
+}
+
+impl Environment {
+    /// The guard's period here.
+    pub fn guard_period(&self) -> std::time::Duration {
+        self.guard.period.map_or_else(
+            || {
+                let hour = self.name.get_ref().starts_with("production");
+                std::time::Duration::from_secs(if hour { 3600 } else { 900 })
+            },
+            |p| p.0,
+        )
+    }
+
+    pub fn guard_baseline(&self) -> std::time::Duration {
+        self.guard.baseline.map_or(std::time::Duration::from_secs(1800), |b| b.0)
+    }
 }
 
 /// Where the environment's GitOps objects live: Flux's Kustomizations and HelmReleases are
@@ -216,6 +250,61 @@ pub struct App {
     pub analysis: Analysis,
     #[serde(default)]
     pub metrics: AppMetrics,
+    #[serde(default)]
+    pub guard: AppGuard,
+}
+
+/// The guard's limits for one app; the defaults are the seed's decision tree ("Is it > 1%?",
+/// "Is it > 2x baseline?").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppGuard {
+    #[serde(default = "default_max_error_rate")]
+    pub max_error_rate: f64,
+    /// An error rate this much above the baseline's (0.002: 0.2 points) is "not normal":
+    /// monitor closely, prepare rollback.
+    #[serde(default = "default_error_rate_tolerance")]
+    pub error_rate_tolerance: f64,
+    #[serde(default = "default_max_latency_ratio")]
+    pub max_latency_ratio: f64,
+    /// p95 above this multiple of the baseline's is "not normal": monitor, investigate.
+    #[serde(default = "default_latency_tolerance")]
+    pub latency_tolerance: f64,
+    #[serde(default = "default_min_requests")]
+    pub min_requests: u64,
+    /// A pod of the new version pending longer than this is not starting.
+    #[serde(default = "default_pending")]
+    pub pending: HumanDuration,
+    /// A running pod not ready after this long fails its health checks.
+    #[serde(default = "default_ready")]
+    pub ready: HumanDuration,
+}
+
+impl Default for AppGuard {
+    fn default() -> Self {
+        Self {
+            max_error_rate: default_max_error_rate(),
+            error_rate_tolerance: default_error_rate_tolerance(),
+            max_latency_ratio: default_max_latency_ratio(),
+            latency_tolerance: default_latency_tolerance(),
+            min_requests: default_min_requests(),
+            pending: default_pending(),
+            ready: default_ready(),
+        }
+    }
+}
+
+fn default_error_rate_tolerance() -> f64 {
+    0.002
+}
+fn default_latency_tolerance() -> f64 {
+    1.2
+}
+fn default_pending() -> HumanDuration {
+    HumanDuration::secs(300)
+}
+fn default_ready() -> HumanDuration {
+    HumanDuration::secs(120)
 }
 
 /// How an app's canary is stepped, and which object carries its weight in each environment.

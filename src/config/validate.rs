@@ -43,30 +43,7 @@ pub fn validate(config: &Config, path: &Path, text: &str) -> Vec<ConfigError> {
         if app.deployment.trim().is_empty() {
             c.at(&app.name, format!("app {:?}: `deployment` must name the app's Deployment", app.name()));
         }
-        let a = &app.analysis;
-        if !(0.0..=1.0).contains(&a.max_error_rate) {
-            c.at(
-                &app.name,
-                format!(
-                    "app {:?}: analysis.max_error_rate {} must be a fraction between 0 and 1 (0.01 is 1%)",
-                    app.name(),
-                    a.max_error_rate
-                ),
-            );
-        }
-        if a.max_latency_ratio.is_nan()
-            || a.max_latency_ratio <= 0.0
-            || a.max_p95_ms.is_nan()
-            || a.max_p95_ms <= 0.0
-        {
-            c.at(
-                &app.name,
-                format!(
-                    "app {:?}: analysis.max_latency_ratio and analysis.max_p95_ms must be positive",
-                    app.name()
-                ),
-            );
-        }
+        thresholds(&mut c, app);
         let Some(canary) = &app.canary else { continue };
         let steps = canary.steps.get_ref();
         if steps.is_empty()
@@ -317,4 +294,55 @@ pub fn parse_date(text: &str) -> Option<(u16, u8, u8)> {
     }
     let (y, m, d): (u16, u8, u8) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
     ((1..=12).contains(&m) && (1..=31).contains(&d)).then_some((y, m, d))
+}
+
+/// An app's analysis and guard thresholds: fractions where they are rates, positive ratios.
+fn thresholds(c: &mut Checker<'_>, app: &crate::config::App) {
+    let a = &app.analysis;
+    if !(0.0..=1.0).contains(&a.max_error_rate) {
+        c.at(
+            &app.name,
+            format!(
+                "app {:?}: analysis.max_error_rate {} must be a fraction between 0 and 1 (0.01 is 1%)",
+                app.name(),
+                a.max_error_rate
+            ),
+        );
+    }
+    if a.max_latency_ratio.is_nan()
+        || a.max_latency_ratio <= 0.0
+        || a.max_p95_ms.is_nan()
+        || a.max_p95_ms <= 0.0
+    {
+        c.at(
+            &app.name,
+            format!(
+                "app {:?}: analysis.max_latency_ratio and analysis.max_p95_ms must be positive",
+                app.name()
+            ),
+        );
+    }
+    let g = &app.guard;
+    if !(0.0..=1.0).contains(&g.max_error_rate) || !(0.0..=1.0).contains(&g.error_rate_tolerance) {
+        c.at(
+            &app.name,
+            format!(
+                "app {:?}: guard.max_error_rate and guard.error_rate_tolerance must be fractions between 0 and 1 (0.01 is 1%)",
+                app.name()
+            ),
+        );
+    }
+    if g.max_latency_ratio.is_nan()
+        || g.latency_tolerance.is_nan()
+        || g.latency_tolerance < 1.0
+        || g.max_latency_ratio < g.latency_tolerance
+    {
+        c.at(
+            &app.name,
+            format!(
+                "app {:?}: guard.latency_tolerance must be at least 1 and guard.max_latency_ratio at least as large",
+                app.name()
+            ),
+        );
+    }
 }

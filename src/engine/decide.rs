@@ -110,6 +110,12 @@ pub fn decide(facts: &Facts<'_>) -> Result<Decision, Refusal> {
             // The operator confirmed auto mode itself, under the same rules.
             Confirmation::None
         }
+        Origin::Guard { .. } => {
+            if plan.operation != crate::ops::Operation::Rollback {
+                return Err(Refusal::Invalid("the guard only ever rolls back".into()));
+            }
+            Confirmation::None
+        }
         Origin::Operator => {
             let asked = Confirmation::for_plan(plan);
             if needs_reason.is_some() || needs_override.is_some() { asked.with_override() } else { asked }

@@ -115,6 +115,7 @@ struct Attempt<'a> {
     session: &'a Session,
     reason: Option<&'a str>,
     emergency: Option<&'a str>,
+    automatic: Option<&'static str>,
 }
 
 impl Attempt<'_> {
@@ -136,6 +137,7 @@ impl Attempt<'_> {
             sentence: step.sentence.clone(),
             reason: self.reason.map(str::to_owned),
             emergency: self.emergency.map(str::to_owned),
+            automatic: self.automatic.map(str::to_owned),
             from_resource_version: Some(step.from_resource_version.clone()),
             patch: Some(step.patch.with_precondition(&step.from_resource_version).to_value()),
             outcome: None,
@@ -200,6 +202,7 @@ impl Engine {
                 session,
                 reason: reason.as_deref(),
                 emergency: prepared.decision.emergency(&step.target.env),
+                automatic: prepared.request.origin.automatic(),
             };
             let (outcome, message, error) =
                 run_step(&attempt, step, index > 0, &mut recorder, &mut progress).await;
@@ -286,6 +289,27 @@ impl Engine {
         };
         objects::describe_now(&session, placement, prepared.plan.operation).await
     }
+}
+
+/// The write. A controller writes its object's status every pass: a 409 from that is read
+/// again and retried, each time against the fields the step was computed from (see
+/// [`rebase_on`]); `Err` when such a field changed.
+async fn write_rebased(
+    session: &Session,
+    write: &kube::Client,
+    mut step: Step,
+) -> Result<(Step, Result<Value, OpError>), OpError> {
+    let mut written = ops::execute(write, &step).await;
+    let mut retries = 0;
+    while step.target.kind.is_controller_object()
+        && retries < 3
+        && matches!(written, Err(OpError::Conflict(_)))
+    {
+        retries += 1;
+        step = rebase(session, &step).await?;
+        written = ops::execute(write, &step).await;
+    }
+    Ok((step, written))
 }
 
 /// A step that runs after others of its plan, against the object as it is now: the
@@ -385,7 +409,11 @@ async fn run_step(
     let step = crate::ops::release::with_reason(&step, attempt.reason);
     progress(&format!("writing: {}", step.sentence));
     let mut notes = Vec::new();
-    let object = match ops::execute(&write, &step).await {
+    let (step, written) = match write_rebased(session, &write, step).await {
+        Ok(done) => done,
+        Err(error) => return conclude(recorder, error),
+    };
+    let object = match written {
         Ok(object) => object,
         Err(OpError::Unanswered(why)) => {
             progress(&format!("{why}: it may have been applied; reading it back on a new connection"));

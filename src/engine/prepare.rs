@@ -427,8 +427,20 @@ async fn preflight(session: &Session, step: &Step) -> Result<(), Refusal> {
     session.reviews.authorize(&session.read, step).await?;
     // A controller's object changes under the plan by the second: its dry run is held to the
     // plan's fields against the version just read, as its write will be.
+    // The controller may write again between the read and the dry run (its status, every
+    // pass): read again and retry a few times, as the write itself would be rebased.
     if step.target.kind.is_controller_object() && !matches!(step.via, crate::ops::Via::Proxy(_)) {
-        ops::dry_run(write, &super::execute::rebase_on(step, &object)?).await?;
+        let mut object = object;
+        let mut attempts = 0;
+        loop {
+            match ops::dry_run(write, &super::execute::rebase_on(step, &object)?).await {
+                Err(ops::OpError::Conflict(_)) if attempts < 3 => {
+                    attempts += 1;
+                    object = ops::fetch(&session.read, &step.target).await?;
+                }
+                result => break result?,
+            }
+        }
     } else {
         ops::dry_run(write, step).await?;
     }

@@ -88,6 +88,21 @@ pub enum Origin {
     /// Auto mode, which the operator confirmed when turning it on: it asks no question, never
     /// overrides the analysis, and records the operator's reason with each write.
     Auto { reason: String },
+    /// The guard, on a `rollback` verdict: only a rollback, on the standing consent the
+    /// environment's `auto_rollback` or the pipeline's `guard --rollback --yes` gave; the
+    /// tree's reason is recorded with it.
+    Guard { reason: String },
+}
+
+impl Origin {
+    /// How the audit record marks a write no person confirmed at the moment it was made.
+    pub fn automatic(&self) -> Option<&'static str> {
+        match self {
+            Self::Operator => None,
+            Self::Auto { .. } => Some("auto-mode"),
+            Self::Guard { .. } => Some("guard"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,6 +26,22 @@ pub struct Limits {
     pub ready_seconds: i64,
 }
 
+impl Limits {
+    /// An app's configured limits.
+    pub fn of(guard: &crate::config::AppGuard) -> Self {
+        let secs = |d: crate::config::HumanDuration| i64::try_from(d.0.as_secs()).unwrap_or(i64::MAX);
+        Self {
+            max_error_rate: guard.max_error_rate,
+            error_rate_tolerance: guard.error_rate_tolerance,
+            max_latency_ratio: guard.max_latency_ratio,
+            latency_tolerance: guard.latency_tolerance,
+            min_requests: guard.min_requests,
+            pending_seconds: secs(guard.pending),
+            ready_seconds: secs(guard.ready),
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Self {
@@ -71,6 +87,19 @@ pub struct ServiceSeen {
     pub routed_by: Option<String>,
 }
 
+/// What the tree knows of the app's Service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Serving {
+    /// Services are not watched here (the credentials may not read them).
+    NotKnown,
+    /// No Service selects the app's pods and none is named after it: it takes no traffic
+    /// through one (a worker).
+    Nothing,
+    Service(ServiceSeen),
+    /// The app's Service is there and cannot reach the new version: why.
+    Broken(String),
+}
+
 /// What the tree is asked about: the new version's pods, its Service, its figures since the
 /// change and the baseline's from before it.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,8 +107,7 @@ pub struct Observed {
     pub now: jiff::Timestamp,
     /// The new ReplicaSet's pods; empty before it has any.
     pub pods: Vec<PodSeen>,
-    /// `None` when the app's Service is not known (not watched, or none configured).
-    pub service: Option<Result<ServiceSeen, String>>,
+    pub service: Serving,
     /// The new version's figures since the change; `None` without metrics.
     pub figures: Option<Figures>,
     /// The app's figures over a window before the change, stored when the guard started.
@@ -106,6 +134,22 @@ impl Branch {
             Self::ErrorRate => "Error rate normal?",
             Self::ResponseTime => "Response time normal?",
         }
+    }
+
+    /// The branch in two words, for a row.
+    pub fn short(self) -> &'static str {
+        match self {
+            Self::PodsStarting => "pods starting",
+            Self::HealthChecks => "health checks",
+            Self::ServiceAccessible => "service",
+            Self::ErrorRate => "error rate",
+            Self::ResponseTime => "response time",
+        }
+    }
+
+    /// The branch's number in the seed's tree, from 1.
+    pub fn number(self) -> usize {
+        self as usize + 1
     }
 }
 
@@ -138,6 +182,16 @@ pub enum Verdict {
     Rollback,
 }
 
+impl Verdict {
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Watch => "watch",
+            Self::Rollback => "rollback",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Tree {
     pub verdict: Verdict,
@@ -147,6 +201,13 @@ pub struct Tree {
 }
 
 impl Tree {
+    /// " · " and the first evidence of the branch that decided, for a progress line.
+    pub fn first_concern(&self) -> Option<String> {
+        let branch = self.decided_by?;
+        let node = self.nodes.iter().find(|n| n.branch == branch)?;
+        node.evidence.first().map(|e| format!(" · {e}"))
+    }
+
     /// The reason a rollback gives: the branch and its first piece of evidence.
     pub fn reason(&self) -> Option<String> {
         let branch = self.decided_by?;
@@ -273,9 +334,18 @@ fn health_checks(o: &Observed, limits: &Limits) -> Node {
 fn service_accessible(o: &Observed) -> Node {
     let branch = Branch::ServiceAccessible;
     let service = match &o.service {
-        None => return node(branch, NodeVerdict::Unknown, vec!["the app's Service is not known".into()]),
-        Some(Err(why)) => return node(branch, NodeVerdict::Rollback, vec![why.clone()]),
-        Some(Ok(s)) => s,
+        Serving::NotKnown => {
+            return node(branch, NodeVerdict::Unknown, vec!["Services are not watched here".into()]);
+        }
+        Serving::Nothing => {
+            return node(
+                branch,
+                NodeVerdict::Pass,
+                vec!["no Service selects the app's pods: it takes no traffic through one".into()],
+            );
+        }
+        Serving::Broken(why) => return node(branch, NodeVerdict::Rollback, vec![why.clone()]),
+        Serving::Service(s) => s,
     };
     let mut failing = Vec::new();
     if let Some(mismatch) = &service.port_mismatch {
@@ -321,8 +391,22 @@ fn error_rate(o: &Observed, limits: &Limits) -> Node {
         Err(why) => return node(branch, NodeVerdict::Unknown, vec![why]),
     };
     let rate = figures.error_rate.unwrap_or(0.0);
-    let baseline = o.baseline.as_ref().and_then(|b| b.error_rate);
-    let against = baseline.map_or_else(|| "no baseline".to_owned(), |b| format!("baseline {}", percent(b)));
+    let baseline = o.baseline.as_ref().filter(|b| b.requests > 0.0);
+    // What the baseline's sample allows: its rate with three more errors (the "rule of three"
+    // bound for a count seen as zero), so a few hundred requests with no error by chance do
+    // not make the new version's ordinary 0.2% look abnormal.
+    let normal = baseline.map_or(0.0, |b| (b.errors + 3.0) / b.requests) + limits.error_rate_tolerance;
+    let against = baseline.map_or_else(
+        || "no baseline".to_owned(),
+        |b| {
+            format!(
+                "baseline {} of {:.0}, normal up to {}",
+                percent(b.error_rate.unwrap_or(0.0)),
+                b.requests,
+                percent(normal)
+            )
+        },
+    );
     let said = format!("{} of {:.0} requests failed ({against})", percent(rate), figures.requests);
     if rate > limits.max_error_rate {
         return node(
@@ -331,7 +415,7 @@ fn error_rate(o: &Observed, limits: &Limits) -> Node {
             vec![format!("{said}: above {}", percent(limits.max_error_rate))],
         );
     }
-    if rate > baseline.unwrap_or(0.0) + limits.error_rate_tolerance {
+    if rate > normal {
         return node(
             branch,
             NodeVerdict::Watch,

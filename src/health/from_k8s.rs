@@ -5,13 +5,15 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Event, Node, Pod, PodTemplateSpec, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::DynamicObject;
 use serde_json::Value;
 
 use super::inventory::{
-    ConditionInfo, ControllerInfo, DeploymentInfo, EventInfo, GitOpsInfo, IngressInfo, Labels, NodeInfo,
-    PodInfo, ReplicaSetInfo, RouteInfo, ServiceInfo,
+    ConditionInfo, ContainerPort, ControllerInfo, DeploymentInfo, EndpointSliceInfo, EventInfo, GitOpsInfo,
+    IngressInfo, Labels, NodeInfo, PodInfo, ReplicaSetInfo, RouteInfo, ServiceInfo, ServicePort, TargetPort,
 };
 
 fn labels(map: Option<&BTreeMap<String, String>>) -> BTreeMap<String, String> {
@@ -26,6 +28,19 @@ fn images(template: Option<&PodTemplateSpec>) -> Vec<String> {
     template
         .and_then(|t| t.spec.as_ref())
         .map(|s| s.containers.iter().filter_map(|c| c.image.clone()).collect())
+        .unwrap_or_default()
+}
+
+fn ports(template: Option<&PodTemplateSpec>) -> Vec<ContainerPort> {
+    template
+        .and_then(|t| t.spec.as_ref())
+        .map(|s| {
+            s.containers
+                .iter()
+                .flat_map(|c| c.ports.iter().flatten())
+                .map(|p| ContainerPort { name: p.name.clone(), port: p.container_port })
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -84,6 +99,7 @@ pub fn replica_set(rs: &ReplicaSet) -> ReplicaSetInfo {
         images: images(rs.spec.as_ref().and_then(|s| s.template.as_ref())),
         change_cause: annotation(rs.metadata.annotations.as_ref(), "kubernetes.io/change-cause"),
         created: rs.metadata.creation_timestamp.as_ref().map(|t| t.0),
+        ports: ports(rs.spec.as_ref().and_then(|s| s.template.as_ref())),
     }
 }
 
@@ -168,6 +184,39 @@ pub fn ingress(i: &Ingress) -> IngressInfo {
         canary_weight: annotation(annotations, "nginx.ingress.kubernetes.io/canary-weight")
             .and_then(|w| w.trim().parse::<u32>().ok())
             .filter(|w| *w <= 100),
+        backends: ingress_backends(i),
+    }
+}
+
+fn ingress_backends(i: &Ingress) -> Vec<String> {
+    let Some(spec) = i.spec.as_ref() else { return Vec::new() };
+    let mut names: Vec<String> = spec
+        .default_backend
+        .iter()
+        .chain(
+            spec.rules
+                .iter()
+                .flatten()
+                .filter_map(|r| r.http.as_ref())
+                .flat_map(|h| h.paths.iter().map(|p| &p.backend)),
+        )
+        .filter_map(|b| b.service.as_ref().map(|s| s.name.clone()))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+pub fn endpoint_slice(s: &EndpointSlice) -> EndpointSliceInfo {
+    // A missing `ready` condition means ready, as the API documents for consumers.
+    let ready =
+        s.endpoints.iter().filter(|e| e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true)).count();
+    EndpointSliceInfo {
+        namespace: s.metadata.namespace.clone().unwrap_or_default(),
+        name: s.metadata.name.clone().unwrap_or_default(),
+        service: s.metadata.labels.as_ref().and_then(|l| l.get("kubernetes.io/service-name")).cloned(),
+        endpoints: u32::try_from(s.endpoints.len()).unwrap_or(u32::MAX),
+        ready: u32::try_from(ready).unwrap_or(u32::MAX),
     }
 }
 
@@ -177,6 +226,20 @@ pub fn service(s: &Service) -> ServiceInfo {
         name: s.metadata.name.clone().unwrap_or_default(),
         selector: s.spec.as_ref().and_then(|spec| spec.selector.clone()).unwrap_or_default(),
         stable: annotation(s.metadata.annotations.as_ref(), super::colours::STABLE_ANNOTATION),
+        ports: s
+            .spec
+            .iter()
+            .flat_map(|spec| spec.ports.iter().flatten())
+            .map(|p| ServicePort {
+                name: p.name.clone(),
+                port: p.port,
+                target: match &p.target_port {
+                    Some(IntOrString::Int(n)) => TargetPort::Number(*n),
+                    Some(IntOrString::String(name)) => TargetPort::Name(name.clone()),
+                    None => TargetPort::Number(p.port),
+                },
+            })
+            .collect(),
     }
 }
 
@@ -649,10 +712,41 @@ mod tests {
     }
 
     #[test]
+    fn a_services_ports_and_its_slices_readiness_are_read_as_the_api_defaults_them() {
+        let s: Service = from_json(serde_json::json!({"metadata": {"name": "api", "namespace": "shop"},
+            "spec": {"selector": {"app": "api"}, "ports": [{"name": "http", "port": 80, "targetPort": 8081},
+                {"name": "admin", "port": 9000, "targetPort": "admin"}, {"port": 7000}]}}));
+        let ports: Vec<(i32, TargetPort)> =
+            service(&s).ports.into_iter().map(|p| (p.port, p.target)).collect();
+        assert_eq!(
+            ports,
+            [
+                (80, TargetPort::Number(8081)),
+                (9000, TargetPort::Name("admin".into())),
+                (7000, TargetPort::Number(7000))
+            ]
+        );
+        let slice: EndpointSlice =
+            from_json(serde_json::json!({"metadata": {"name": "api-x", "namespace": "shop",
+            "labels": {"kubernetes.io/service-name": "api"}}, "addressType": "IPv4",
+            "endpoints": [{"addresses": ["10.0.0.1"], "conditions": {"ready": true}},
+                {"addresses": ["10.0.0.2"], "conditions": {"ready": false}}, {"addresses": ["10.0.0.3"]}]}));
+        let info = endpoint_slice(&slice);
+        assert_eq!(
+            (info.service.as_deref(), info.endpoints, info.ready),
+            (Some("api"), 3, 2),
+            "no condition means ready"
+        );
+    }
+
+    #[test]
     fn a_canary_ingress_weight_is_read_from_its_annotations() {
         let i: Ingress = from_json(
             serde_json::json!({"metadata": {"name": "web-canary", "namespace": "shop",
-            "annotations": {"nginx.ingress.kubernetes.io/canary": "true", "nginx.ingress.kubernetes.io/canary-weight": "25"}}}),
+            "annotations": {"nginx.ingress.kubernetes.io/canary": "true", "nginx.ingress.kubernetes.io/canary-weight": "25"}},
+            "spec": {"defaultBackend": {"service": {"name": "web-canary", "port": {"number": 80}}},
+                "rules": [{"http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "web-canary", "port": {"number": 80}}}},
+                    {"path": "/api", "pathType": "Prefix", "backend": {"service": {"name": "api", "port": {"name": "http"}}}}]}}]}}),
         );
         assert_eq!(
             ingress(&i),
@@ -660,7 +754,8 @@ mod tests {
                 namespace: "shop".into(),
                 name: "web-canary".into(),
                 canary: true,
-                canary_weight: Some(25)
+                canary_weight: Some(25),
+                backends: vec!["api".into(), "web-canary".into()],
             }
         );
         let odd: Ingress = from_json(

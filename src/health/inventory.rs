@@ -99,6 +99,8 @@ pub struct ReplicaSetInfo {
     /// kubernetes.io/change-cause
     pub change_cause: Option<String>,
     pub created: Option<jiff::Timestamp>,
+    /// The ports its pod template's containers declare.
+    pub ports: Vec<ContainerPort>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -157,6 +159,8 @@ pub struct IngressInfo {
     pub canary: bool,
     /// nginx.ingress.kubernetes.io/canary-weight, when it parses as 0..=100
     pub canary_weight: Option<u32>,
+    /// The Services its rules and default backend send to.
+    pub backends: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -167,7 +171,7 @@ pub struct RouteInfo {
     pub backends: Vec<(String, u32)>,
 }
 
-/// A Service, as far as a blue-green switch needs it.
+/// A Service, as far as a blue-green switch and the guard's "Service accessible?" need it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ServiceInfo {
     pub namespace: String,
@@ -175,6 +179,59 @@ pub struct ServiceInfo {
     pub selector: BTreeMap<String, String>,
     /// The colour opsdeck recorded as stable (`opsdeck.io/stable`).
     pub stable: Option<String>,
+    pub ports: Vec<ServicePort>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServicePort {
+    pub name: Option<String>,
+    pub port: i32,
+    /// Where it sends: `targetPort`, or `port` when that is unset, as the API server defaults it.
+    pub target: TargetPort,
+}
+
+/// A Service's `targetPort`: a number, or the name of a container port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum TargetPort {
+    Number(i32),
+    Name(String),
+}
+
+impl std::fmt::Display for TargetPort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Number(n) => write!(f, "{n}"),
+            Self::Name(name) => write!(f, "{name:?}"),
+        }
+    }
+}
+
+/// A port a pod template's container declares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContainerPort {
+    pub name: Option<String>,
+    pub port: i32,
+}
+
+impl std::fmt::Display for ContainerPort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.name {
+            Some(name) => write!(f, "{name} {}", self.port),
+            None => write!(f, "{}", self.port),
+        }
+    }
+}
+
+/// An EndpointSlice, counted: which Service it serves and how many of its endpoints are ready.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EndpointSliceInfo {
+    pub namespace: String,
+    pub name: String,
+    /// `kubernetes.io/service-name`.
+    pub service: Option<String>,
+    pub endpoints: u32,
+    pub ready: u32,
 }
 
 /// A Flux Kustomization or HelmRelease, or an Argo CD Application: what it last applied and
@@ -298,8 +355,8 @@ pub struct Inventory {
     pub events: Vec<EventInfo>,
     pub ingresses: Vec<IngressInfo>,
     pub routes: Vec<RouteInfo>,
-    /// Watched only where a blue-green app needs them.
     pub services: Vec<ServiceInfo>,
+    pub endpoint_slices: Vec<EndpointSliceInfo>,
     /// Flux and Argo CD objects, where the credentials may read them.
     pub gitops: Vec<GitOpsInfo>,
     /// Argo Rollouts and Flagger objects, where they are installed.

@@ -61,6 +61,7 @@ mod tests {
             images: vec![format!("registry/web:v{revision}")],
             change_cause: None,
             created: None,
+            ports: Vec::new(),
         }
     }
 

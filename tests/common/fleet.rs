@@ -141,6 +141,13 @@ impl Demo {
     }
 
     /// The same, in another namespace (Flux's, Argo CD's).
+    /// `kubectl set image deployment/NAME CONTAINER=IMAGE`, by somebody else.
+    pub async fn set_image(&self, context: &str, deployment: &str, container: &str, image: &str) {
+        let api = self.api(context, "shop", "deployments").await;
+        let patch = serde_json::json!({"spec": {"template": {"spec": {"containers": [{"name": container, "image": image}]}}}});
+        api.patch(deployment, &PatchParams::default(), &Patch::Strategic(patch)).await.expect("set image");
+    }
+
     pub async fn patch_in(&self, context: &str, namespace: &str, kind: &str, name: &str, patch: &Value) {
         let api = self.api(context, namespace, kind).await;
         api.patch(name, &PatchParams::default(), &Patch::Merge(patch)).await.expect("someone else's write");

@@ -3,6 +3,7 @@
 //! a clock that can be sped up; object timestamps stay wall-clock so ages read true.
 
 mod argo;
+mod endpoints;
 mod flagger;
 mod pods;
 pub mod rollout;
@@ -100,6 +101,7 @@ impl Controller {
         flagger::reconcile_canaries(self, store);
         pods::reconcile_replica_sets(self, store);
         pods::advance_pods(self, store);
+        endpoints::reconcile_endpoint_slices(self, store);
         // Non-ready pods move with the clock (start-up, crash loops, progress deadlines), not
         // only with changes: those keep the controllers running.
         // A timed pause ends with the clock too.

@@ -134,6 +134,8 @@ pub static RESOURCES: &[Resource] = &[
         &["app", "apps"],
         &["status"],
     ),
+    // The EndpointSlice controller's output: which pods a Service reaches, and whether ready.
+    res("discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice", true, &[], &[]),
     Resource {
         review: true,
         ..res(
@@ -193,6 +195,7 @@ pub const HELM_RELEASES: usize = 16;
 pub const ROLLOUTS: usize = 17;
 pub const CANARIES: usize = 18;
 pub const APPLICATIONS: usize = 19;
+pub const ENDPOINT_SLICES: usize = 20;
 
 /// The distinct groups besides core, in table order, with their one version.
 pub fn groups() -> Vec<(&'static str, &'static str)> {
@@ -231,6 +234,7 @@ mod tests {
             (ROLLOUTS, "rollouts"),
             (CANARIES, "canaries"),
             (APPLICATIONS, "applications"),
+            (ENDPOINT_SLICES, "endpointslices"),
         ];
         for (index, plural) in named {
             assert_eq!(RESOURCES[index].plural, plural);

@@ -86,6 +86,9 @@ pub struct AppSpec {
     /// Run by Flagger: a Canary targeting the Deployment `NAME` (this new version), with the
     /// primary `NAME-primary` serving `history`, the analysis part-way through.
     pub flagger: Option<FlaggerSpec>,
+    /// A mistake planted on purpose: the app's Service sends to this port, which its pods do
+    /// not declare (they listen on `http` 8080).
+    pub service_target_port: Option<u16>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -478,6 +481,9 @@ fn add_app(store: &Store, scenario: &Scenario, cluster: &ClusterSpec, app: &AppS
         }
     }
     service(store, ns, name, "stable", name);
+    if let Some(port) = app.service_target_port {
+        store.mutate(SERVICES, ns, name, |svc| svc["spec"]["ports"][0]["targetPort"] = json!(port));
+    }
     let Some(canary) = &app.canary else { return };
     let canary_name = format!("{name}-canary");
     let t = template(scenario, cluster, name, "canary", &canary.tag, app.limits);

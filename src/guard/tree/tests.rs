@@ -50,7 +50,7 @@ fn healthy() -> Observed {
     Observed {
         now: now(),
         pods: vec![pod("web-new-a"), pod("web-new-b"), pod("web-new-c")],
-        service: Some(Ok(service())),
+        service: Serving::Service(service()),
         figures: Some(figures(1_000.0, 0.002, 160.0)),
         baseline: Some(figures(5_000.0, 0.002, 150.0)),
     }
@@ -144,11 +144,11 @@ fn readiness_and_probe_failures_answer_the_health_checks() {
 #[test]
 fn a_service_whose_target_port_matches_no_container_rolls_back_naming_the_ports() {
     let mut o = healthy();
-    o.service = Some(Ok(ServiceSeen {
+    o.service = Serving::Service(ServiceSeen {
         port_mismatch: Some("targetPort 8081 matches no container port of its pods (web: 8080 http)".into()),
         ready_endpoints: 0,
         ..service()
-    }));
+    });
     let tree = decide(&o, &Limits::default());
     assert_eq!(tree.decided_by, Some(Branch::ServiceAccessible));
     let evidence = &at(&tree, Branch::ServiceAccessible).evidence;
@@ -163,9 +163,15 @@ fn error_rate_above_one_percent_rolls_back_and_above_normal_watches() {
     let tree = decide(&o, &Limits::default());
     assert_eq!(tree.decided_by, Some(Branch::ErrorRate));
     assert!(
-        at(&tree, Branch::ErrorRate).evidence[0]
-            .contains("4.00% of 1000 requests failed (baseline 0.20%): above 1.00%")
+        at(&tree, Branch::ErrorRate).evidence[0].contains(
+            "4.00% of 1000 requests failed (baseline 0.20% of 5000, normal up to 0.46%): above 1.00%"
+        )
     );
+    // A small baseline that saw no error by chance does not make an ordinary 0.2% abnormal.
+    o.figures = Some(figures(40_000.0, 0.002, 160.0));
+    o.baseline = Some(figures(374.0, 0.0, 150.0));
+    assert_eq!(at(&decide(&o, &Limits::default()), Branch::ErrorRate).verdict, NodeVerdict::Pass);
+    o.baseline = Some(figures(5_000.0, 0.002, 150.0));
     o.figures = Some(figures(1_000.0, 0.008, 160.0));
     let tree = decide(&o, &Limits::default());
     assert_eq!(tree.verdict, Verdict::Watch);
@@ -201,7 +207,7 @@ fn response_time_above_twice_the_baseline_rolls_back_and_slower_watches() {
 fn the_first_branch_that_says_roll_back_decides() {
     let mut o = healthy();
     o.figures = Some(figures(1_000.0, 0.04, 900.0));
-    o.service = Some(Err("Service shop/web not found".into()));
+    o.service = Serving::Broken("Service shop/web selects none of the app's pods".into());
     let tree = decide(&o, &Limits::default());
     assert_eq!(tree.verdict, Verdict::Rollback);
     assert_eq!(tree.decided_by, Some(Branch::ServiceAccessible));

@@ -264,6 +264,7 @@ fn warning_on_own_deployment_and_replica_set_counts() {
         images: Vec::new(),
         change_cause: None,
         created: Some(mins_ago(600)),
+        ports: Vec::new(),
     });
     inv.events.push(event("ReplicaSet", "web-7d9f", "FailedCreate", Some(mins_ago(2))));
     inv.events.push(event("Deployment", "web", "ProgressDeadlineExceeded", Some(mins_ago(1))));
@@ -342,7 +343,13 @@ fn nginx() -> CanaryTarget {
 }
 
 fn ingress(canary: bool, weight: Option<u32>) -> IngressInfo {
-    IngressInfo { namespace: NS.to_owned(), name: "web-canary".to_owned(), canary, canary_weight: weight }
+    IngressInfo {
+        namespace: NS.to_owned(),
+        name: "web-canary".to_owned(),
+        canary,
+        canary_weight: weight,
+        backends: vec!["web-canary".to_owned()],
+    }
 }
 
 fn with_target(target: &CanaryTarget) -> AppSpec<'_> {

@@ -34,8 +34,10 @@ pub struct PodState {
     pub version: String,
     pub created: Instant,
     pub phase: Phase,
+    /// The pod's labels, for the Services that select it.
+    pub labels: std::collections::BTreeMap<String, String>,
     images: Vec<(String, String)>,
-    pod_ip: String,
+    pub pod_ip: String,
     host_ip: String,
     created_at: String,
 }
@@ -94,6 +96,11 @@ fn state_from(ctl: &mut Controller, pod: &Value, rs: Option<&Value>) -> PodState
             Instant::now()
         },
         phase: Phase::Pending,
+        labels: pod
+            .pointer("/metadata/labels")
+            .and_then(Value::as_object)
+            .map(|l| l.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
+            .unwrap_or_default(),
         images,
         pod_ip: format!("10.{}.{}.{}", 40 + ctl.cluster, (seq / 250) % 250, seq % 250 + 1),
         host_ip: format!("172.18.{}.{}", ctl.cluster, node_index + 2),
