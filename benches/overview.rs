@@ -50,7 +50,8 @@ fn bench(c: &mut Criterion) {
     for index in 0..3 {
         let inventory = fixture::inventory(5_000, now);
         let health = assess("env", &apps, &inventory, now);
-        let snapshot = Arc::new(Snapshot { inventory, health, watch_error: None, stale: None });
+        let snapshot =
+            Arc::new(Snapshot { inventory, health, watch_error: None, stale: None, reads_services: true });
         update(&mut state, Action::Env { index, update: EnvUpdate::Health(snapshot) });
     }
     let mut terminal = Terminal::new(TestBackend::new(200, 50)).expect("terminal");

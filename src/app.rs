@@ -10,6 +10,7 @@ pub mod checklist;
 mod confirm;
 mod effect;
 mod event;
+pub mod guard;
 mod keymap;
 mod keys;
 pub mod logs;

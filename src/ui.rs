@@ -7,6 +7,7 @@ mod canary;
 mod checklist;
 mod drill;
 pub mod figures;
+mod guard;
 mod help;
 mod logs;
 mod operation;
@@ -52,6 +53,7 @@ pub fn render(frame: &mut Frame, state: &State) {
             }
         }
         Screen::Logs { .. } => logs::render(frame, body, state),
+        Screen::Guard { env, app } => guard::render(frame, body, &guard::view(state, *env, *app)),
     }
     if let Some(row) = notice_view(state) {
         frame.render_widget(Paragraph::new(text::line(&row)), notice);

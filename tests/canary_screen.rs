@@ -104,6 +104,7 @@ fn snapshot(env: &str, weight: u32) -> Arc<Snapshot> {
         },
         watch_error: None,
         stale: None,
+        reads_services: true,
     })
 }
 

@@ -140,3 +140,70 @@ async fn rollback_without_yes_is_refused_before_guarding() {
     assert_eq!(out.status.code(), Some(2), "{}", fleet::text(&out));
     assert!(fleet::text(&out).contains("pass --yes"), "{}", fleet::text(&out));
 }
+
+/// Runs the headless console until `done` holds, for at most `seconds`.
+async fn console_until(
+    console: &mut opsdeck::console::Console,
+    what: &str,
+    seconds: u64,
+    done: impl Fn(&opsdeck::app::State) -> bool,
+) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while !done(&console.state) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        assert!(!left.is_zero(), "{what}: not in time; notice {:?}", console.state.notice);
+        let _ = tokio::time::timeout(left, console.step()).await;
+    }
+}
+
+#[tokio::test]
+async fn the_consoles_guard_on_an_auto_rollback_environment_rolls_back_by_itself() {
+    let demo = fleet::start().await;
+    let config = demo.config_with(
+        "auto-rollback.toml",
+        &[(
+            "name = \"production\"\ncontext = \"production\"\nnamespaces = [\"shop\"]\n",
+            "name = \"production\"\ncontext = \"production\"\nnamespaces = [\"shop\"]\nguard = { auto_rollback = true }\n",
+        )],
+    );
+    let mut console = demo.console(&config);
+    console_until(&mut console, "synced", 60, |s| s.envs.iter().all(|e| e.snapshot.is_some())).await;
+    assert!(console.state.guards.by_app.is_empty(), "what runs when the console opens is not a new release");
+
+    // Somebody else's release: kubectl, a pipeline, Flux.
+    demo.set_image("production", "web", "web", &format!("{REGISTRY}/web:v1.3.1-rc.1")).await;
+    console_until(&mut console, "a guard on the new revision", 30, |s| {
+        s.guards.of("production", "web").is_some()
+    })
+    .await;
+    let guard = console.state.guards.of("production", "web").expect("a guard");
+    assert_eq!(guard.version.as_deref(), Some("v1.3.1-rc.1"));
+    assert_eq!(guard.until.duration_since(guard.started).as_secs(), 3600, "an hour in production");
+
+    console_until(&mut console, "the guard's own rollback", 120, |s| {
+        s.notice.as_ref().is_some_and(|n| n.text.starts_with("guard rolled back production/web by itself"))
+    })
+    .await;
+    let notice = console.state.notice.clone().expect("a notice");
+    assert!(notice.text.contains(": done"), "{notice:?}");
+    let web = demo.get("production", "deployments", "web").await;
+    assert_eq!(fleet::first_image(&web), format!("{REGISTRY}/web:v1.2.0"));
+    let records: Vec<Value> = demo
+        .audit()
+        .into_iter()
+        .filter(|r| r["operation"] == "rollback" && r["kind"] == "Deployment")
+        .collect();
+    assert_eq!(records.len(), 2, "{records:#?}");
+    for record in &records {
+        assert_eq!(record["automatic"], "guard");
+        assert!(
+            record["reason"].as_str().is_some_and(|r| r.starts_with("guard: Error rate normal? no:")),
+            "{record:#}"
+        );
+    }
+    // The rollback's own revision is guarded too, and never rolls back by itself.
+    console_until(&mut console, "a guard on the rollback", 30, |s| {
+        s.guards.of("production", "web").is_some_and(|g| g.version.as_deref() == Some("v1.2.0"))
+    })
+    .await;
+}

@@ -31,4 +31,9 @@ pub enum Effect {
     },
     /// The log screen closed: end follow `session`.
     StopLogs { session: u64 },
+    /// A message for the configured webhook that is not a write's record (a guard's verdict).
+    Notify(serde_json::Value),
+    /// The guard's rollback, on the environment's `auto_rollback`: prepared like any other and
+    /// carried out without a question (the request's origin says so).
+    GuardRollback(Request),
 }

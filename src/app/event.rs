@@ -39,6 +39,13 @@ pub enum OpEvent {
         env: String,
         result: Result<(std::path::PathBuf, std::path::PathBuf), String>,
     },
+    /// How the guard's own rollback ended (or why it could not be made).
+    GuardRollback {
+        env: String,
+        app: String,
+        outcome: String,
+        message: String,
+    },
     /// How an operation auto mode asked for is going: it has no confirmation screen to report
     /// on, so it reports to the canary it drives.
     Auto {

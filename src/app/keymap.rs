@@ -86,6 +86,8 @@ pub enum Command {
     NextBlocking,
     /// Open the logs of the selected app (canary and stable side by side).
     OpenLogs,
+    /// The selected app's guard: the rollback decision tree with every node's evidence.
+    OpenGuard,
     /// Logs: keep the newest line in view, or stop following.
     LogsFollow,
     /// Logs: hold new lines, or show them and go on.
@@ -131,6 +133,8 @@ pub enum Mode {
     Logs,
     /// Typing the log screen's filter: keys are text.
     LogsFilter,
+    /// One app's guard: the decision tree with its evidence.
+    Guard,
 }
 
 impl Mode {
@@ -291,6 +295,19 @@ pub const KEYMAP: &[Binding] = &[
         keys: &[KeyPress::plain(Key::Char('L'))],
         command: Command::OpenLogs,
         help: "logs: stable and canary, errors marked",
+    },
+    Binding {
+        mode: Mode::Overview,
+        keys: &[KeyPress::plain(Key::Char('G'))],
+        command: Command::OpenGuard,
+        help: "the app's guard: the rollback decision tree and its evidence",
+    },
+    Binding { mode: Mode::Guard, keys: &[KeyPress::plain(Key::Esc)], command: Command::Back, help: "back" },
+    Binding {
+        mode: Mode::Guard,
+        keys: &[KeyPress::plain(Key::Char('R'))],
+        command: Command::OpenRollback,
+        help: "the app's rollback screen",
     },
     Binding {
         mode: Mode::Canary,

@@ -126,6 +126,11 @@ pub enum Screen {
         app: usize,
         back: Box<Screen>,
     },
+    /// One app's guard in one environment: the tree with every node's evidence.
+    Guard {
+        env: usize,
+        app: usize,
+    },
 }
 
 /// A one-line message under the columns: why an action is unavailable, what just happened.
@@ -158,6 +163,8 @@ pub struct State {
     pub recent_errors: Option<super::rollback::RecentErrors>,
     /// The log screen's lines, while it is open.
     pub logs: Option<super::logs::LogView>,
+    /// Every app's latest guard.
+    pub guards: super::guard::Guards,
     /// The last follow started: each gets a new number.
     pub log_session: u64,
     /// The time as of the last tick: auto mode's decisions are made against it.
@@ -195,6 +202,7 @@ impl State {
                         .is_some_and(|w| w.input.is_some());
                     if typing { Mode::ChecklistInput } else { Mode::Checklist }
                 }
+                Screen::Guard { .. } => Mode::Guard,
                 Screen::Logs { .. } => {
                     if self.logs.as_ref().is_some_and(|l| l.typing) {
                         Mode::LogsFilter
@@ -260,6 +268,7 @@ impl State {
             checklist_pending: std::collections::BTreeMap::new(),
             logs: None,
             log_session: 0,
+            guards: super::guard::Guards::default(),
             recent_errors: None,
             clock: now,
             notice: None,

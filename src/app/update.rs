@@ -16,6 +16,8 @@ mod checklist;
 mod logs;
 mod rollback;
 
+pub(crate) use rollback::revisions as rollback_revisions;
+
 /// What one action did.
 #[derive(Debug, Default, PartialEq)]
 pub struct Update {
@@ -82,8 +84,16 @@ pub fn update(state: &mut State, action: Action) -> Update {
             let mut result = Update::quiet(redraw);
             if round {
                 result.effects = canary::check_autos(state, index);
+                // A fresher reading of the figures is judged like a fresher snapshot.
+                result.effects.extend(crate::app::guard::on_health(state, index));
+                result.redraw |= state
+                    .guards
+                    .by_app
+                    .keys()
+                    .any(|(env, _)| state.envs.get(index).is_some_and(|e| e.name == *env));
             }
             if health && redraw {
+                result.effects.extend(crate::app::guard::on_health(state, index));
                 result.effects.extend(logs::env_changed(state, index));
                 result.effects.extend(rollback::recent_errors_wanted(state, index));
             }
@@ -94,10 +104,22 @@ pub fn update(state: &mut State, action: Action) -> Update {
         Action::Tick { now } => {
             let windows_before = state.window_statuses();
             state.clock = now;
-            let effects = canary::tick_autos(state, now);
+            let guards_before: Vec<String> =
+                state.guards.by_app.values().map(|g| crate::app::guard::row_words(g, state.clock)).collect();
+            let mut effects = canary::tick_autos(state, now);
+            effects.extend(crate::app::guard::on_tick(state, now));
+            let guards_moved = state
+                .guards
+                .by_app
+                .values()
+                .map(|g| crate::app::guard::row_words(g, now))
+                .collect::<Vec<_>>()
+                != guards_before;
             // A deployment window opens or closes with the clock alone.
-            let redraw =
-                state.clock_on_screen() || !effects.is_empty() || state.window_statuses() != windows_before;
+            let redraw = state.clock_on_screen()
+                || !effects.is_empty()
+                || guards_moved
+                || state.window_statuses() != windows_before;
             Update { redraw, effects }
         }
     }
@@ -200,7 +222,15 @@ fn op_event(state: &mut State, event: OpEvent) -> Update {
             if !matches!(state.overlay, Some(Overlay::Preparing { .. })) {
                 return Update::default();
             }
-            let confirm = ConfirmState::new(*prepared);
+            let mut confirm = ConfirmState::new(*prepared);
+            // A rollback the guard asked for starts with the tree's reason.
+            if let (Ask::Rollback { .. }, Some(((env, app), reason))) =
+                (&confirm.prepared.request.ask, &state.guards.reason)
+                && confirm.prepared.request.env == *env
+                && confirm.prepared.request.app == *app
+            {
+                confirm.reason = crate::app::TextField::with_text(reason);
+            }
             if *confirm.confirmation() == Confirmation::None {
                 return execute(state, confirm);
             }
@@ -240,6 +270,14 @@ fn op_event(state: &mut State, event: OpEvent) -> Update {
             Update::redraw()
         }
         OpEvent::Auto { env, app, event } => canary::auto_event(state, &env, &app, event),
+        OpEvent::GuardRollback { env, app, outcome, message } => {
+            let error = outcome != "done";
+            state.notice = Some(Notice {
+                error,
+                text: format!("guard rolled back {env}/{app} by itself: {outcome} — {message}"),
+            });
+            Update::redraw()
+        }
         OpEvent::Checklist { env, result } => checklist::checked(state, &env, result),
         OpEvent::RecentErrors { env, app, logs } => rollback::recent_errors_read(state, &env, &app, logs),
         OpEvent::ChecklistSaved { env, result } => checklist::saved(state, &env, result),
@@ -299,7 +337,7 @@ fn ask_engine(state: &mut State, request: Request) -> Update {
 fn leave_screen(state: &mut State) {
     match &mut state.screen {
         Screen::Canary { input: input @ Some(_), .. } => *input = None,
-        Screen::Canary { env, app, .. } | Screen::Rollback { env, app, .. } => {
+        Screen::Canary { env, app, .. } | Screen::Rollback { env, app, .. } | Screen::Guard { env, app } => {
             (state.selected_env, state.selected_app) = (*env, *app);
             state.screen = Screen::Overview;
         }
@@ -349,6 +387,11 @@ fn screens(state: &mut State, command: Command) -> Update {
         Command::OpenRollback => rollback::open(state),
         Command::OpenChecklist => checklist::open(state),
         Command::OpenLogs => logs::open(state),
+        Command::OpenGuard => {
+            state.screen = Screen::Guard { env: state.selected_env, app: state.selected_app };
+            state.notice = None;
+            Update::redraw()
+        }
         Command::PlanRollback | Command::SuspendGitOps => rollback::command(state, command),
         Command::CanaryStep
         | Command::CanaryBack

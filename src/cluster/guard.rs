@@ -5,10 +5,9 @@
 
 use std::time::Duration;
 
-use futures::{StreamExt, stream};
 use jiff::Timestamp;
 
-use super::metrics::{Collector, scrape_pod};
+use super::metrics::{Collector, scrape_pods};
 use crate::guard::baseline::lifetime;
 use crate::guard::observe::current_replica_set;
 use crate::guard::run::Baseline;
@@ -17,8 +16,6 @@ use crate::health::assess::AppSpec;
 use crate::metrics::{
     AppSettings, Backend, Figures, MAX_PODS_PER_TRACK, Series, Settings, Track, exposition,
 };
-
-const CONCURRENT_SCRAPES: usize = 8;
 
 /// One guarded app's metrics.
 pub struct Sampler {
@@ -122,26 +119,13 @@ impl Sampler {
             }
             targets.extend(pods.into_iter().map(|p| (Track::Stable, p)));
         }
-        let (namespace, port, path, timeout) = (
-            spec.namespace.to_owned(),
-            self.app.port,
-            self.app.path.clone(),
-            self.collector.settings().timeout,
-        );
-        let results: Vec<(Track, String, Result<String, String>)> = stream::iter(targets)
-            .map(|(track, pod)| {
-                let (client, namespace, path) = (client.clone(), namespace.clone(), path.clone());
-                async move {
-                    let text = scrape_pod(&client, &namespace, &pod, port, &path, timeout).await;
-                    (track, pod, text)
-                }
-            })
-            .buffer_unordered(CONCURRENT_SCRAPES)
-            .collect()
-            .await;
+        let namespace = spec.namespace.to_owned();
+        let targets = targets.into_iter().map(|(track, pod)| (track, namespace.clone(), pod)).collect();
+        let timeout = self.collector.settings().timeout;
+        let results = scrape_pods(client, targets, self.app.port, &self.app.path, timeout).await;
         let mut round = Round::default();
         let mut previous = Vec::new();
-        for (track, pod, text) in results {
+        for (pod, track, text) in results {
             let counters =
                 text.and_then(|t| exposition::parse(&t, &self.app.names).map_err(|e| e.to_string()));
             match (counters, track) {

@@ -106,19 +106,7 @@ impl Collector {
             .into_iter()
             .map(|(track, pod)| (track, pod.namespace.clone(), pod.name.clone()))
             .collect();
-        let timeout = self.settings.timeout;
-        let (port, path) = (app.port, app.path.clone());
-        let results: Vec<(String, Track, Result<String, String>)> = stream::iter(targets)
-            .map(|(track, namespace, name)| {
-                let (client, path) = (client.clone(), path.clone());
-                async move {
-                    let text = scrape_pod(&client, &namespace, &name, port, &path, timeout).await;
-                    (name, track, text)
-                }
-            })
-            .buffer_unordered(CONCURRENT_SCRAPES)
-            .collect()
-            .await;
+        let results = scrape_pods(client, targets, app.port, &app.path, self.settings.timeout).await;
         let mut failures = Vec::new();
         let mut unusable = Vec::new();
         let series = self.memory.series(app);
@@ -334,8 +322,30 @@ fn sample<'i>(app: &AppSettings, pods: Vec<(bool, &'i PodInfo)>) -> (Vec<(Track,
     (taken, unsampled)
 }
 
+/// Each `(track, namespace, pod)`'s `/metrics`, [`CONCURRENT_SCRAPES`] at a time: the pod's
+/// name, its track, and the text or why not.
+pub async fn scrape_pods(
+    client: &kube::Client,
+    targets: Vec<(Track, String, String)>,
+    port: u16,
+    path: &str,
+    timeout: Duration,
+) -> Vec<(String, Track, Result<String, String>)> {
+    stream::iter(targets)
+        .map(|(track, namespace, name)| {
+            let (client, path) = (client.clone(), path.to_owned());
+            async move {
+                let text = scrape_pod(&client, &namespace, &name, port, &path, timeout).await;
+                (name, track, text)
+            }
+        })
+        .buffer_unordered(CONCURRENT_SCRAPES)
+        .collect()
+        .await
+}
+
 /// One pod's `/metrics` through the API server's pod proxy.
-pub async fn scrape_pod(
+async fn scrape_pod(
     client: &kube::Client,
     namespace: &str,
     pod: &str,

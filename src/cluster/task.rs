@@ -72,6 +72,8 @@ pub struct Snapshot {
     /// Set when the data may no longer be true (silent watches, an unanswering cluster); the
     /// health's verdicts are then unknown.
     pub stale: Option<Stale>,
+    /// Services and EndpointSlices are read here: an app with none has none.
+    pub reads_services: bool,
 }
 
 /// What an environment task watches and assesses.
@@ -154,6 +156,7 @@ const SYNC_GRACE: Duration = Duration::from_secs(10);
 fn snapshot(
     watch: &EnvWatch,
     tables: &Tables,
+    reads_services: bool,
     previous: Option<&Snapshot>,
     stale: Option<Stale>,
 ) -> Snapshot {
@@ -164,7 +167,7 @@ fn snapshot(
     if let Some(stale) = &stale {
         health.mark_stale(stale);
     }
-    Snapshot { inventory, health, watch_error: tables.error.clone(), stale }
+    Snapshot { inventory, health, watch_error: tables.error.clone(), stale, reads_services }
 }
 
 /// Asks the API server for its version: the liveness probe.
@@ -350,7 +353,8 @@ pub fn spawn_environment(
                     if stale.is_none() {
                         fresh_at = jiff::Timestamp::now();
                     }
-                    let mut snapshot = snapshot(&watch, &tables, previous.as_deref(), stale);
+                    let reads = tables.reads_services(&watchers);
+                    let mut snapshot = snapshot(&watch, &tables, reads, previous.as_deref(), stale);
                     if !synced && snapshot.watch_error.is_none() {
                         snapshot.watch_error =
                             Some(format!("still listing after {}s: figures are partial", SYNC_GRACE.as_secs()));

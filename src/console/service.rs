@@ -101,6 +101,13 @@ impl Service {
                 self.send(finished).await;
             }
             Effect::Auto(request) => self.auto(request).await,
+            Effect::GuardRollback(request) => self.guard_rollback(request).await,
+            Effect::Notify(payload) => {
+                if let Some(webhook) = self.engine.webhook() {
+                    // Delivered in the background; a failure is the webhook's to log.
+                    drop(webhook.notify(payload));
+                }
+            }
             Effect::RunChecks { env } => {
                 let result = self.run_checks(&env).await.map(Box::new);
                 self.send(OpEvent::Checklist { env, result }).await;
@@ -202,6 +209,27 @@ impl Service {
             Err(missing) => ("refused".to_owned(), format!("{missing}: nothing was done")),
         };
         OpEvent::Finished { sentence, outcome, message }
+    }
+
+    /// The guard's rollback on `auto_rollback`: prepared like any other and carried out on the
+    /// environment's standing consent, the tree's reason recorded with it.
+    async fn guard_rollback(&self, request: Request) {
+        let (env, app) = (request.env.clone(), request.app.clone());
+        let Origin::Guard { reason } = &request.origin else { return };
+        let answer = Answer::standing(reason);
+        let tell = |outcome: String, message: String| OpEvent::GuardRollback {
+            env: env.clone(),
+            app: app.clone(),
+            outcome,
+            message,
+        };
+        let prepared = match self.engine.prepare(request.clone()).await {
+            Ok(prepared) => prepared,
+            Err(refusal) => return self.send(tell("refused".into(), refusal.to_string())).await,
+        };
+        if let OpEvent::Finished { outcome, message, .. } = self.execute(&prepared, &answer, |_| {}).await {
+            self.send(tell(outcome, message)).await;
+        }
     }
 
     /// Auto mode's step or abort: prepared like any other and carried out on the answer the

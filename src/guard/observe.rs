@@ -320,27 +320,6 @@ mod tests {
     #[test]
     fn the_new_pods_are_the_current_revisions_with_their_probe_failures() {
         let inventory = Inventory {
-            deployments: vec![DeploymentInfo {
-                namespace: "shop".into(),
-                name: "web".into(),
-                labels: std::collections::BTreeMap::default(),
-                selector: std::collections::BTreeMap::default(),
-                desired: 1,
-                updated: 1,
-                ready: 0,
-                available: 0,
-                current: 2,
-                generation: 2,
-                observed_generation: 2,
-                paused: false,
-                progress_deadline_seconds: 600,
-                conditions: Vec::new(),
-                images: Vec::new(),
-                revision: Some(2),
-                created: None,
-            }],
-            replica_sets: vec![replica_set("web-old", 1), replica_set("web-new", 2)],
-            pods: vec![pod("web-old-a", "web-old"), pod("web-new-a", "web-new")],
             events: vec![EventInfo {
                 namespace: "shop".into(),
                 kind: "Pod".into(),
@@ -350,7 +329,7 @@ mod tests {
                 count: 3,
                 last_seen: None,
             }],
-            ..Inventory::default()
+            ..two_revisions()
         };
         let spec = AppSpec { name: "web", namespace: "shop", deployment: "web", canary: None };
         let pods = new_pods(&spec, &inventory);

@@ -60,7 +60,13 @@ mod tests {
             gitops: Vec::new(),
         };
         let inventory = crate::health::Inventory::default();
-        Arc::new(crate::cluster::Snapshot { inventory, health, watch_error: None, stale: None })
+        Arc::new(crate::cluster::Snapshot {
+            inventory,
+            health,
+            watch_error: None,
+            stale: None,
+            reads_services: true,
+        })
     }
 
     /// Staging's web canary at 10% since second 60, with the clock at second 300.

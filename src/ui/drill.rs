@@ -221,8 +221,13 @@ mod tests {
             gitops: Vec::new(),
         };
         let inventory = Inventory::default();
-        s.envs[0].snapshot =
-            Some(Arc::new(crate::cluster::Snapshot { inventory, health, watch_error: None, stale: None }));
+        s.envs[0].snapshot = Some(Arc::new(crate::cluster::Snapshot {
+            inventory,
+            health,
+            watch_error: None,
+            stale: None,
+            reads_services: true,
+        }));
         s.clock = jiff::Timestamp::from_second(1_090).expect("timestamp");
         let view = view(&s, 0, 0, "", false).expect("a detail");
         assert_eq!(

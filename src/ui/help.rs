@@ -10,13 +10,14 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 use super::theme;
 use crate::app::{Command, KEYMAP, Mode, Screen, State, key_for};
 
-const SECTIONS: [(Mode, &str); 17] = [
+const SECTIONS: [(Mode, &str); 18] = [
     (Mode::Global, "Everywhere"),
     (Mode::Overview, "Overview"),
     (Mode::Canary, "Canary"),
     (Mode::Rollback, "Rollback"),
     (Mode::Checklist, "Checklist"),
     (Mode::Logs, "Logs"),
+    (Mode::Guard, "Guard"),
     (Mode::LogsFilter, "Typing a log filter"),
     (Mode::ChecklistInput, "Typing a note, waiver or name"),
     (Mode::CanaryWeight, "Typing a weight"),
@@ -80,6 +81,7 @@ pub fn view(state: &State) -> HelpView {
         Screen::Rollback { .. } => &[Mode::Global, Mode::Rollback],
         Screen::Checklist { .. } => &[Mode::Global, Mode::Checklist, Mode::ChecklistInput],
         Screen::Logs { .. } => &[Mode::Global, Mode::Logs, Mode::LogsFilter],
+        Screen::Guard { .. } => &[Mode::Global, Mode::Guard],
     };
     let mut ordered: Vec<(Mode, &'static str)> =
         first.iter().filter_map(|m| SECTIONS.iter().find(|(s, _)| s == m).copied()).collect();

@@ -83,6 +83,8 @@ pub struct AppRow {
     pub rollout: Option<Words>,
     pub figures: Option<AppFigures>,
     pub canary: Option<Row>,
+    /// The app's guard: its countdown and stage in the tree, or how it ended.
+    pub guard: Option<Row>,
     pub reason: Option<Words>,
 }
 
@@ -181,7 +183,10 @@ fn column(state: &State, env: &EnvState, window: &str, selected: bool) -> Column
                 .enumerate()
                 .map(|(i, app)| {
                     let figures = round.and_then(|r| r.app(&app.app));
-                    app_row(app, env.drift.get(&app.app), figures, selected && i == state.selected_app)
+                    let mut row =
+                        app_row(app, env.drift.get(&app.app), figures, selected && i == state.selected_app);
+                    row.guard = state.guards.of(&env.name, &app.app).map(|g| guard_row(g, state.clock));
+                    row
                 })
                 .collect();
             Body::Synced {
@@ -329,10 +334,23 @@ fn app_row(app: &AppHealth, drift: Option<&Drift>, metrics: Option<&AppMetrics>,
             errors: m.stable_history.points().map(|p| p.error_rate).collect(),
         }),
         canary,
+        guard: None,
         reason: app.reasons.first().map(|reason| {
             Words::new(format!("  {reason}"), if app.verdict == Verdict::Healthy { Tone::Dim } else { tone })
         }),
     }
+}
+
+/// `  ⛨ guard 14m left · watch · error rate`, coloured by the tree's verdict.
+fn guard_row(guard: &crate::guard::Guard, now: jiff::Timestamp) -> Row {
+    use crate::guard::{Outcome, Verdict};
+    let tone = match (guard.ended.as_ref().map(|e| e.outcome), guard.tree.as_ref().map(|t| t.verdict)) {
+        (Some(Outcome::Rollback), _) | (None, Some(Verdict::Rollback)) => Tone::Bad,
+        (Some(Outcome::Watch), _) | (None, Some(Verdict::Watch)) => Tone::Warn,
+        (Some(Outcome::Ok), _) | (None, Some(Verdict::Ok)) => Tone::Ok,
+        _ => Tone::Dim,
+    };
+    Row::of(format!("  ⛨ {}", crate::app::guard::row_words(guard, now)), tone)
 }
 
 fn feed(state: &State) -> Feed {
@@ -473,6 +491,9 @@ fn app_lines(lines: &mut Vec<Line<'static>>, app: &AppRow, width: usize) {
     }
     if let Some(canary) = &app.canary {
         lines.push(text::line(canary));
+    }
+    if let Some(guard) = &app.guard {
+        lines.push(text::line(guard));
     }
     if let Some(reason) = &app.reason {
         lines.push(text::line(&Row::of(reason.text.clone(), reason.tone)));

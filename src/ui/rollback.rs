@@ -101,8 +101,13 @@ mod tests {
             reasons: Vec::new(),
             gitops: Vec::new(),
         };
-        s.envs[0].snapshot =
-            Some(Arc::new(crate::cluster::Snapshot { inventory, health, watch_error: None, stale: None }));
+        s.envs[0].snapshot = Some(Arc::new(crate::cluster::Snapshot {
+            inventory,
+            health,
+            watch_error: None,
+            stale: None,
+            reads_services: true,
+        }));
         s
     }
 

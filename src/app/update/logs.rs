@@ -23,7 +23,9 @@ fn targets(state: &State, env: usize, app: usize) -> Vec<Target> {
 /// `L` on the overview, canary or rollback screen.
 pub fn open(state: &mut State) -> Update {
     let (env, app) = match &state.screen {
-        Screen::Canary { env, app, .. } | Screen::Rollback { env, app, .. } => (*env, *app),
+        Screen::Canary { env, app, .. } | Screen::Rollback { env, app, .. } | Screen::Guard { env, app } => {
+            (*env, *app)
+        }
         Screen::Overview => (state.selected_env, state.selected_app),
         Screen::Checklist { .. } | Screen::Logs { .. } => return Update::default(),
     };

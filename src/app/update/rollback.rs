@@ -9,7 +9,7 @@ use crate::engine::Ask;
 use crate::ops::{Operation, Plan};
 
 /// The revisions of the screen's app, newest first, from its environment's snapshot.
-fn revisions(state: &State, env: usize, app: usize) -> Vec<crate::ops::rollback::Revision> {
+pub(crate) fn revisions(state: &State, env: usize, app: usize) -> Vec<crate::ops::rollback::Revision> {
     let (Some(e), Some(placement)) = (state.envs.get(env), state.placement(env, app)) else {
         return Vec::new();
     };

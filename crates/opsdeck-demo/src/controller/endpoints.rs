@@ -12,6 +12,8 @@ use crate::store::Store;
 
 /// The label the real controller puts on a slice, naming its Service.
 const SERVICE_NAME: &str = "kubernetes.io/service-name";
+/// Endpoints per slice, as the real controller's default `--max-endpoints-per-slice`.
+const PER_SLICE: usize = 100;
 
 pub fn reconcile_endpoint_slices(ctl: &Controller, store: &Store) {
     let (services, _) = store.list(SERVICES, None, |_| true);
@@ -42,30 +44,46 @@ pub fn reconcile_endpoint_slices(ctl: &Controller, store: &Store) {
             })
             .collect();
         let ports = slice_ports(service);
-        let slice_name = format!("{name}-slice");
-        match store.get(ENDPOINT_SLICES, ns, &slice_name) {
-            Some(current)
-                if current.get("endpoints") == Some(&json!(endpoints))
-                    && current.get("ports") == Some(&ports) => {}
-            Some(_) => {
-                store.mutate(ENDPOINT_SLICES, ns, &slice_name, |slice| {
-                    slice["endpoints"] = json!(endpoints);
-                    slice["ports"] = ports.clone();
-                });
-            }
-            None => {
-                let slice = json!({
-                    "metadata": {
-                        "name": slice_name,
-                        "labels": {SERVICE_NAME: name, "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"},
-                        "ownerReferences": super::owner_ref("Service", service),
-                    },
-                    "addressType": "IPv4",
-                    "endpoints": endpoints,
-                    "ports": ports,
-                });
-                let _ = store.create(ENDPOINT_SLICES, ns, slice, false);
-            }
+        let chunks: Vec<&[Value]> =
+            if endpoints.is_empty() { vec![&[]] } else { endpoints.chunks(PER_SLICE).collect() };
+        for (i, chunk) in chunks.iter().enumerate() {
+            write_slice(store, service, &format!("{name}-{i}"), chunk, &ports);
+        }
+        // Slices beyond what the pods fill now go.
+        let mut extra = chunks.len();
+        while store.get(ENDPOINT_SLICES, ns, &format!("{name}-{extra}")).is_some() {
+            let _ = store.delete(ENDPOINT_SLICES, ns, &format!("{name}-{extra}"), false);
+            extra += 1;
+        }
+    }
+}
+
+/// One slice as it should be; written only when it differs, so a settled fleet stays settled.
+fn write_slice(store: &Store, service: &Value, slice_name: &str, endpoints: &[Value], ports: &Value) {
+    let ns = service.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default();
+    let name = service.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+    let endpoints = Value::Array(endpoints.to_vec());
+    match store.get(ENDPOINT_SLICES, ns, slice_name) {
+        Some(current)
+            if current.get("endpoints") == Some(&endpoints) && current.get("ports") == Some(ports) => {}
+        Some(_) => {
+            store.mutate(ENDPOINT_SLICES, ns, slice_name, |slice| {
+                slice["endpoints"] = endpoints.clone();
+                slice["ports"] = ports.clone();
+            });
+        }
+        None => {
+            let slice = json!({
+                "metadata": {
+                    "name": slice_name,
+                    "labels": {SERVICE_NAME: name, "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"},
+                    "ownerReferences": super::owner_ref("Service", service),
+                },
+                "addressType": "IPv4",
+                "endpoints": endpoints,
+                "ports": ports,
+            });
+            let _ = store.create(ENDPOINT_SLICES, ns, slice, false);
         }
     }
 }
