@@ -487,6 +487,75 @@ mod tier {
         })
     }
 
+    /// The guard on a real control plane: the real EndpointSlice controller's slices answer
+    /// "Service accessible?", kwok's crash loop answers "Pods starting?", and the guard's
+    /// rollback is a real rollout back.
+    #[test]
+    #[ignore = "needs a real cluster: OPSDECK_E2E_KUBECONFIG"]
+    fn the_guard_passes_a_healthy_release_and_rolls_back_a_crash() {
+        let mut web = deployment("web", "web", "stable", 2, STABLE);
+        web["spec"]["template"]["spec"]["containers"][0]["ports"] =
+            json!([{"name": "http", "containerPort": 8080}]);
+        let service = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+            "spec": {"selector": {"app": "web", "track": "stable"}, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}});
+        // The rig runs no EndpointSlice controller (its pod IPs are loopback addresses, which the
+        // API server refuses in endpoints): the slice is written as the controller would, with
+        // addresses nothing dials, and the real API server stores and serves it.
+        let slice = json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": "web-e2e", "labels": {"kubernetes.io/service-name": "web"}},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": ["10.244.1.1"], "conditions": {"ready": true}},
+                {"addresses": ["10.244.1.2"], "conditions": {"ready": true}}],
+            "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]});
+        let real = Real::start("guard", &[web, service, slice]);
+        real.rolled_out("local", "web");
+        let guard = |period: &str| {
+            real.opsdeck(&[
+                "guard",
+                "--env",
+                "local",
+                "--app",
+                "web",
+                "--for",
+                period,
+                "--rollback",
+                "--yes",
+                "--reason",
+                "e2e",
+                "--json",
+            ])
+        };
+
+        real.ok("local", &["set", "image", "deployment/web", "web=registry.example.com/e2e/web:v1.1.0"]);
+        let out = guard("40s");
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let report = json_of(&out);
+        let service = report["tree"]["nodes"][2].clone();
+        assert_eq!(service["verdict"], "pass", "{report:#}");
+        assert_eq!(
+            service["evidence"][0],
+            "Service {ns}/web: 2 ready endpoints".replace("{ns}", &real.ns),
+            "{report:#}"
+        );
+        assert_eq!(report["metrics"], "off for this environment (source = \"none\")", "{report:#}");
+
+        real.ok(
+            "local",
+            &["set", "image", "deployment/web", "web=registry.example.com/e2e/web:v1.2.0-crash"],
+        );
+        let out = guard("10m");
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        let report = json_of(&out);
+        assert_eq!(report["tree"]["decided_by"], "pods-starting", "{report:#}");
+        assert_eq!(report["rollback"]["outcome"], "done", "{report:#}");
+        let image =
+            real.get("local", "deployment", "web")["spec"]["template"]["spec"]["containers"][0]["image"]
+                .clone();
+        assert_eq!(image, "registry.example.com/e2e/web:v1.1.0", "back on the release that passed");
+        let automatic: Vec<Value> = real.audit().into_iter().filter(|r| r["automatic"] == "guard").collect();
+        assert_eq!(automatic.len(), 2, "the rollback's intent and result: {automatic:#?}");
+    }
+
     /// No rollouts controller runs on the rig: what this checks is that opsdeck's writes reach a
     /// real API server where they should — the status subresource for the operator's word,
     /// the object for `spec.paused` — with their preconditions, and read back as stored.

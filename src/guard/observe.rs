@@ -123,12 +123,12 @@ fn service_seen(
     new: &[&PodInfo],
     inventory: &Inventory,
 ) -> ServiceSeen {
-    let ready_endpoints = inventory
+    let slices: Vec<_> = inventory
         .endpoint_slices
         .iter()
         .filter(|e| e.namespace == service.namespace && e.service.as_deref() == Some(service.name.as_str()))
-        .map(|e| e.ready)
-        .sum();
+        .collect();
+    let ready_endpoints = slices.iter().map(|e| e.ready).sum();
     let selects = new.iter().filter(|p| selects(service, p)).count();
     let routed_by = inventory
         .ingresses
@@ -147,6 +147,7 @@ fn service_seen(
     ServiceSeen {
         name: format!("{}/{}", service.namespace, service.name),
         ready_endpoints,
+        slices: u32::try_from(slices.len()).unwrap_or(u32::MAX),
         selects: u32::try_from(selects).unwrap_or(u32::MAX),
         port_mismatch: port_mismatch(service, current),
         routed_by,

@@ -79,6 +79,9 @@ pub struct ServiceSeen {
     pub name: String,
     /// Ready endpoints in its EndpointSlices.
     pub ready_endpoints: u32,
+    /// EndpointSlices that list it: none at all means its endpoints are not known here (no
+    /// EndpointSlice controller), not that it has none.
+    pub slices: u32,
     /// The new version's pods its selector matches.
     pub selects: u32,
     /// Why its target port reaches no container port of the pods, naming both.
@@ -348,17 +351,33 @@ fn service_accessible(o: &Observed) -> Node {
         Serving::Service(s) => s,
     };
     let mut failing = Vec::new();
+    let mut unknown = Vec::new();
     if let Some(mismatch) = &service.port_mismatch {
         failing.push(format!("Service {}: {mismatch}", service.name));
     }
-    if service.selects == 0 {
+    if service.selects == 0 && !o.pods.is_empty() {
         failing.push(format!("Service {} selects none of the new version's pods", service.name));
     }
-    if service.ready_endpoints == 0 {
-        failing.push(format!("Service {} has no ready endpoints", service.name));
+    let ready_pods = o.pods.iter().filter(|p| p.ready).count();
+    if service.slices == 0 {
+        unknown.push(format!(
+            "no EndpointSlice lists Service {}: its endpoints are not known here (is the EndpointSlice controller running?)",
+            service.name
+        ));
+    } else if service.ready_endpoints == 0 && ready_pods > 0 {
+        failing.push(format!(
+            "Service {} has no ready endpoints though {ready_pods} pods of the new version are ready",
+            service.name
+        ));
+    } else if service.ready_endpoints == 0 {
+        unknown
+            .push(format!("Service {} has no ready endpoints yet: the new pods are starting", service.name));
     }
     if !failing.is_empty() {
         return node(branch, NodeVerdict::Rollback, failing);
+    }
+    if !unknown.is_empty() {
+        return node(branch, NodeVerdict::Unknown, unknown);
     }
     let routed = service.routed_by.as_deref().map(|r| format!(", routed by {r}")).unwrap_or_default();
     node(

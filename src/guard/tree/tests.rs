@@ -39,6 +39,7 @@ fn service() -> ServiceSeen {
     ServiceSeen {
         name: "shop/web".into(),
         ready_endpoints: 3,
+        slices: 1,
         selects: 3,
         port_mismatch: None,
         routed_by: Some("Ingress shop/web".into()),
@@ -153,7 +154,13 @@ fn a_service_whose_target_port_matches_no_container_rolls_back_naming_the_ports(
     assert_eq!(tree.decided_by, Some(Branch::ServiceAccessible));
     let evidence = &at(&tree, Branch::ServiceAccessible).evidence;
     assert!(evidence[0].contains("targetPort 8081") && evidence[0].contains("8080"), "{evidence:?}");
-    assert!(evidence.iter().any(|e| e.contains("no ready endpoints")));
+    assert!(
+        evidence.iter().any(|e| e.contains("no ready endpoints though 3 pods of the new version are ready"))
+    );
+    // Without any EndpointSlice for it, its endpoints are not known: not judged, not failed.
+    o.service = Serving::Service(ServiceSeen { slices: 0, ready_endpoints: 0, ..service() });
+    let tree = decide(&o, &Limits::default());
+    assert_eq!(at(&tree, Branch::ServiceAccessible).verdict, NodeVerdict::Unknown, "{tree:#?}");
 }
 
 #[test]
