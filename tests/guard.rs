@@ -207,3 +207,38 @@ async fn the_consoles_guard_on_an_auto_rollback_environment_rolls_back_by_itself
     })
     .await;
 }
+
+#[tokio::test]
+async fn without_auto_rollback_the_guard_opens_the_rollback_screen_with_its_reason() {
+    let demo = fleet::start().await;
+    let mut console = demo.console(&demo.config);
+    console_until(&mut console, "synced", 60, |s| s.envs.iter().all(|e| e.snapshot.is_some())).await;
+    demo.set_image("production", "web", "web", &format!("{REGISTRY}/web:v1.3.1-rc.1")).await;
+    console_until(&mut console, "the rollback screen", 120, |s| {
+        matches!(s.screen, opsdeck::app::Screen::Rollback { .. })
+    })
+    .await;
+    let opsdeck::app::Screen::Rollback { selected, .. } = console.state.screen.clone() else {
+        unreachable!()
+    };
+    assert_eq!(selected, Some(2), "the last known good, v1.2.0, preselected");
+    assert!(console.state.recent_errors.is_some(), "its logs read for the why, as R opens it");
+    let notice = console.state.notice.clone().expect("the guard says why");
+    assert!(
+        notice.text.starts_with("guard: roll back production/web — guard: Error rate normal? no:"),
+        "{notice:?}"
+    );
+
+    fleet::key(&mut console, opsdeck::app::Key::Enter);
+    console_until(&mut console, "the confirmation", 30, |s| {
+        matches!(s.overlay, Some(opsdeck::app::Overlay::Confirm(_)))
+    })
+    .await;
+    let Some(opsdeck::app::Overlay::Confirm(confirm)) = &console.state.overlay else { unreachable!() };
+    assert!(
+        confirm.typed_reason().starts_with("guard: Error rate normal? no:"),
+        "{}",
+        confirm.typed_reason()
+    );
+    assert!(demo.audit().is_empty(), "nothing is written until the operator confirms");
+}

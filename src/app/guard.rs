@@ -205,14 +205,14 @@ fn ended_effects(
         return effects;
     }
     state.guards.reason = Some((key.clone(), reason.to_owned()));
-    state.notice = Some(Notice { error: true, text: format!("guard: roll back {subject} — {reason}") });
-    // The rollback screen opens by itself only over the overview: never over what the operator
-    // is doing.
+    // The rollback screen opens by itself only over the overview, never over what the operator
+    // is doing; as `R` opens it, with the last known good preselected and the logs' "why".
     if let (Some(app), Screen::Overview, None) = (app, &state.screen, &state.overlay) {
         state.selected_env = index;
         state.selected_app = app;
-        state.screen = Screen::Rollback { env: index, app, selected: to_revision, progress: None };
+        effects.extend(super::update::open_rollback(state).effects);
     }
+    state.notice = Some(Notice { error: true, text: format!("guard: roll back {subject} — {reason}") });
     effects
 }
 

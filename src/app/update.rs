@@ -16,7 +16,7 @@ mod checklist;
 mod logs;
 mod rollback;
 
-pub(crate) use rollback::revisions as rollback_revisions;
+pub(crate) use rollback::{open as open_rollback, revisions as rollback_revisions};
 
 /// What one action did.
 #[derive(Debug, Default, PartialEq)]
