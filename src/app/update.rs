@@ -86,11 +86,10 @@ pub fn update(state: &mut State, action: Action) -> Update {
                 result.effects = canary::check_autos(state, index);
                 // A fresher reading of the figures is judged like a fresher snapshot.
                 result.effects.extend(crate::app::guard::on_health(state, index));
-                result.redraw |= state
-                    .guards
-                    .by_app
-                    .keys()
-                    .any(|(env, _)| state.envs.get(index).is_some_and(|e| e.name == *env));
+                // Only a guard still running moves with the figures; an ended one stays as it is.
+                let env = state.envs.get(index).map(|e| e.name.clone());
+                result.redraw |=
+                    state.guards.by_app.values().any(|g| g.ended.is_none() && Some(&g.env) == env.as_ref());
             }
             if health && redraw {
                 result.effects.extend(crate::app::guard::on_health(state, index));
