@@ -9,5 +9,5 @@ mod webhook;
 
 pub use log::AuditLog;
 pub use record::{Outcome, Phase, Record, new_id};
-pub use report::{Entry, entries, guard_payload, markdown, since, slack_payload, table};
+pub use report::{Entry, entries, guard_payload, markdown, merge, since, slack_payload, table};
 pub use webhook::Webhook;

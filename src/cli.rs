@@ -65,6 +65,15 @@ pub enum Command {
     Guard(GuardArgs),
     /// Run the environment's pre-deploy checklist's automated checks.
     Checklist(ChecklistArgs),
+    /// Approval requests in every environment's cluster: pending ones, and recent answers.
+    Approvals(ApprovalsArgs),
+    /// Approve a colleague's request (two-person approval); its operation then goes ahead.
+    Approve(AnswerArgs),
+    /// Deny a colleague's request, with the reason they will read.
+    Deny(DenyArgs),
+    /// Install the team's records namespace and the admission policy that holds each record to
+    /// the Kubernetes user who wrote it (config/kubernetes/), after a confirmation.
+    ClusterSetup(ClusterSetupArgs),
     /// Show the audit log.
     Audit(AuditArgs),
     /// Write a starter config from the kubeconfig's contexts.
@@ -349,7 +358,57 @@ pub struct ChecklistArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ApprovalsArgs {
+    /// Only this environment.
+    #[arg(long, value_name = "E")]
+    pub env: Option<String>,
+    /// Every request, answered and expired ones too.
+    #[arg(long)]
+    pub all: bool,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AnswerArgs {
+    /// The request's id (`r-3f9a1c`), as `opsdeck approvals` lists it.
+    pub id: String,
+    /// The environment the request is in (default: looked for in every one).
+    #[arg(long, value_name = "E")]
+    pub env: Option<String>,
+    /// Why; the requester reads it.
+    #[arg(long, value_name = "R")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DenyArgs {
+    pub id: String,
+    #[arg(long, value_name = "E")]
+    pub env: Option<String>,
+    /// Why; the requester reads it.
+    #[arg(long, value_name = "R")]
+    pub reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ClusterSetupArgs {
+    #[arg(long, value_name = "E")]
+    pub env: String,
+    /// Apply without asking.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct AuditArgs {
+    /// Only this environment's records (this machine's, and the team's in its cluster).
+    #[arg(long, value_name = "E")]
+    pub env: Option<String>,
+    /// This machine's log only: no cluster is asked.
+    #[arg(long)]
+    pub local: bool,
     /// Only records newer than this (e.g. 30m, 2h, 7d).
     #[arg(long, value_name = "DURATION")]
     pub since: Option<String>,

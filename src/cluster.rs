@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod ops;
 pub mod plugin;
 mod pulse;
+pub mod records;
 mod task;
 pub mod watch;
 

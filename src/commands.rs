@@ -27,6 +27,7 @@ mod init;
 mod logs;
 mod rollback;
 mod status;
+mod team;
 pub mod write;
 
 use std::path::Path;
@@ -167,7 +168,16 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
         }
         Some(Command::Guard(args)) => guard::guard(&cli.global, &paths, &args).await,
         Some(Command::Checklist(args)) => checklist::checklist(&cli.global, &paths, &args).await,
-        Some(Command::Audit(args)) => audit::audit(&paths, &args),
+        Some(Command::Audit(args)) => audit::audit(&cli.global, &paths, &args).await,
+        Some(Command::Approvals(args)) => team::approvals(&cli.global, &paths, &args).await,
+        Some(Command::Approve(args)) => {
+            team::answer(&cli.global, &paths, &args.id, args.env.as_deref(), true, args.reason.as_deref())
+                .await
+        }
+        Some(Command::Deny(args)) => {
+            team::answer(&cli.global, &paths, &args.id, args.env.as_deref(), false, Some(&args.reason)).await
+        }
+        Some(Command::ClusterSetup(args)) => team::cluster_setup(&cli.global, &paths, &args).await,
     }
 }
 

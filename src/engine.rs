@@ -11,6 +11,7 @@
 //! through the cluster layer.
 
 mod analysis;
+mod approval;
 pub mod decide;
 mod execute;
 mod objects;
@@ -31,6 +32,7 @@ use crate::config::Fleet;
 use crate::ops::Plan;
 
 pub use analysis::{Analysis, Board};
+pub use approval::{Approval, Listed};
 pub use decide::{Answer, AnswerError, Decision, Traffic};
 pub use execute::Report;
 pub use objects::{
@@ -53,6 +55,8 @@ pub struct Prepared {
     pub cluster: String,
     /// What the kill switch could not include, and why; empty for one app's request.
     pub left_out: Vec<Refusal>,
+    /// The two-person approval gate.
+    pub approval: Approval,
 }
 
 impl Prepared {
@@ -79,13 +83,29 @@ impl Prepared {
             user: "demo-admin".into(),
             cluster: "offline".into(),
             left_out: Vec::new(),
+            approval: Approval::NotRequired,
         })
     }
 
     /// What the operator should know before confirming: the plan's warnings, then the
     /// decision's.
     pub fn warnings(&self) -> Vec<String> {
-        self.plan.warnings.iter().chain(&self.decision.warnings).cloned().collect()
+        let mut warnings: Vec<String> =
+            self.plan.warnings.iter().chain(&self.decision.warnings).cloned().collect();
+        if let Approval::Wanted { pending, note } = &self.approval {
+            warnings.extend(note.clone());
+            warnings.push(match pending {
+                Some(id) => format!("{} waits for approval: request {id} is pending", self.plan.env),
+                None => format!(
+                    "{} requires a second Kubernetes user's approval: confirming files a request and writes nothing yet",
+                    self.plan.env
+                ),
+            });
+        }
+        if let Approval::Granted { request, by } = &self.approval {
+            warnings.push(format!("approved by {by} (request {request})"));
+        }
+        warnings
     }
 }
 

@@ -24,6 +24,7 @@ pub mod logging;
 pub mod logs;
 pub mod metrics;
 pub mod ops;
+pub mod team;
 pub mod tui;
 pub mod ui;
 pub mod windows;

@@ -125,6 +125,7 @@ fn prepared(
         user: "demo-admin".into(),
         cluster: "production".into(),
         left_out: Vec::new(),
+        approval: opsdeck::engine::Approval::NotRequired,
     });
     (request, decided)
 }

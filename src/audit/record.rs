@@ -82,6 +82,18 @@ pub struct Record {
     /// on the guard's verdict), `auto-mode` (a canary step or abort).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub automatic: Option<String>,
+    /// Where the environment asks for two-person approval: who approved it ("approved by bob
+    /// (r-3f9a1c)"), or why it needed none ("none needed: a rollback takes risk away").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<String>,
+    /// The approval request it went ahead on; the team's copy is labelled with it, which uses
+    /// the approval up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_request: Option<String>,
+    /// Where the record was read from, set by `opsdeck audit` when it merges this machine's
+    /// log with the clusters': `local`, `cluster`, or `local+cluster`. Never stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_resource_version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -161,6 +173,9 @@ pub(crate) mod tests {
             reason: Some("CHG-1234".into()),
             emergency: None,
             automatic: None,
+            approval: None,
+            approval_request: None,
+            origin: None,
             from_resource_version: Some("100".into()),
             patch: Some(serde_json::json!({"spec": {"paused": true}})),
             outcome: None,

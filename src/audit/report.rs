@@ -21,6 +21,34 @@ pub fn since(records: &[Record], since: Option<Duration>, now: Timestamp) -> Vec
     }
 }
 
+/// This machine's records and the team's from the clusters as one log in time order, each
+/// marked with where it was read: `local`, `cluster`, or `local+cluster` (the same id and
+/// phase in both). A colleague's operation is `cluster` only.
+pub fn merge(local: Vec<Record>, cluster: Vec<Record>) -> Vec<Record> {
+    let key = |r: &Record| (r.id.clone(), r.phase == Phase::Intent);
+    let in_cluster: std::collections::HashSet<(String, bool)> = cluster.iter().map(key).collect();
+    let in_local: std::collections::HashSet<(String, bool)> = local.iter().map(key).collect();
+    let mut out: Vec<Record> = local
+        .into_iter()
+        .map(|mut r| {
+            let both = in_cluster.contains(&key(&r));
+            r.origin = Some(if both { "local+cluster" } else { "local" }.to_owned());
+            r
+        })
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    for mut r in cluster {
+        if in_local.contains(&key(&r)) || !seen.insert(key(&r)) {
+            continue;
+        }
+        r.origin = Some("cluster".to_owned());
+        out.push(r);
+    }
+    // Stable: records of one instant keep the order they were read in (intent before result).
+    out.sort_by_key(|r| r.time);
+    out
+}
+
 /// One operation: its intent and, if written, its result.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Entry<'a> {

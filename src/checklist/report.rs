@@ -118,6 +118,9 @@ pub struct Report {
     pub local_user: Option<String>,
     /// When the automated checks last ran.
     pub checked_at: Option<jiff::Timestamp>,
+    /// Signatures by further Kubernetes users, read from the cluster (the sign-off block).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cosigners: Vec<crate::team::signoff::Cosign>,
 }
 
 impl Report {
@@ -151,6 +154,7 @@ impl Report {
             kube_user: None,
             local_user: None,
             checked_at: None,
+            cosigners: Vec::new(),
         }
     }
 

@@ -85,7 +85,10 @@ impl OpError {
     }
 }
 
-async fn within<T>(what: &str, future: impl Future<Output = Result<T, kube::Error>>) -> Result<T, OpError> {
+pub(crate) async fn within<T>(
+    what: &str,
+    future: impl Future<Output = Result<T, kube::Error>>,
+) -> Result<T, OpError> {
     match tokio::time::timeout(REQUEST_TIMEOUT, future).await {
         Ok(result) => result.map_err(|e| OpError::from_kube(&e, what)),
         Err(_) => {

@@ -20,6 +20,8 @@ use crate::ops::Confirmation;
 
 /// A notification still in flight gets this long before the process exits without it.
 const WEBHOOK_GRACE: Duration = Duration::from_secs(2);
+/// The team's copies of the records get this long to land before the process exits.
+const SHARE_GRACE: Duration = Duration::from_secs(10);
 /// A result the audit log would not take is written again this often, this many times.
 const RECORD_RETRY_EVERY: Duration = Duration::from_secs(1);
 const RECORD_RETRIES: u32 = 5;
@@ -52,6 +54,10 @@ pub fn refused(refusal: &Refusal) -> Failure {
 /// The exit code of an operation error.
 pub fn op_exit(error: &OpError) -> Exit {
     exit_of(&Refusal::from(error.clone()))
+}
+
+pub fn op_failure(error: &OpError) -> Failure {
+    Failure::new(op_exit(error), error.to_string())
 }
 
 /// The config's webhook, from the file or the environment variable it names.
@@ -150,6 +156,7 @@ pub async fn run(
     flags: Flags<'_>,
 ) -> Result<Exit, Failure> {
     let engine = engine(global, paths, flags.json)?;
+    let again = request.clone();
     let prepared = match engine.prepare(request).await {
         Ok(prepared) => prepared,
         Err(Refusal::NothingToDo { message, left_out }) => {
@@ -166,6 +173,13 @@ pub async fn run(
     }
     let answer = answer(&prepared, &flags)?;
     let Done { exit, report, unrecorded } = carry_out(&engine, &prepared, &answer, flags.json).await?;
+    if let Some(id) = &report.awaiting
+        && !flags.json
+        && std::io::IsTerminal::is_terminal(&std::io::stdin())
+    {
+        out!("{}", report.message);
+        return wait_for_approval(&engine, again, id, &flags).await;
+    }
     if flags.json {
         let out = json!({
             "operation": prepared.plan.operation.name(),
@@ -178,12 +192,61 @@ pub async fn run(
             "outcome": report.outcome.as_str(),
             "message": report.message,
             "unrecorded": unrecorded,
+            "awaiting_approval": report.awaiting,
+            "approval": prepared.approval.recorded(),
             "exit": exit as u8,
         });
         out!("{out}");
     } else {
         out!("{}: {}", report.outcome.as_str(), report.message);
     }
+    Ok(exit)
+}
+
+/// How often a waiting operator's request is looked at again.
+const APPROVAL_POLL: Duration = Duration::from_secs(2);
+
+/// At a terminal, waits for request `id` to be answered, then plans the request again and
+/// carries it out if the approval is for the plan as it is now; a changed object means a new
+/// plan and a new request, never a stale write.
+async fn wait_for_approval(
+    engine: &Engine,
+    request: Request,
+    id: &str,
+    flags: &Flags<'_>,
+) -> Result<Exit, Failure> {
+    use crate::team::approval::Standing;
+    eprintln!("waiting for {id} to be answered (Ctrl-C stops waiting; the request stays until it expires)");
+    let session = engine.session(&request.env).await.map_err(|e| refused(&e))?;
+    loop {
+        tokio::time::sleep(APPROVAL_POLL).await;
+        let listed = match engine.requests(&session).await {
+            Ok(listed) => listed,
+            Err(e) => {
+                eprintln!("opsdeck: cannot read the request ({e}); asking again");
+                continue;
+            }
+        };
+        let Some(found) = listed.into_iter().find(|l| l.request.id == id) else { continue };
+        match found.standing {
+            Standing::Pending => {}
+            Standing::Approved { by, .. } => {
+                eprintln!("{by} approved {id}; planning again against the objects as they are now");
+                break;
+            }
+            other => {
+                return Err(Failure::new(
+                    Exit::Precondition,
+                    format!("request {id} is {}: nothing was done", other.word()),
+                ));
+            }
+        }
+    }
+    let prepared = engine.prepare(request).await.map_err(|e| refused(&e))?;
+    show(&prepared);
+    let answer = answer(&prepared, flags)?;
+    let Done { exit, report, .. } = carry_out(engine, &prepared, &answer, false).await?;
+    out!("{}: {}", report.outcome.as_str(), report.message);
     Ok(exit)
 }
 
@@ -214,6 +277,11 @@ pub async fn carry_out(
     // Give notifications a moment, but never hold the operator's shell for long.
     for undelivered in std::mem::take(&mut report.notifications).settle(WEBHOOK_GRACE).await {
         eprintln!("opsdeck: notification not delivered: {undelivered}");
+    }
+    // The team's copies: the local log already holds every record, so one the cluster would
+    // not take is said, not fatal.
+    for unshared in std::mem::take(&mut report.shared).settle(SHARE_GRACE).await {
+        eprintln!("opsdeck: ⚠ the team's copy of a record was not kept in the cluster: {unshared}");
     }
     let mut exit = match (&report.error, report.outcome) {
         (Some(error), _) => op_exit(error),

@@ -21,6 +21,46 @@ pub struct Config {
     pub notifications: Notifications,
     #[serde(default)]
     pub logs: Logs,
+    #[serde(default)]
+    pub team: Team,
+}
+
+/// Where the team's records live in each environment's cluster, and how long an approval
+/// request waits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Team {
+    /// Namespace of the shared records (audit, signed checklists, approvals) and Leases.
+    #[serde(default = "default_team_namespace")]
+    pub namespace: String,
+    /// Keep records in the clusters too; off, every record stays on this machine only.
+    #[serde(default = "yes")]
+    pub shared_records: bool,
+    /// An approval request nobody answered lapses after this long.
+    #[serde(default = "default_approval_expiry")]
+    pub approval_expiry: HumanDuration,
+}
+
+fn default_team_namespace() -> String {
+    "opsdeck".to_owned()
+}
+
+fn default_approval_expiry() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(30 * 60))
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Team {
+    fn default() -> Self {
+        Self {
+            namespace: default_team_namespace(),
+            shared_records: true,
+            approval_expiry: default_approval_expiry(),
+        }
+    }
 }
 
 /// How much ceremony a write to an environment needs.
@@ -72,6 +112,14 @@ pub struct Environment {
     pub gitops: EnvGitOps,
     #[serde(default)]
     pub guard: EnvGuard,
+    /// A change that adds risk here waits for a second Kubernetes user's approval (seed 004:
+    /// "Approval: Required (Platform Team)").
+    #[serde(default)]
+    pub require_approval: bool,
+    /// The roles that sign the checklist here, each by a distinct Kubernetes user (seed 003's
+    /// sign-off block); empty, one signature is enough.
+    #[serde(default)]
+    pub signoffs: Vec<String>,
 }
 
 /// How releases are guarded in an environment (seed 004: "Monitor for 1 hour post-deployment").

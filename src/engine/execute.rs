@@ -27,6 +27,24 @@ pub struct Report {
     /// each saying what and why: kept by the engine and written again by
     /// [`Engine::retry_records`].
     pub unrecorded: Vec<String>,
+    /// The team's copies of the records, still being written to the clusters.
+    pub shared: Notifications,
+    /// The approval request the plan now waits for, when it needs one: nothing was written.
+    pub awaiting: Option<String>,
+}
+
+impl Report {
+    fn new(outcome: Outcome, message: String, error: Option<OpError>) -> Self {
+        Self {
+            outcome,
+            message,
+            error,
+            notifications: Notifications::default(),
+            unrecorded: Vec::new(),
+            shared: Notifications::default(),
+            awaiting: None,
+        }
+    }
 }
 
 /// Webhook deliveries still under way, for a short-lived command to wait on briefly.
@@ -79,9 +97,25 @@ struct Recorder<'a> {
     notifications: Notifications,
     /// Results the log would not take, with why.
     unrecorded: Vec<(Record, String)>,
+    /// The team's namespace in each cluster, when records are shared.
+    team: Option<&'a str>,
+    sessions: &'a Sessions,
+    shared: Notifications,
 }
 
 impl Recorder<'_> {
+    /// The team's copy of `record`, written in the background to its environment's cluster:
+    /// the local log is this console's journal, and a slow cluster must not hold the write.
+    fn share(&mut self, record: &Record) {
+        let Some(namespace) = self.team else { return };
+        let Some(client) = self.sessions.get(&record.env).and_then(|s| s.write.clone()) else { return };
+        let shared = crate::team::Shared::audit(record);
+        let namespace = namespace.to_owned();
+        self.shared.0.push(tokio::spawn(async move {
+            crate::cluster::records::put(&client, &namespace, &shared).await.map_err(|e| e.to_string())
+        }));
+    }
+
     fn notify(&mut self, record: &Record) {
         if let Some(webhook) = self.webhook {
             self.notifications.0.push(webhook.notify(slack_payload(record)));
@@ -92,6 +126,7 @@ impl Recorder<'_> {
     /// intent already says what was attempted, and the result must not vanish without a word.
     fn result(&mut self, record: Record) {
         self.notify(&record);
+        self.share(&record);
         if let Err(e) = self.audit.append(&record) {
             tracing::error!(error = %e, "could not write the audit result");
             self.unrecorded.push((record, e.to_string()));
@@ -116,6 +151,7 @@ struct Attempt<'a> {
     reason: Option<&'a str>,
     emergency: Option<&'a str>,
     automatic: Option<&'static str>,
+    approval: &'a super::Approval,
 }
 
 impl Attempt<'_> {
@@ -138,6 +174,9 @@ impl Attempt<'_> {
             reason: self.reason.map(str::to_owned),
             emergency: self.emergency.map(str::to_owned),
             automatic: self.automatic.map(str::to_owned),
+            approval: self.approval.recorded(),
+            approval_request: self.approval.request().map(str::to_owned),
+            origin: None,
             from_resource_version: Some(step.from_resource_version.clone()),
             patch: Some(step.patch.with_precondition(&step.from_resource_version).to_value()),
             outcome: None,
@@ -158,13 +197,12 @@ impl Engine {
     ) -> Result<Report, AnswerError> {
         let reason = decide::check(&prepared.decision, answer)?;
         let plan = &prepared.plan;
-        let failed = |message: String, error: OpError| Report {
-            outcome: outcome_of(&error),
-            message,
-            error: Some(error),
-            notifications: Notifications::default(),
-            unrecorded: Vec::new(),
-        };
+        let failed = |message: String, error: OpError| Report::new(outcome_of(&error), message, Some(error));
+        if let super::Approval::Wanted { pending, .. } = &prepared.approval {
+            return Ok(self
+                .await_approval(prepared, pending.as_deref(), reason.as_deref(), &mut progress)
+                .await);
+        }
         // A result the log would not take before goes first, now that there may be room.
         self.retry_records();
         let mut sessions = Sessions::default();
@@ -184,11 +222,15 @@ impl Engine {
                 return Ok(failed(message.clone(), OpError::Failed(message)));
             }
         };
+        let team = &self.fleet.config.team;
         let mut recorder = Recorder {
             audit,
             webhook: self.webhook.as_ref(),
             notifications: Notifications::default(),
             unrecorded: Vec::new(),
+            team: team.shared_records.then_some(team.namespace.as_str()),
+            sessions: &sessions,
+            shared: Notifications::default(),
         };
         let mut reports: Vec<(&Step, Outcome, String, Option<OpError>)> = Vec::new();
         for (index, step) in plan.steps.iter().enumerate() {
@@ -203,6 +245,7 @@ impl Engine {
                 reason: reason.as_deref(),
                 emergency: prepared.decision.emergency(&step.target.env),
                 automatic: prepared.request.origin.automatic(),
+                approval: &prepared.approval,
             };
             let (outcome, message, error) =
                 run_step(&attempt, step, index > 0, &mut recorder, &mut progress).await;
@@ -214,34 +257,21 @@ impl Engine {
         }
         let mut report = match plan.scope {
             Scope::App => reports.pop().map_or_else(
-                || Report {
-                    outcome: Outcome::Done,
-                    message: "nothing to do".into(),
-                    error: None,
-                    notifications: Notifications::default(),
-                    unrecorded: Vec::new(),
-                },
-                |(_, outcome, message, error)| Report {
-                    outcome,
-                    message,
-                    error,
-                    notifications: Notifications::default(),
-                    unrecorded: Vec::new(),
-                },
+                || Report::new(Outcome::Done, "nothing to do".into(), None),
+                |(_, outcome, message, error)| Report::new(outcome, message, error),
             ),
-            Scope::Fleet => Report {
-                outcome: reports.iter().map(|r| r.1).find(|o| *o != Outcome::Done).unwrap_or(Outcome::Done),
-                message: reports
+            Scope::Fleet => Report::new(
+                reports.iter().map(|r| r.1).find(|o| *o != Outcome::Done).unwrap_or(Outcome::Done),
+                reports
                     .iter()
                     .map(|(s, o, m, _)| format!("{}/{}: {} ({m})", s.target.env, s.app, o.as_str()))
                     .collect::<Vec<_>>()
                     .join("\n"),
-                error: reports.iter().find_map(|r| r.3.clone()),
-                notifications: Notifications::default(),
-                unrecorded: Vec::new(),
-            },
+                reports.iter().find_map(|r| r.3.clone()),
+            ),
         };
         report.notifications = recorder.notifications;
+        report.shared = recorder.shared;
         report.unrecorded =
             recorder.unrecorded.iter().map(|(record, why)| unrecorded_line(audit, record, why)).collect();
         self.keep_unrecorded(recorder.unrecorded.into_iter().map(|(record, _)| record));
@@ -250,6 +280,36 @@ impl Engine {
             report.message = format!("{}. {now}", report.message);
         }
         Ok(report)
+    }
+
+    /// A plan that needs a second user's approval: its request filed (or the one already
+    /// pending named), nothing written.
+    async fn await_approval(
+        &self,
+        prepared: &Prepared,
+        pending: Option<&str>,
+        reason: Option<&str>,
+        progress: &mut impl FnMut(&str),
+    ) -> Report {
+        let id = if let Some(id) = pending {
+            id.to_owned()
+        } else {
+            progress("filing the approval request");
+            match self.file_request(prepared, reason).await {
+                Ok(id) => id,
+                Err(e) => {
+                    let message = format!("the approval request could not be filed: {e}; nothing was done");
+                    return Report::new(outcome_of(&e), message, Some(e));
+                }
+            }
+        };
+        let message = format!(
+            "waiting for approval: request {id} ({}); another Kubernetes user answers it with `opsdeck approve {id}` or A on the overview; nothing was written",
+            prepared.plan.sentence()
+        );
+        let mut report = Report::new(Outcome::Pending, message.clone(), Some(OpError::Refused(message)));
+        report.awaiting = Some(id);
+        report
     }
 
     fn keep_unrecorded(&self, records: impl Iterator<Item = Record>) {
@@ -393,6 +453,7 @@ async fn run_step(
             recorder.audit.path().display()
         )));
     }
+    recorder.share(&intent);
     let conclude = |recorder: &mut Recorder<'_>, error: OpError| {
         recorder.result(intent.result(jiff::Timestamp::now(), outcome_of(&error), error.to_string(), None));
         failed(error)
@@ -428,6 +489,7 @@ async fn run_step(
                         intent.result(jiff::Timestamp::now(), Outcome::NotApplied, message.clone(), None);
                     let _ = recorder.audit.append(&result);
                     recorder.notify(&result);
+                    recorder.share(&result);
                     return (Outcome::NotApplied, message.clone(), Some(OpError::Unreachable(message)));
                 }
                 ReadBack::Unknown(how) => {
@@ -441,6 +503,7 @@ async fn run_step(
                         intent.result(jiff::Timestamp::now(), Outcome::Unknown, message.clone(), None);
                     let _ = recorder.audit.append(&result);
                     recorder.notify(&result);
+                    recorder.share(&result);
                     return (Outcome::Unknown, message.clone(), Some(OpError::Unanswered(message)));
                 }
             }

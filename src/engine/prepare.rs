@@ -102,6 +102,19 @@ impl Engine {
             // Returned above: the kill switch spans environments.
             Ask::KillSwitch => return self.prepare_kill_switch(request).await,
         };
+        self.decided(&session, &placement, request, plan, (version, traffic), now).await
+    }
+
+    /// A plan decided, checked with the server, and met by the approval gate.
+    async fn decided(
+        &self,
+        session: &Session,
+        placement: &Placement,
+        request: Request,
+        plan: Plan,
+        (version, traffic): (Option<String>, Traffic),
+        now: jiff::Timestamp,
+    ) -> Result<Prepared, Refusal> {
         let rule = self.policy(&plan, &request.env, version.as_deref(), now);
         let decision = decide(&Facts {
             plan: &plan,
@@ -111,8 +124,9 @@ impl Engine {
             traffic,
         })?;
         for step in &plan.steps {
-            preflight(&session, step).await?;
+            preflight(session, step).await?;
         }
+        let approval = self.approval(session, &plan, &request.origin).await?;
         Ok(Prepared {
             user: session.user.clone(),
             cluster: self.cluster_of(&placement.context),
@@ -120,6 +134,7 @@ impl Engine {
             plan,
             decision,
             left_out: Vec::new(),
+            approval,
         })
     }
 
@@ -355,6 +370,20 @@ impl Engine {
             policy,
             traffic: Traffic::NotRaised,
         })?;
+        let (user, cluster) = self.users_and_clusters(&plan, &sessions);
+        Ok(Prepared {
+            request,
+            plan,
+            decision,
+            user,
+            cluster,
+            left_out,
+            approval: self.kill_switch_approval(),
+        })
+    }
+
+    /// Who a fleet-wide plan writes as, per environment, and the clusters it writes to.
+    fn users_and_clusters(&self, plan: &Plan, sessions: &super::Sessions) -> (String, String) {
         let envs = plan.environments();
         let user = match envs.as_slice() {
             [one] => sessions.get(one).map_or_else(|| "?".to_owned(), |s| s.user.clone()),
@@ -367,7 +396,7 @@ impl Engine {
         let mut contexts: Vec<&str> = plan.steps.iter().map(|s| s.target.context.as_str()).collect();
         contexts.dedup();
         let cluster = contexts.iter().map(|c| self.cluster_of(c)).collect::<Vec<_>>().join(", ");
-        Ok(Prepared { request, plan, decision, user, cluster, left_out })
+        (user, cluster)
     }
 }
 

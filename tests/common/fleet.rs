@@ -94,6 +94,25 @@ impl Demo {
         self.command_with(config, args).output().await.expect("run opsdeck")
     }
 
+    /// The binary as a second operator: another machine's data dir (audit log, checklists),
+    /// with `config`.
+    pub async fn run_as(&self, operator: &str, config: &Path, args: &[&str]) -> Output {
+        let mut command = self.command_with(config, args);
+        command
+            .env("XDG_DATA_HOME", self.dir.path().join(format!("data-{operator}")))
+            .env("XDG_STATE_HOME", self.dir.path().join(format!("state-{operator}")));
+        command.output().await.expect("run opsdeck")
+    }
+
+    /// The fleet's config with `text` appended (a table of its own, such as `[team]`).
+    pub fn config_plus(&self, name: &str, base: &Path, text: &str) -> PathBuf {
+        let mut all = std::fs::read_to_string(base).expect("config");
+        all.push_str(text);
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, all).expect("write config");
+        path
+    }
+
     pub async fn client(&self, context: &str) -> Client {
         let kubeconfig = Kubeconfig::read_from(&self.kubeconfig).expect("kubeconfig");
         let options = KubeConfigOptions { context: Some(context.to_owned()), ..KubeConfigOptions::default() };

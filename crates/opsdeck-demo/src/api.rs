@@ -9,6 +9,7 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 
+use super::admission;
 use super::auth::User;
 use super::discovery;
 use super::errors::ApiError;
@@ -114,40 +115,7 @@ async fn dispatch(
             }
         }
         Route::Object { resource, namespace, name } => {
-            let verb = verb_for(&method, false, query);
-            cluster.count(counter_key(verb, &resource.qualified(), query));
-            authorize(user, verb, resource, None, namespace.as_deref(), Some(&name))?;
-            let ns = namespace.as_deref().unwrap_or("");
-            let store = &cluster.store;
-            let index = resources::index_of(resource);
-            match verb {
-                "get" => {
-                    let object =
-                        store.get(index, ns, &name).ok_or_else(|| ApiError::not_found(resource, &name))?;
-                    Ok(respond(resource, vec![object], &accept, query, None))
-                }
-                "patch" => {
-                    let body = read_bytes(req).await?;
-                    if let Some(delay) = cluster.write_delay.filter(|_| !query.dry_run()) {
-                        tokio::time::sleep(delay).await;
-                    }
-                    let kind = PatchKind::from_content_type(&content_type)
-                        .ok_or_else(|| ApiError::unsupported_media_type(&content_type))?;
-                    let object =
-                        store.update(index, ns, &name, WriteMode::Main, query.dry_run(), |current| {
-                            patch::apply(kind, current, &body).map_err(patch_error)
-                        })?;
-                    Ok(ok(&object))
-                }
-                "update" => {
-                    let body = read_json(req).await?;
-                    let object =
-                        store.update(index, ns, &name, WriteMode::Main, query.dry_run(), |_| Ok(body))?;
-                    Ok(ok(&object))
-                }
-                "delete" => Ok(ok(&store.delete(index, ns, &name, query.dry_run())?)),
-                _ => Err(ApiError::method_not_allowed(method.as_str())),
-            }
+            object(cluster, user, (resource, namespace.as_deref().unwrap_or(""), &name), query, req).await
         }
         Route::Subresource { resource, namespace, name, sub } => {
             let verb = verb_for(&method, false, query);
@@ -181,6 +149,60 @@ async fn dispatch(
         Route::Version | Route::Health | Route::DemoRequests | Route::DemoMetrics | Route::Unknown => {
             Err(ApiError::path_not_found(req.uri().path()))
         }
+    }
+}
+
+/// One object: get, patch, update, delete, each update and delete through admission.
+async fn object(
+    cluster: &Arc<Cluster>,
+    user: User,
+    (resource, ns, name): (&'static Resource, &str, &str),
+    query: &Query,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let method = req.method().clone();
+    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let content_type =
+        req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let name = name.to_owned();
+    let verb = verb_for(&method, false, query);
+    cluster.count(counter_key(verb, &resource.qualified(), query));
+    authorize(user, verb, resource, None, Some(ns).filter(|n| !n.is_empty()), Some(&name))?;
+    let store = &cluster.store;
+    let index = resources::index_of(resource);
+    match verb {
+        "get" => {
+            let object = store.get(index, ns, &name).ok_or_else(|| ApiError::not_found(resource, &name))?;
+            Ok(respond(resource, vec![object], &accept, query, None))
+        }
+        "patch" => {
+            let body = read_bytes(req).await?;
+            if let Some(delay) = cluster.write_delay.filter(|_| !query.dry_run()) {
+                tokio::time::sleep(delay).await;
+            }
+            let kind = PatchKind::from_content_type(&content_type)
+                .ok_or_else(|| ApiError::unsupported_media_type(&content_type))?;
+            let object = store.update(index, ns, &name, WriteMode::Main, query.dry_run(), |current| {
+                let next = patch::apply(kind, current, &body).map_err(patch_error)?;
+                admission::admit(store, user, "UPDATE", index, ns, Some(current), Some(&next))?;
+                Ok(next)
+            })?;
+            Ok(ok(&object))
+        }
+        "update" => {
+            let body = read_json(req).await?;
+            let object = store.update(index, ns, &name, WriteMode::Main, query.dry_run(), |current| {
+                admission::admit(store, user, "UPDATE", index, ns, Some(current), Some(&body))?;
+                Ok(body)
+            })?;
+            Ok(ok(&object))
+        }
+        "delete" => {
+            let existing = store.get(index, ns, &name);
+            admission::admit(store, user, "DELETE", index, ns, existing.as_ref(), None)?;
+            Ok(ok(&store.delete(index, ns, &name, query.dry_run())?))
+        }
+        _ => Err(ApiError::method_not_allowed(method.as_str())),
     }
 }
 
@@ -371,6 +393,15 @@ fn create(
         return Err(ApiError::method_not_allowed("create without a namespace"));
     }
     ensure_object(&mut body, "metadata").remove("resourceVersion");
+    super::admission::admit(
+        &cluster.store,
+        user,
+        "CREATE",
+        resources::index_of(resource),
+        ns,
+        None,
+        Some(&body),
+    )?;
     let object = cluster.store.create(resources::index_of(resource), ns, body, query.dry_run())?;
     Ok(json_created(&object))
 }

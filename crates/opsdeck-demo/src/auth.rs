@@ -5,11 +5,15 @@ use serde_json::{Value, json};
 
 pub const ADMIN_TOKEN: &str = "opsdeck-demo-admin";
 pub const READONLY_TOKEN: &str = "opsdeck-demo-readonly";
+/// A second person who may change everything, as a release lead would, but is no
+/// administrator (not in `system:masters`): the second pair of eyes two-person approval needs.
+pub const LEAD_TOKEN: &str = "opsdeck-demo-lead";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum User {
     Admin,
     ReadOnly,
+    Lead,
 }
 
 impl User {
@@ -17,6 +21,7 @@ impl User {
         match header?.strip_prefix("Bearer ")?.trim() {
             ADMIN_TOKEN => Some(Self::Admin),
             READONLY_TOKEN => Some(Self::ReadOnly),
+            LEAD_TOKEN => Some(Self::Lead),
             _ => None,
         }
     }
@@ -25,21 +30,23 @@ impl User {
         match self {
             Self::Admin => "demo-admin",
             Self::ReadOnly => "demo-readonly",
+            Self::Lead => "demo-lead",
         }
     }
 
-    fn groups(self) -> Vec<&'static str> {
+    pub fn groups(self) -> Vec<&'static str> {
         match self {
+            Self::Lead => vec!["opsdeck:release-leads", "system:authenticated"],
             Self::Admin => vec!["system:masters", "system:authenticated"],
             Self::ReadOnly => vec!["opsdeck:readonly", "system:authenticated"],
         }
     }
 
-    /// The one rule: the admin may do anything; the read-only user may read, and ask who it is
-    /// and what it may do.
+    /// The one rule: the admin and the lead may do anything RBAC grants (admission may still
+    /// refuse the lead); the read-only user may read, and ask who it is and what it may do.
     pub fn may(self, verb: &str, resource: &str) -> bool {
         match self {
-            Self::Admin => true,
+            Self::Admin | Self::Lead => true,
             Self::ReadOnly => {
                 matches!(verb, "get" | "list" | "watch")
                     || (verb == "create"

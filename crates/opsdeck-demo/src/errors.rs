@@ -48,6 +48,11 @@ impl ApiError {
         Self::new(422, "Invalid", format!("{} {name:?} is invalid: {why}", res.qualified())).about(res, name)
     }
 
+    /// Admission said no: a ValidatingAdmissionPolicy's validation with reason Forbidden.
+    pub fn denied(res: &Resource, name: &str, message: impl Into<String>) -> Self {
+        Self::new(403, "Forbidden", message).about(res, name)
+    }
+
     pub fn unprocessable(message: impl Into<String>) -> Self {
         Self::new(422, "Invalid", message)
     }

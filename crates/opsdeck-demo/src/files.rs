@@ -3,10 +3,10 @@
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 
-use super::auth::{ADMIN_TOKEN, READONLY_TOKEN};
+use super::auth::{ADMIN_TOKEN, LEAD_TOKEN, READONLY_TOKEN};
 
-/// Contexts `NAME` (admin) and `NAME-readonly` for each cluster; the current context is the
-/// first cluster's.
+/// Contexts `NAME` (admin), `NAME-readonly` and `NAME-lead` (a second person, for approvals)
+/// for each cluster; the current context is the first cluster's.
 pub fn kubeconfig(clusters: &[(String, SocketAddr)], ca_pem: &str) -> String {
     use base64::Engine as _;
     let ca = base64::engine::general_purpose::STANDARD.encode(ca_pem);
@@ -21,7 +21,7 @@ pub fn kubeconfig(clusters: &[(String, SocketAddr)], ca_pem: &str) -> String {
     }
     let _ = write!(
         out,
-        "users:\n- name: demo-admin\n  user:\n    token: {ADMIN_TOKEN}\n- name: demo-readonly\n  user:\n    token: {READONLY_TOKEN}\ncontexts:\n"
+        "users:\n- name: demo-admin\n  user:\n    token: {ADMIN_TOKEN}\n- name: demo-readonly\n  user:\n    token: {READONLY_TOKEN}\n- name: demo-lead\n  user:\n    token: {LEAD_TOKEN}\ncontexts:\n"
     );
     for (name, _) in clusters {
         let _ = writeln!(
@@ -31,6 +31,10 @@ pub fn kubeconfig(clusters: &[(String, SocketAddr)], ca_pem: &str) -> String {
         let _ = writeln!(
             out,
             "- name: {name}-readonly\n  context:\n    cluster: {name}\n    user: demo-readonly\n    namespace: shop"
+        );
+        let _ = writeln!(
+            out,
+            "- name: {name}-lead\n  context:\n    cluster: {name}\n    user: demo-lead\n    namespace: shop"
         );
     }
     let first = clusters.first().map_or("local", |(n, _)| n.as_str());

@@ -6,6 +6,7 @@
 //! path as real clusters. It is a simulation, says so in every file it writes, and is never
 //! used for a real environment.
 
+mod admission;
 mod api;
 mod auth;
 mod controller;
@@ -39,7 +40,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch as signal;
 use tokio::task::JoinHandle;
 
-pub use auth::{ADMIN_TOKEN, READONLY_TOKEN};
+pub use auth::{ADMIN_TOKEN, LEAD_TOKEN, READONLY_TOKEN};
 pub use controller::Timing;
 
 use controller::Controller;

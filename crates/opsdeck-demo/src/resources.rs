@@ -136,6 +136,30 @@ pub static RESOURCES: &[Resource] = &[
     ),
     // The EndpointSlice controller's output: which pods a Service reaches, and whether ready.
     res("discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice", true, &[], &[]),
+    // The team's records (immutable ConfigMaps), who is at the controls (Leases), and the
+    // admission policy that holds records to their writers.
+    res("", "v1", "configmaps", "configmap", "ConfigMap", true, &["cm"], &[]),
+    res("coordination.k8s.io", "v1", "leases", "lease", "Lease", true, &[], &[]),
+    res(
+        "admissionregistration.k8s.io",
+        "v1",
+        "validatingadmissionpolicies",
+        "validatingadmissionpolicy",
+        "ValidatingAdmissionPolicy",
+        false,
+        &[],
+        &["status"],
+    ),
+    res(
+        "admissionregistration.k8s.io",
+        "v1",
+        "validatingadmissionpolicybindings",
+        "validatingadmissionpolicybinding",
+        "ValidatingAdmissionPolicyBinding",
+        false,
+        &[],
+        &[],
+    ),
     Resource {
         review: true,
         ..res(
@@ -196,6 +220,9 @@ pub const ROLLOUTS: usize = 17;
 pub const CANARIES: usize = 18;
 pub const APPLICATIONS: usize = 19;
 pub const ENDPOINT_SLICES: usize = 20;
+pub const CONFIG_MAPS: usize = 21;
+pub const VALIDATING_POLICIES: usize = 23;
+pub const VALIDATING_BINDINGS: usize = 24;
 
 /// The distinct groups besides core, in table order, with their one version.
 pub fn groups() -> Vec<(&'static str, &'static str)> {
@@ -235,6 +262,9 @@ mod tests {
             (CANARIES, "canaries"),
             (APPLICATIONS, "applications"),
             (ENDPOINT_SLICES, "endpointslices"),
+            (CONFIG_MAPS, "configmaps"),
+            (VALIDATING_POLICIES, "validatingadmissionpolicies"),
+            (VALIDATING_BINDINGS, "validatingadmissionpolicybindings"),
         ];
         for (index, plural) in named {
             assert_eq!(RESOURCES[index].plural, plural);

@@ -42,6 +42,8 @@ pub struct ProfileSpec {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+// The scenario file's shape: each bool is one yes/no fact about a cluster, read from TOML.
+#[allow(clippy::struct_excessive_bools)]
 pub struct ClusterSpec {
     pub name: String,
     pub kubernetes: String,
@@ -60,6 +62,9 @@ pub struct ClusterSpec {
     pub apps: Vec<AppSpec>,
     #[serde(default)]
     pub events: Vec<EventSpec>,
+    /// The admission policy for opsdeck's records is installed (`opsdeck cluster-setup`).
+    #[serde(default)]
+    pub records_policy: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -183,7 +188,8 @@ fn ago(hours: u64) -> String {
 pub fn populate(store: &Store, scenario: &Scenario, cluster: &ClusterSpec, filler_pods: Option<usize>) {
     let ns = scenario.namespace.as_str();
     let flux = cluster.apps.iter().any(|a| a.flux.is_some());
-    let mut namespaces = vec!["default", "kube-system", ns];
+    // `opsdeck`: where the team's records and Leases live.
+    let mut namespaces = vec!["default", "kube-system", ns, "opsdeck"];
     if flux {
         namespaces.push(FLUX_NAMESPACE);
     }
@@ -200,6 +206,9 @@ pub fn populate(store: &Store, scenario: &Scenario, cluster: &ClusterSpec, fille
     }
     for i in 1..=cluster.nodes {
         let _ = store.create(NODES, "", node(cluster, i), false);
+    }
+    if cluster.records_policy {
+        crate::admission::install(store);
     }
     for app in &cluster.apps {
         add_app(store, scenario, cluster, app);

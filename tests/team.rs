@@ -1,0 +1,187 @@
+//! The team's records against the demo fleet, with two operators on two machines (separate data
+//! dirs): demo-admin through context `production`, demo-lead through `production-lead`. A's
+//! operations show in B's audit; with `require_approval`, A's canary step waits for B's
+//! approval, A cannot approve it alone (opsdeck refuses, and so does the server's admission
+//! policy), a changed object makes a new plan, an expired request cannot be approved, and a
+//! record cannot be edited or deleted by anyone but an administrator.
+
+// Test helpers fail by panicking, like the tests that call them.
+#![allow(clippy::panic)]
+
+#[path = "common/fleet.rs"]
+mod fleet;
+
+use std::path::PathBuf;
+
+use fleet::{Demo, ingress_weight, text};
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+
+const STEP: [&str; 10] =
+    ["canary", "step", "--env", "production", "--app", "web", "--yes", "--reason", "stage 2", "--json"];
+
+/// A's and B's configs: production requires approval; B reaches it as demo-lead.
+fn operators(demo: &Demo, extra: &str) -> (PathBuf, PathBuf) {
+    let approval = "context = \"production\"\nrequire_approval = true\n";
+    let a = demo.config_with("a.toml", &[("context = \"production\"\n", approval)]);
+    let b = demo.config_with(
+        "b.toml",
+        &[("context = \"production\"\n", "context = \"production-lead\"\nrequire_approval = true\n")],
+    );
+    if extra.is_empty() {
+        return (a, b);
+    }
+    (demo.config_plus("a-plus.toml", &a, extra), demo.config_plus("b-plus.toml", &b, extra))
+}
+
+fn json_of(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(out)))
+}
+
+/// Asks for the step as A: exit 3 and the request's id, nothing written.
+async fn request_step(demo: &Demo, a: &std::path::Path) -> String {
+    let out = demo.run_as("a", a, &STEP).await;
+    assert_eq!(out.status.code(), Some(3), "waits for approval: {}", text(&out));
+    let report = json_of(&out);
+    assert_eq!(report["outcome"], "pending", "{report:#}");
+    let id =
+        report["awaiting_approval"].as_str().unwrap_or_else(|| panic!("a request id: {report:#}")).to_owned();
+    assert!(
+        report["message"].as_str().unwrap_or_default().contains(&format!("opsdeck approve {id}")),
+        "{report:#}"
+    );
+    id
+}
+
+async fn records(demo: &Demo, context: &str) -> Api<ConfigMap> {
+    Api::namespaced(demo.client(context).await, "opsdeck")
+}
+
+#[tokio::test]
+async fn a_step_waits_for_a_second_users_approval_and_shows_in_the_colleagues_audit() {
+    let demo = fleet::start().await;
+    let (a, b) = operators(&demo, "");
+    assert_eq!(ingress_weight(&demo.get("production", "ingresses", "web-canary").await), "10");
+
+    let id = request_step(&demo, &a).await;
+    assert_eq!(
+        ingress_weight(&demo.get("production", "ingresses", "web-canary").await),
+        "10",
+        "nothing written"
+    );
+    let again = request_step(&demo, &a).await;
+    assert_eq!(again, id, "asking again names the pending request, not a second one");
+
+    // A cannot approve A's own request: opsdeck says so, and the server refuses a forged one.
+    let out = demo.run_as("a", &a, &["approve", &id, "--env", "production"]).await;
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(text(&out).contains("is your own (demo-admin)"), "{}", text(&out));
+    let forged = json!({
+        "metadata": {
+            "name": format!("opsdeck-approval-{id}-forged"),
+            "labels": {"app.kubernetes.io/managed-by": "opsdeck", "opsdeck.dev/record": "approval", "opsdeck.dev/for": id},
+            "annotations": {"opsdeck.dev/user": "demo-admin", "opsdeck.dev/requester": "demo-admin"},
+        },
+        "immutable": true,
+        "data": {"record.json": json!({"id": "forged", "request": id, "approved": true, "by": "demo-admin", "requester": "demo-admin", "at": "2026-12-04T10:00:00Z"}).to_string()},
+    });
+    let forged: ConfigMap = serde_json::from_value(forged).expect("configmap");
+    let refused = records(&demo, "production").await.create(&PostParams::default(), &forged).await;
+    let message = format!("{refused:?}");
+    assert!(
+        message.contains("cannot be answered by the user who made it") && message.contains("403"),
+        "{message}"
+    );
+
+    // B sees the exact plan, and approves.
+    let out = demo.run_as("b", &b, &["approvals", "--json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let pending = json_of(&out);
+    let request = pending
+        .as_array()
+        .and_then(|p| p.iter().find(|r| r["id"] == id.as_str()))
+        .unwrap_or_else(|| panic!("{pending:#}"));
+    assert_eq!(request["requester"], "demo-admin");
+    assert_eq!(request["enforced_by_server"], true);
+    let diff = request["steps"][0]["diff"].to_string();
+    assert!(diff.contains("10 → 25"), "the approver reads the diff: {request:#}");
+    let out = demo.run_as("b", &b, &["approve", &id, "--reason", "looks good"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("enforced by the server"), "{}", text(&out));
+
+    // A's step now goes ahead, once.
+    let out = demo.run_as("a", &a, &STEP).await;
+    assert_eq!(out.status.code(), Some(0), "approved: {}", text(&out));
+    assert_eq!(json_of(&out)["approval"], format!("approved by demo-lead ({id})"));
+    assert_eq!(ingress_weight(&demo.get("production", "ingresses", "web-canary").await), "25");
+    let next = request_step(&demo, &a).await;
+    assert_ne!(next, id, "the next step is a plan of its own, with a request of its own");
+
+    // B's audit, on B's machine, shows A's step with A's user, read from the cluster.
+    let out = demo.run_as("b", &b, &["audit", "--json", "--env", "production"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let audit = json_of(&out);
+    let step = audit
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["operation"] == "canary-step" && r["phase"] == "result"))
+        .unwrap_or_else(|| panic!("A's step in B's audit: {audit:#}"));
+    assert_eq!((step["user"].as_str(), step["origin"].as_str()), (Some("demo-admin"), Some("cluster")));
+    assert_eq!(step["outcome"], "done");
+    let out = demo.run_as("a", &a, &["audit", "--json", "--env", "production"]).await;
+    let mine = json_of(&out);
+    assert!(
+        mine.as_array()
+            .into_iter()
+            .flatten()
+            .any(|r| r["operation"] == "canary-step" && r["origin"] == "local+cluster"),
+        "A's own records are in both: {mine:#}"
+    );
+
+    // A record is the team's: not edited, and deleted only by an administrator.
+    let api = records(&demo, "production-lead").await;
+    let listed = api.list(&ListParams::default().labels("opsdeck.dev/record=audit")).await.expect("list");
+    let name = listed.items[0].metadata.name.clone().expect("name");
+    let deleted = api.delete(&name, &DeleteParams::default()).await;
+    assert!(format!("{deleted:?}").contains("only by an administrator"), "{deleted:?}");
+    let admin = records(&demo, "production").await;
+    let edited = admin
+        .patch(&name, &PatchParams::default(), &Patch::Merge(json!({"data": {"record.json": "{}"}})))
+        .await;
+    assert!(format!("{edited:?}").contains("field is immutable"), "{edited:?}");
+}
+
+#[tokio::test]
+async fn a_changed_ingress_makes_a_new_plan_and_an_expired_request_cannot_be_approved() {
+    let demo = fleet::start().await;
+    let (a, b) = operators(&demo, "\n[team]\napproval_expiry = \"3s\"\n");
+    let expired = request_step(&demo, &a).await;
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let out = demo.run_as("b", &b, &["approve", &expired]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("is expired"), "{}", text(&out));
+
+    let id = request_step(&demo, &a).await;
+    assert_ne!(id, expired, "an expired request is not reused");
+    // Somebody moves the canary while the request waits; B approves what A asked for.
+    demo.patch_behind_our_back(
+        "production",
+        "ingresses",
+        "web-canary",
+        &json!({"metadata": {"annotations": {"nginx.ingress.kubernetes.io/canary-weight": "30"}}}),
+    )
+    .await;
+    let out = demo.run_as("b", &b, &["approve", &id]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = demo.run_as("a", &a, &STEP).await;
+    assert_eq!(out.status.code(), Some(3), "a new plan needs a new approval: {}", text(&out));
+    let report = json_of(&out);
+    assert_ne!(report["awaiting_approval"], id.as_str(), "{report:#}");
+    let warnings = report["warnings"].to_string();
+    assert!(warnings.contains(&format!("request {id} was approved for")), "{report:#}");
+    assert_eq!(
+        ingress_weight(&demo.get("production", "ingresses", "web-canary").await),
+        "30",
+        "no stale write"
+    );
+}
