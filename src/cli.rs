@@ -355,6 +355,10 @@ pub struct ChecklistArgs {
     /// Print the environment's newest signed report instead of checking now.
     #[arg(long)]
     pub last: bool,
+    /// Add your signature (as the Kubernetes user the server says you are) to the newest
+    /// signed checklist run, for the next role of the sign-off block.
+    #[arg(long, conflicts_with = "last")]
+    pub cosign: bool,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,7 @@
 
 mod analysis;
 mod approval;
+mod checklists;
 pub mod decide;
 mod execute;
 mod objects;

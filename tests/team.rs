@@ -185,3 +185,49 @@ async fn a_changed_ingress_makes_a_new_plan_and_an_expired_request_cannot_be_app
         "no stale write"
     );
 }
+
+#[tokio::test]
+async fn a_checklist_signed_on_one_machine_opens_the_gate_on_another_once_every_role_has_signed() {
+    let demo = fleet::start().await;
+    let gate = "context = \"production\"\nrequire_checklist = \"12h\"\nsignoffs = [\"deployment-engineer\", \"devops-lead\"]\n";
+    let a = demo.config_with("a.toml", &[("context = \"production\"\n", gate)]);
+    let b = demo.config_with(
+        "b.toml",
+        &[(
+            "context = \"production\"\n",
+            "context = \"production-lead\"\nrequire_checklist = \"12h\"\nsignoffs = [\"deployment-engineer\", \"devops-lead\"]\n",
+        )],
+    );
+    let step = ["canary", "step", "--env", "production", "--app", "web", "--yes", "--reason", "stage 2"];
+
+    // A walks and signs in the console, on A's machine.
+    let mut console = demo.console(&a);
+    fleet::walk_and_sign(&mut console, "llC", "production").await;
+    let notice = console.state.notice.clone().map(|n| n.text).unwrap_or_default();
+    assert!(notice.contains("kept in production's cluster for the team"), "{notice}");
+    drop(console);
+
+    // On B's machine there is no local report: the gate reads the team's, and wants B too.
+    let out = demo.run_as("b", &b, &step).await;
+    assert_eq!(out.status.code(), Some(3), "one signature of two: {}", text(&out));
+    assert!(
+        text(&out).contains("lacks signatures (deployment-engineer demo-admin, devops-lead —)"),
+        "{}",
+        text(&out)
+    );
+    let out = demo.run_as("a", &a, &["checklist", "--env", "production", "--cosign"]).await;
+    assert_eq!(out.status.code(), Some(3), "A cannot sign twice: {}", text(&out));
+    assert!(text(&out).contains("demo-admin has already signed"), "{}", text(&out));
+    let out = demo.run_as("b", &b, &["checklist", "--env", "production", "--cosign"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("✓ devops-lead: demo-lead"), "{}", text(&out));
+
+    let out = demo.run_as("b", &b, &step).await;
+    assert_eq!(out.status.code(), Some(0), "signed by both, whoever's machine: {}", text(&out));
+    let out = demo.run_as("b", &b, &["checklist", "--env", "production", "--last"]).await;
+    assert!(
+        text(&out).contains("Signed by **demo-admin**") && text(&out).contains("Sign-off (2 of 2 signed)"),
+        "{}",
+        text(&out)
+    );
+}

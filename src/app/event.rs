@@ -34,10 +34,12 @@ pub enum OpEvent {
         app: String,
         logs: Result<crate::logs::Sample, String>,
     },
-    /// Where a signed checklist was saved (JSON, Markdown), or why it was not.
+    /// Where a signed checklist was saved (JSON, Markdown), or why it was not; and whether the
+    /// team's copy was kept in the environment's cluster (why not, when not).
     ChecklistSaved {
         env: String,
         result: Result<(std::path::PathBuf, std::path::PathBuf), String>,
+        shared: Result<(), String>,
     },
     /// How the guard's own rollback ended (or why it could not be made).
     GuardRollback {

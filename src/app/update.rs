@@ -279,7 +279,7 @@ fn op_event(state: &mut State, event: OpEvent) -> Update {
         }
         OpEvent::Checklist { env, result } => checklist::checked(state, &env, result),
         OpEvent::RecentErrors { env, app, logs } => rollback::recent_errors_read(state, &env, &app, logs),
-        OpEvent::ChecklistSaved { env, result } => checklist::saved(state, &env, result),
+        OpEvent::ChecklistSaved { env, result, shared } => checklist::saved(state, &env, result, shared),
         OpEvent::Audit(records) => {
             if let Some(Overlay::Audit { records: shown, .. }) = &mut state.overlay {
                 *shown = Some(records.map(|mut r| {

@@ -347,20 +347,32 @@ pub fn signed(data_dir: &Path, env: &str) -> Vec<Report> {
 }
 
 /// The gate: a checklist signed for `env` within `max_age` that lists `version` as what `app`
-/// deploys. `Err` says what is missing.
+/// deploys, signed by as many distinct Kubernetes users as the sign-off block has roles (one
+/// when it has none). `Err` says what is missing.
 pub fn gate(
     reports: &[Report],
-    env: &str,
-    app: &str,
-    version: &str,
+    roles: &[String],
+    (env, app, version): (&str, &str, &str),
     max_age: std::time::Duration,
     now: jiff::Timestamp,
 ) -> Result<(), String> {
     let max_age = jiff::SignedDuration::try_from(max_age).unwrap_or(jiff::SignedDuration::MAX);
     let fresh = |r: &&Report| r.signed_at.is_some_and(|at| now.duration_since(at) <= max_age);
     let recent: Vec<&Report> = reports.iter().filter(|r| r.env == env).filter(fresh).collect();
-    if recent.iter().any(|r| r.targets.get(app).map(String::as_str) == Some(version)) {
+    let covering: Vec<&&Report> =
+        recent.iter().filter(|r| r.targets.get(app).map(String::as_str) == Some(version)).collect();
+    if covering.iter().any(|r| crate::team::signoff::missing(r, roles).is_empty()) {
         return Ok(());
+    }
+    if let Some(r) = covering.first() {
+        let block: Vec<String> = crate::team::signoff::block(r, roles)
+            .into_iter()
+            .map(|(role, who)| format!("{role} {}", who.unwrap_or_else(|| "—".into())))
+            .collect();
+        return Err(format!(
+            "the checklist signed for {env} covers {app} {version} but lacks signatures ({}): a different Kubernetes user adds one with `opsdeck checklist --env {env} --cosign`",
+            block.join(", ")
+        ));
     }
     let hours = max_age.as_hours();
     Err(match recent.first() {

@@ -13,7 +13,10 @@ use crate::exit::{Exit, Failure};
 pub async fn checklist(global: &GlobalArgs, paths: &Paths, args: &ChecklistArgs) -> Result<Exit, Failure> {
     let path = config::resolve_path(global.config.as_deref(), paths);
     if args.last {
-        return last(global, paths, args);
+        return last(global, paths, args).await;
+    }
+    if args.cosign {
+        return cosign(global, paths, args).await;
     }
     // The checklist only reads.
     let global = GlobalArgs { readonly: true, ..global.clone() };
@@ -96,12 +99,26 @@ fn print_text(report: &Report) {
     );
 }
 
-/// `--last`: the newest signed report of the environment, as saved.
-fn last(global: &GlobalArgs, paths: &Paths, args: &ChecklistArgs) -> Result<Exit, Failure> {
-    let _ = global;
-    let reports = report::signed(paths.data_dir(), &args.env);
+/// `--last`: the newest signed report of the environment — this machine's or the team's, with
+/// its co-signatures — as saved; without a config, this machine's only.
+async fn last(global: &GlobalArgs, paths: &Paths, args: &ChecklistArgs) -> Result<Exit, Failure> {
+    let global = GlobalArgs { readonly: true, ..global.clone() };
+    let (reports, roles) = match write::engine(&global, paths, true) {
+        Ok(engine) => {
+            let (reports, problem) = engine.checklists(&args.env).await;
+            if let Some(problem) = problem {
+                eprintln!("opsdeck: {problem}");
+            }
+            (reports, engine.fleet().env_config(&args.env).map(|e| e.signoffs.clone()).unwrap_or_default())
+        }
+        Err(_) => (report::signed(paths.data_dir(), &args.env), Vec::new()),
+    };
     let Some(latest) = reports.first() else {
-        out!("no signed checklist for {} in {}", args.env, report::dir(paths.data_dir()).display());
+        out!(
+            "no signed checklist for {} in {} or the team's records",
+            args.env,
+            report::dir(paths.data_dir()).display()
+        );
         return Ok(Exit::Failed);
     };
     if args.json {
@@ -111,6 +128,52 @@ fn last(global: &GlobalArgs, paths: &Paths, args: &ChecklistArgs) -> Result<Exit
         );
     } else {
         out_raw!("{}", latest.to_markdown());
+        print_block(latest, &roles);
     }
     Ok(Exit::Ok)
+}
+
+/// The sign-off block: each role, who signed for it, who is still missing.
+fn print_block(report: &Report, roles: &[String]) {
+    if roles.is_empty() {
+        return;
+    }
+    out!(
+        "\nSign-off ({} of {} signed):",
+        crate::team::signoff::signers(report).len().min(roles.len()),
+        roles.len()
+    );
+    for (role, who) in crate::team::signoff::block(report, roles) {
+        match who {
+            Some(user) => out!("  ✓ {role}: {user}"),
+            None => {
+                out!(
+                    "  · {role}: missing (opsdeck checklist --env {} --cosign, as another user)",
+                    report.env
+                );
+            }
+        }
+    }
+}
+
+/// `--cosign`: this Kubernetes user's signature on the newest signed run.
+async fn cosign(global: &GlobalArgs, paths: &Paths, args: &ChecklistArgs) -> Result<Exit, Failure> {
+    let engine = write::engine(global, paths, true)?;
+    let roles = engine.fleet().env_config(&args.env).map(|e| e.signoffs.clone()).unwrap_or_default();
+    match engine.cosign(&args.env).await {
+        Ok(report) => {
+            out!(
+                "signed the checklist run {} as {}",
+                crate::team::signoff::run_id(&report),
+                report.cosigners.last().map_or("?", |c| c.user.as_str())
+            );
+            print_block(&report, &roles);
+            Ok(Exit::Ok)
+        }
+        Err(crate::engine::Refusal::NothingToDo { message, .. }) => {
+            out!("{message}");
+            Ok(Exit::Ok)
+        }
+        Err(e) => Err(refused(&e)),
+    }
 }

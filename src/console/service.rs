@@ -119,7 +119,13 @@ impl Service {
                     report.kube_user = Some(session.user);
                 }
                 let result = crate::checklist::report::save(&report, &self.files.data_dir);
-                self.send(OpEvent::ChecklistSaved { env: report.env.clone(), result }).await;
+                // The team's copy, so the gate holds on a colleague's machine too; only once
+                // it is on this one.
+                let shared = match &result {
+                    Ok(_) => self.engine.share_checklist(&report).await.map_err(|e| e.to_string()),
+                    Err(_) => Ok(()),
+                };
+                self.send(OpEvent::ChecklistSaved { env: report.env.clone(), result, shared }).await;
             }
             Effect::FollowLogs { session, env, namespace, targets } => {
                 self.follow_logs(session, &env, &namespace, targets).await;

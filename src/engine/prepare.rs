@@ -115,7 +115,7 @@ impl Engine {
         (version, traffic): (Option<String>, Traffic),
         now: jiff::Timestamp,
     ) -> Result<Prepared, Refusal> {
-        let rule = self.policy(&plan, &request.env, version.as_deref(), now);
+        let rule = self.policy(&plan, &request.env, version.as_deref(), now).await;
         let decision = decide(&Facts {
             plan: &plan,
             readonly: self.readonly(&request.env),
@@ -222,8 +222,9 @@ impl Engine {
             .unwrap_or_default()
     }
 
-    /// The environment's windows and checklist gate on `plan`.
-    fn policy(
+    /// The environment's windows and checklist gate on `plan`. The signed checklists are read
+    /// (from this machine and the team's cluster) only when the gate applies.
+    async fn policy(
         &self,
         plan: &Plan,
         env: &str,
@@ -231,8 +232,14 @@ impl Engine {
         now: jiff::Timestamp,
     ) -> policy::Decision {
         let Some(config) = self.fleet.env_config(env) else { return policy::Decision::Go };
-        let reports = crate::checklist::report::signed(&self.data_dir, env);
-        policy::decide(plan, &Rules::of(config, &reports), version, now)
+        let gated = config.require_checklist.is_some() && policy::gated(plan.operation);
+        let (reports, problem) = if gated { self.checklists(env).await } else { (Vec::new(), None) };
+        match policy::decide(plan, &Rules::of(config, &reports), version, now) {
+            policy::Decision::Refused(why) if problem.is_some() => {
+                policy::Decision::Refused(format!("{why} ({})", problem.unwrap_or_default()))
+            }
+            decision => decision,
+        }
     }
 
     /// Auto mode writes nothing itself: its plan says what it will do.
@@ -358,11 +365,10 @@ impl Engine {
             .collect();
         warnings.append(&mut plan.warnings);
         plan.warnings = warnings;
-        let policy = plan
-            .environments()
-            .into_iter()
-            .map(|env| (env.to_owned(), self.policy(&plan, env, None, now)))
-            .collect();
+        let mut policy = Vec::new();
+        for env in plan.environments() {
+            policy.push((env.to_owned(), self.policy(&plan, env, None, now).await));
+        }
         let decision = decide(&Facts {
             plan: &plan,
             readonly: false,

@@ -39,7 +39,7 @@ pub fn adds_risk(operation: Operation) -> bool {
 }
 
 /// The gate on signed checklists applies to these: more canary traffic and promotions.
-fn gated(operation: Operation) -> bool {
+pub fn gated(operation: Operation) -> bool {
     matches!(
         operation,
         Operation::CanaryStep
@@ -63,6 +63,8 @@ pub struct Rules<'a> {
     pub require_checklist: Option<Duration>,
     /// The environment's signed checklists, newest first.
     pub reports: &'a [Report],
+    /// The sign-off block's roles: a checklist counts once that many distinct users signed it.
+    pub signoffs: &'a [String],
 }
 
 impl<'a> Rules<'a> {
@@ -73,6 +75,7 @@ impl<'a> Rules<'a> {
             enforce_windows: env.enforce_windows,
             require_checklist: env.require_checklist.map(|d| d.0),
             reports,
+            signoffs: &env.signoffs,
         }
     }
 }
@@ -103,9 +106,13 @@ pub fn decide(plan: &Plan, rules: &Rules<'_>, version: Option<&str>, now: jiff::
         && let Some(max_age) = rules.require_checklist
     {
         let version = version.unwrap_or("?");
-        if let Err(why) =
-            crate::checklist::report::gate(rules.reports, &plan.env, &plan.app, version, max_age, now)
-        {
+        if let Err(why) = crate::checklist::report::gate(
+            rules.reports,
+            rules.signoffs,
+            (&plan.env, &plan.app, version),
+            max_age,
+            now,
+        ) {
             return Decision::Refused(why);
         }
     }

@@ -64,7 +64,11 @@ mod tests {
     use super::*;
 
     fn report() -> Report {
-        let checklist = crate::checklist::model::parse("p", "name = \"p\"\n").unwrap();
+        let checklist = crate::checklist::model::parse(
+            "p",
+            "name = \"p\"\n[[sections]]\ntitle = \"s\"\n[[sections.items]]\ntext = \"x\"\n",
+        )
+        .unwrap();
         let mut r = Report::new(&checklist, "production", "2026-12-04T09:00:00Z".parse().unwrap());
         r.signed_by = Some("Alice".into());
         r.kube_user = Some("alice".into());

@@ -254,6 +254,41 @@ impl Demo {
     }
 }
 
+/// Walks an environment's checklist in the headless console as a person would — `keys` reach
+/// and open it (`llC` for production) — acknowledging what a person checks and waiving what
+/// fails with a reason, then signs it; where the report was saved (JSON, Markdown).
+pub async fn walk_and_sign(
+    console: &mut opsdeck::console::Console,
+    keys: &str,
+    env: &str,
+) -> (PathBuf, PathBuf) {
+    use opsdeck::app::Key;
+    use opsdeck::checklist::report::State;
+    until(console, "synced", |s| s.envs.iter().all(|e| e.snapshot.is_some() && e.user.is_some())).await;
+    press(console, keys);
+    until(console, "the checks", |s| s.walks.get(env).is_some_and(|w| w.report.checked_at.is_some())).await;
+    let count = console.state.walks[env].report.items.len();
+    for _ in 0..count {
+        let walk = &console.state.walks[env];
+        let item = &walk.report.items[walk.cursor];
+        match (item.auto.is_some(), item.state()) {
+            (false, State::Open) => press(console, " "),
+            (true, State::Failed) => {
+                press(console, "w");
+                press(console, "accepted for this release, CHG-981");
+                key(console, Key::Enter);
+            }
+            _ => {}
+        }
+        press(console, "j");
+    }
+    assert_eq!(console.state.walks[env].report.summary().blocking, 0, "nothing blocks the signature");
+    press(console, "S");
+    key(console, Key::Enter);
+    until(console, "saved", |s| s.walks[env].saved.is_some()).await;
+    console.state.walks[env].saved.clone().expect("saved")
+}
+
 /// The nginx canary weight an Ingress carries.
 pub fn ingress_weight(ingress: &Value) -> String {
     ingress

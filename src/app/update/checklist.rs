@@ -122,19 +122,29 @@ pub fn saved(
     state: &mut State,
     env: &str,
     result: Result<(std::path::PathBuf, std::path::PathBuf), String>,
+    shared: Result<(), String>,
 ) -> Update {
     let Some(walk) = state.walks.get_mut(env) else { return Update::default() };
-    state.notice = Some(match result {
-        Ok((json, markdown)) => {
+    state.notice = Some(match (result, shared) {
+        (Ok((json, markdown)), Ok(())) => {
             let text = format!(
-                "checklist for {env} signed by {} and saved: {}",
+                "checklist for {env} signed by {} and saved: {}, and kept in {env}'s cluster for the team",
                 walk.report.signed_by.as_deref().unwrap_or("?"),
                 markdown.display()
             );
             walk.saved = Some((json, markdown));
             Notice { error: false, text }
         }
-        Err(e) => {
+        // Signed here, so this console's gate opens; a colleague's will not see it.
+        (Ok((json, markdown)), Err(why)) => {
+            let text = format!(
+                "checklist for {env} saved on this machine ({}) but NOT kept in the cluster, so colleagues' gates do not see it: {why}",
+                markdown.display()
+            );
+            walk.saved = Some((json, markdown));
+            Notice { error: true, text }
+        }
+        (Err(e), _) => {
             // Not saved is not signed: the gate would not see it.
             walk.report.signed_by = None;
             walk.report.signed_at = None;
