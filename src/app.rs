@@ -4,6 +4,7 @@
 //! folds them into [`State`], and the UI draws the result.
 
 mod action;
+pub mod approvals;
 pub mod auto;
 pub mod canary;
 pub mod checklist;

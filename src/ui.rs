@@ -3,6 +3,7 @@
 //! keys read from the keymap — and a `render` that only lays that model out in a frame. No
 //! I/O, no waiting, no state changes.
 
+mod approvals;
 mod canary;
 mod checklist;
 mod drill;
@@ -62,6 +63,7 @@ pub fn render(frame: &mut Frame, state: &State) {
     match &state.overlay {
         None => {}
         Some(Overlay::Help) => help::render(frame, body, &help::view(state)),
+        Some(Overlay::Approvals(a)) => approvals::render(frame, body, &approvals::view(a)),
         Some(Overlay::Drill { env, scroll, filter, typing }) => {
             if let Some(view) = drill::view(state, *env, *scroll, filter, *typing) {
                 drill::render(frame, body, &view);

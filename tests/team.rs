@@ -231,3 +231,35 @@ async fn a_checklist_signed_on_one_machine_opens_the_gate_on_another_once_every_
         text(&out)
     );
 }
+
+#[tokio::test]
+async fn a_colleagues_console_approves_with_a_and_says_whether_the_server_enforces_it() {
+    let demo = fleet::start().await;
+    let (a, b) = operators(&demo, "");
+    let id = request_step(&demo, &a).await;
+
+    let mut console = demo.console(&b);
+    fleet::until(&mut console, "synced", |s| s.envs.iter().all(|e| e.snapshot.is_some() && e.user.is_some()))
+        .await;
+    let overview = fleet::screen(&console.state, 160, 45);
+    assert!(overview.contains("approvals ✓ enforced by the server"), "{overview}");
+    fleet::press(&mut console, "A");
+    fleet::until(
+        &mut console,
+        "the requests",
+        |s| matches!(&s.overlay, Some(opsdeck::app::Overlay::Approvals(a)) if a.items.is_some()),
+    )
+    .await;
+    let shown = fleet::screen(&console.state, 160, 45);
+    assert!(shown.contains(&id) && shown.contains("10 → 25") && shown.contains("by demo-admin"), "{shown}");
+    fleet::press(&mut console, "y");
+    fleet::until(&mut console, "approved", |s| {
+        s.notice.as_ref().is_some_and(|n| n.text.starts_with("approved"))
+    })
+    .await;
+    drop(console);
+
+    let out = demo.run_as("a", &a, &STEP).await;
+    assert_eq!(out.status.code(), Some(0), "approved from B's console: {}", text(&out));
+    assert_eq!(ingress_weight(&demo.get("production", "ingresses", "web-canary").await), "25");
+}

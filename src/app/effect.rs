@@ -14,6 +14,10 @@ pub enum Effect {
     Auto(Request),
     /// Read the audit log for the audit screen.
     LoadAudit,
+    /// Read every environment's approval requests, for the approvals overlay.
+    LoadApprovals,
+    /// Approve or deny a colleague's request.
+    AnswerApproval { env: String, id: String, approve: bool, reason: Option<String> },
     /// Read what the environment's checklist checks (and the checklist itself).
     RunChecks { env: String },
     /// Save a signed checklist report as JSON and Markdown in the data dir.

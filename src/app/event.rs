@@ -23,6 +23,10 @@ pub enum OpEvent {
     },
     /// The audit log's latest records (oldest first), or why it could not be read.
     Audit(Result<Vec<crate::audit::Record>, String>),
+    /// The pending approval requests, or why they could not be read.
+    Approvals(Result<Vec<crate::app::approvals::Pending>, String>),
+    /// How answering a request went, in words.
+    Answered(Result<String, String>),
     /// The checklist of an environment and the objects its checks read, or why not.
     Checklist {
         env: String,

@@ -88,6 +88,12 @@ pub enum Command {
     OpenLogs,
     /// The selected app's guard: the rollback decision tree with every node's evidence.
     OpenGuard,
+    /// The approvals overlay: colleagues' requests.
+    ShowApprovals,
+    /// Approve the selected request.
+    Approve,
+    /// Deny the selected request (a reason is asked for).
+    Deny,
     /// Logs: keep the newest line in view, or stop following.
     LogsFollow,
     /// Logs: hold new lines, or show them and go on.
@@ -135,6 +141,10 @@ pub enum Mode {
     LogsFilter,
     /// One app's guard: the decision tree with its evidence.
     Guard,
+    /// Colleagues' approval requests.
+    Approvals,
+    /// Typing why a request is denied.
+    ApprovalsReason,
 }
 
 impl Mode {
@@ -147,6 +157,7 @@ impl Mode {
                 | Self::CanaryWeight
                 | Self::ChecklistInput
                 | Self::LogsFilter
+                | Self::ApprovalsReason
         )
     }
 
@@ -162,6 +173,7 @@ impl Mode {
                 | Self::CanaryWeight
                 | Self::ChecklistInput
                 | Self::LogsFilter
+                | Self::ApprovalsReason
         )
     }
 }
@@ -663,6 +675,60 @@ pub const KEYMAP: &[Binding] = &[
         keys: &[KeyPress::plain(Key::Char('q'))],
         command: Command::Quit,
         help: "quit",
+    },
+    Binding {
+        mode: Mode::Overview,
+        keys: &[KeyPress::plain(Key::Char('A'))],
+        command: Command::ShowApprovals,
+        help: "approvals: colleagues' requests, with their plans",
+    },
+    Binding {
+        mode: Mode::Approvals,
+        keys: &[KeyPress::plain(Key::Down), KeyPress::plain(Key::Char('j'))],
+        command: Command::NextApp,
+        help: "next request",
+    },
+    Binding {
+        mode: Mode::Approvals,
+        keys: &[KeyPress::plain(Key::Up), KeyPress::plain(Key::Char('k'))],
+        command: Command::PrevApp,
+        help: "previous request",
+    },
+    Binding {
+        mode: Mode::Approvals,
+        keys: &[KeyPress::plain(Key::Char('y'))],
+        command: Command::Approve,
+        help: "approve: the requester's operation goes ahead on its plan",
+    },
+    Binding {
+        mode: Mode::Approvals,
+        keys: &[KeyPress::plain(Key::Char('n'))],
+        command: Command::Deny,
+        help: "deny, with a reason",
+    },
+    Binding {
+        mode: Mode::Approvals,
+        keys: &[KeyPress::plain(Key::Char('A'))],
+        command: Command::ShowApprovals,
+        help: "read the requests again",
+    },
+    Binding {
+        mode: Mode::Approvals,
+        keys: &[KeyPress::plain(Key::Esc)],
+        command: Command::Back,
+        help: "close",
+    },
+    Binding {
+        mode: Mode::ApprovalsReason,
+        keys: &[KeyPress::plain(Key::Enter)],
+        command: Command::Confirm,
+        help: "deny with this reason",
+    },
+    Binding {
+        mode: Mode::ApprovalsReason,
+        keys: &[KeyPress::plain(Key::Esc)],
+        command: Command::Back,
+        help: "stop typing; nothing is sent",
     },
     Binding {
         mode: Mode::Overview,

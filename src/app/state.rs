@@ -45,6 +45,11 @@ pub struct EnvState {
     pub connection: Connection,
     /// The Kubernetes user this environment's context authenticates as, once known.
     pub user: Option<String>,
+    /// Whether the server holds the team's records to their writers (the admission policy
+    /// is installed); `None` until known, or when it cannot be read.
+    pub records_enforced: Option<bool>,
+    /// Changes that add risk here wait for a second user's approval.
+    pub require_approval: bool,
     /// What the watchers see and the health model's verdicts, once the first sync is in.
     pub snapshot: Option<Arc<Snapshot>>,
     /// Per app, how this environment's version compares with its neighbours'.
@@ -88,6 +93,8 @@ pub enum Overlay {
         filter: String,
         typing: bool,
     },
+    /// Colleagues' approval requests (`A`).
+    Approvals(super::approvals::Approvals),
     /// The audit log, newest first; `None` while it loads.
     Audit {
         records: Option<Result<Vec<crate::audit::Record>, String>>,
@@ -221,6 +228,8 @@ impl State {
             Some(Overlay::Preparing { .. } | Overlay::Running { .. }) => Mode::Busy,
             Some(Overlay::Finished { .. }) => Mode::Result,
             Some(Overlay::Audit { .. }) => Mode::Audit,
+            Some(Overlay::Approvals(a)) if a.reason.is_some() => Mode::ApprovalsReason,
+            Some(Overlay::Approvals(_)) => Mode::Approvals,
             Some(Overlay::Drill { typing: true, .. }) => Mode::DrillFilter,
             Some(Overlay::Drill { .. }) => Mode::Drill,
         }
@@ -245,6 +254,8 @@ impl State {
                     .unwrap_or_else(|| default_color(e.protection)),
                 connection: Connection::Connecting,
                 user: None,
+                records_enforced: None,
+                require_approval: e.require_approval,
                 snapshot: None,
                 metrics: None,
                 drift: BTreeMap::new(),

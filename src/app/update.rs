@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use super::approvals;
 use super::confirm::{ConfirmState, Field};
 use super::keymap::{Command, command_for};
 use super::keys::Key;
@@ -26,11 +27,11 @@ pub struct Update {
 }
 
 impl Update {
-    fn redraw() -> Self {
+    pub(super) fn redraw() -> Self {
         Self { redraw: true, effects: Vec::new() }
     }
 
-    fn effect(effect: Effect) -> Self {
+    pub(super) fn effect(effect: Effect) -> Self {
         Self { redraw: true, effects: vec![effect] }
     }
 
@@ -52,6 +53,9 @@ pub fn update(state: &mut State, action: Action) -> Update {
                     }
                     if mode == super::keymap::Mode::LogsFilter {
                         return Update::quiet(logs::type_text(state, key));
+                    }
+                    if mode == super::keymap::Mode::ApprovalsReason {
+                        return Update::quiet(approvals::type_text(state, key.key));
                     }
                     if let (None, Screen::Canary { input: Some(input), .. }) =
                         (&state.overlay, &mut state.screen)
@@ -127,9 +131,10 @@ pub fn update(state: &mut State, action: Action) -> Update {
 fn env_update(state: &mut State, index: usize, update: EnvUpdate) -> bool {
     let Some(env) = state.envs.get_mut(index) else { return false };
     let next = match update {
-        EnvUpdate::Identity { user } => {
-            let changed = env.user.as_ref() != Some(&user);
+        EnvUpdate::Identity { user, enforced } => {
+            let changed = env.user.as_ref() != Some(&user) || env.records_enforced != enforced;
             env.user = Some(user);
+            env.records_enforced = enforced;
             return changed;
         }
         EnvUpdate::Health(snapshot) => {
@@ -280,6 +285,8 @@ fn op_event(state: &mut State, event: OpEvent) -> Update {
         OpEvent::Checklist { env, result } => checklist::checked(state, &env, result),
         OpEvent::RecentErrors { env, app, logs } => rollback::recent_errors_read(state, &env, &app, logs),
         OpEvent::ChecklistSaved { env, result, shared } => checklist::saved(state, &env, result, shared),
+        OpEvent::Approvals(items) => approvals::loaded(state, items),
+        OpEvent::Answered(result) => approvals::answered(state, result),
         OpEvent::Audit(records) => {
             if let Some(Overlay::Audit { records: shown, .. }) = &mut state.overlay {
                 *shown = Some(records.map(|mut r| {
@@ -427,7 +434,7 @@ fn promote_next(state: &mut State) -> Update {
 }
 
 fn run(state: &mut State, command: Command) -> Update {
-    if let Some(update) = on_screen(state, command) {
+    if let Some(update) = on_screen(state, command).or_else(|| approvals::command(state, command)) {
         return update;
     }
     let envs = state.envs.len().max(1);
@@ -526,4 +533,4 @@ fn run(state: &mut State, command: Command) -> Update {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

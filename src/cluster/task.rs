@@ -48,9 +48,11 @@ pub enum EnvUpdate {
     Misconfigured {
         reason: String,
     },
-    /// The Kubernetes user the context authenticates as.
+    /// The Kubernetes user the context authenticates as, and whether the server enforces the
+    /// team records' admission policy (`None`: it could not be told).
     Identity {
         user: String,
+        enforced: Option<bool>,
     },
     /// What the watchers see now, and the health model's reading of it.
     Health(Arc<Snapshot>),
@@ -306,7 +308,9 @@ pub fn spawn_environment(
                             Ok(user) => {
                                 identified = true;
                                 refused = None;
-                                if !send(EnvUpdate::Identity { user }).await {
+                                let policy = super::records::policy_installed(&clients.read);
+                                let enforced = tokio::time::timeout(PROBE_TIMEOUT, policy).await.ok().and_then(Result::ok);
+                                if !send(EnvUpdate::Identity { user, enforced }).await {
                                     return;
                                 }
                             }

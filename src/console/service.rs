@@ -13,6 +13,8 @@ use crate::cluster::logs::{FOLLOW_TAIL, Follower, LogEvent};
 use crate::engine::{Answer, Engine, Origin, Prepared, Request};
 use crate::logs::Target;
 
+mod team;
+
 /// The files the console reads and writes besides the audit log.
 #[derive(Debug, Clone)]
 pub struct Files {
@@ -148,12 +150,10 @@ impl Service {
                     logs.follower = None;
                 }
             }
-            Effect::LoadAudit => {
-                let records = match self.engine.audit() {
-                    Ok(log) => log.read().map(|(records, _)| records).map_err(|e| e.to_string()),
-                    Err(e) => Err(e.clone()),
-                };
-                self.send(OpEvent::Audit(records)).await;
+            Effect::LoadAudit => self.load_audit().await,
+            Effect::LoadApprovals => self.load_approvals().await,
+            Effect::AnswerApproval { env, id, approve, reason } => {
+                self.answer_approval(&env, &id, approve, reason.as_deref()).await;
             }
         }
     }

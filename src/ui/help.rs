@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 use super::theme;
 use crate::app::{Command, KEYMAP, Mode, Screen, State, key_for};
 
-const SECTIONS: [(Mode, &str); 18] = [
+const SECTIONS: [(Mode, &str); 20] = [
     (Mode::Global, "Everywhere"),
     (Mode::Overview, "Overview"),
     (Mode::Canary, "Canary"),
@@ -25,6 +25,8 @@ const SECTIONS: [(Mode, &str); 18] = [
     (Mode::ConfirmTyped, "Typed confirmation"),
     (Mode::Result, "Result"),
     (Mode::Audit, "Audit log"),
+    (Mode::Approvals, "Approvals"),
+    (Mode::ApprovalsReason, "Typing why a request is denied"),
     (Mode::Drill, "Environment detail"),
     (Mode::DrillFilter, "Typing a filter"),
     (Mode::Help, "This help"),

@@ -79,7 +79,7 @@ pub struct AuditView {
 /// The view of the operation overlay on screen; `None` for the other overlays.
 pub fn view(overlay: &Overlay) -> Option<OperationView> {
     Some(match overlay {
-        Overlay::Help | Overlay::Drill { .. } => return None,
+        Overlay::Help | Overlay::Drill { .. } | Overlay::Approvals(_) => return None,
         Overlay::Preparing { what } => OperationView::Preparing { what: what.clone() },
         Overlay::Running { sentence, stage } => OperationView::Running {
             sentence: sentence.clone(),
@@ -231,6 +231,10 @@ fn record_row(r: &crate::audit::Record) -> Row {
         Words::plain(format!("{:<14} ", r.user)),
         Words::plain(r.sentence.clone()),
     ]);
+    // A colleague's operation, read from the cluster: this console did not make it.
+    if r.origin.as_deref() == Some("cluster") {
+        row.push(Words::dim(" · from the team's records"));
+    }
     if let Some(reason) = &r.reason {
         row.push(Words::dim(format!(" — {reason}")));
     }

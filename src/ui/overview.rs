@@ -44,6 +44,8 @@ pub struct Column {
     pub readonly: bool,
     pub context: String,
     pub user: String,
+    /// Where the environment requires approvals: whether the server enforces them.
+    pub approvals: Option<Words>,
     pub connection: Row,
     /// `⏱ window open until 16:00 (Europe/Paris), closes in 2h10m`, as of `state.clock`.
     pub window: Words,
@@ -212,11 +214,25 @@ fn column(state: &State, env: &EnvState, window: &str, selected: bool) -> Column
         readonly: env.readonly,
         context: env.context.clone(),
         user: env.user.clone().unwrap_or_else(|| "…".into()),
+        approvals: approvals_words(env),
         connection: connection_row(&env.connection),
         window: Words::new(format!("⏱ {window}"), window_tone),
         last_answered,
         body,
     }
+}
+
+/// Two-person approval, and whether the server enforces who gives it: an operator must not
+/// believe a gate holds that any laptop could pass.
+fn approvals_words(env: &crate::app::EnvState) -> Option<Words> {
+    if !env.require_approval {
+        return None;
+    }
+    Some(match env.records_enforced {
+        Some(true) => Words::new("approvals ✓ enforced by the server", Tone::Ok),
+        Some(false) => Words::new("approvals NOT enforced by the server (opsdeck cluster-setup)", Tone::Warn),
+        None => Words::new("approvals: enforcement not known yet", Tone::Dim),
+    })
 }
 
 /// `gitops ✓ Kustomization shop-apps main@1a2b3c4 · 4m ago`: in sync or not, on what, and
@@ -430,9 +446,14 @@ fn render_column(frame: &mut Frame, area: Rect, column: &Column) {
     let mut lines = vec![
         Line::from(vec![Span::styled("context ", theme::DIM), Span::raw(column.context.clone())]),
         Line::from(vec![Span::styled("user    ", theme::DIM), Span::raw(column.user.clone())]),
+    ];
+    if let Some(approvals) = &column.approvals {
+        lines.push(text::line(&Row::of(approvals.text.clone(), approvals.tone)));
+    }
+    lines.extend([
         text::line(&column.connection),
         text::line(&Row::of(column.window.text.clone(), column.window.tone)),
-    ];
+    ]);
     if let Some(at) = &column.last_answered {
         lines.push(Line::styled(format!("last answered {at}"), theme::DIM));
     }

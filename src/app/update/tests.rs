@@ -10,7 +10,7 @@ use crate::config::{Fleet, Protection};
 use crate::engine::{Prepared, Traffic};
 use crate::ops::{Place, Plan};
 
-fn state() -> State {
+pub(crate) fn state() -> State {
     let config = crate::config::parse(
         Path::new("t.toml"),
         r#"
