@@ -9,6 +9,7 @@ pub mod auto;
 pub mod canary;
 pub mod checklist;
 mod confirm;
+pub mod controls;
 mod effect;
 mod event;
 pub mod guard;

@@ -33,6 +33,10 @@ pub struct GlobalArgs {
     /// Refuse every write, whatever the environment's settings.
     #[arg(long, global = true)]
     pub readonly: bool,
+    /// Write even though another user's console is at the app's controls (holds its Lease);
+    /// the take-over is recorded.
+    #[arg(long, global = true)]
+    pub take_over: bool,
 }
 
 #[derive(Debug, Subcommand)]

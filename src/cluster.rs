@@ -9,6 +9,7 @@ mod connect;
 mod errors;
 pub mod guard;
 mod kubeconfig;
+pub mod lease;
 pub mod logs;
 pub mod metrics;
 pub mod ops;

@@ -52,8 +52,13 @@ async fn write_app(
     override_reason: Option<&str>,
 ) -> Result<Exit, Failure> {
     let request = Request::new(args.target.env.clone(), args.target.app.clone(), ask);
-    let flags =
-        Flags { yes: args.yes, reason: args.reason.as_deref(), override_reason, json: args.target.json };
+    let flags = Flags {
+        yes: args.yes,
+        reason: args.reason.as_deref(),
+        override_reason,
+        json: args.target.json,
+        take_over: false,
+    };
     write::run(global, paths, request, flags).await
 }
 
@@ -95,6 +100,7 @@ async fn canary_command(global: &GlobalArgs, paths: &Paths, sub: CanaryCommand) 
                 reason: args.reason.as_deref(),
                 override_reason: None,
                 json: args.json,
+                take_over: false,
             };
             write::run(global, paths, request, flags).await
         }
@@ -146,6 +152,7 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
                 reason: args.reason.as_deref(),
                 override_reason: None,
                 json: args.json,
+                take_over: false,
             };
             write::run(&cli.global, &paths, request, flags).await
         }
@@ -163,6 +170,7 @@ pub async fn run(cli: Cli) -> Result<Exit, Failure> {
                 reason: args.write.reason.as_deref(),
                 override_reason: None,
                 json: target.json,
+                take_over: false,
             };
             write::run(&cli.global, &paths, request, flags).await
         }

@@ -129,7 +129,7 @@ impl Console {
         });
         let (op_tx, op_events) = mpsc::channel(64);
         let (log_tx, log_events) = mpsc::channel(4096);
-        let effects = service::spawn(engine, files, op_tx, log_tx);
+        let effects = service::spawn(engine, files, state.controls.console.clone(), op_tx, log_tx);
         let (tx, env_updates) = mpsc::channel(256);
         let tasks = fleet
             .environments

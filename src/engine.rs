@@ -58,6 +58,9 @@ pub struct Prepared {
     pub left_out: Vec<Refusal>,
     /// The two-person approval gate.
     pub approval: Approval,
+    /// Another Kubernetes user at this app's controls (their console holds its Lease): the
+    /// write asks for an explicit take-over, recorded.
+    pub held: Option<crate::team::lease::Holder>,
 }
 
 impl Prepared {
@@ -85,6 +88,7 @@ impl Prepared {
             cluster: "offline".into(),
             left_out: Vec::new(),
             approval: Approval::NotRequired,
+            held: None,
         })
     }
 
@@ -102,6 +106,15 @@ impl Prepared {
                     self.plan.env
                 ),
             });
+        }
+        if let Some(holder) = &self.held {
+            warnings.push(format!(
+                "{} is at the controls of {}/{} ({}): confirming takes over, and the record says so",
+                holder.user,
+                holder.env,
+                holder.app,
+                holder.words()
+            ));
         }
         if let Approval::Granted { request, by } = &self.approval {
             warnings.push(format!("approved by {by} (request {request})"));

@@ -5,6 +5,7 @@
 //! objects' shape, and what a set of them means; the cluster layer reads and writes them.
 
 pub mod approval;
+pub mod lease;
 mod object;
 pub mod signoff;
 

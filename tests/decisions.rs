@@ -126,6 +126,7 @@ fn prepared(
         cluster: "production".into(),
         left_out: Vec::new(),
         approval: opsdeck::engine::Approval::NotRequired,
+        held: None,
     });
     (request, decided)
 }
@@ -246,6 +247,7 @@ fn same_both_ways(fleet: &Arc<Fleet>, request: &Request, decided: &Result<Prepar
         reason: needs_reason.then_some("hotfix"),
         override_reason: needs_override.then_some("hotfix"),
         json: true,
+        take_over: false,
     };
     let cli = answer(prepared, &flags).unwrap_or_else(|f| panic!("{what}: the flags asked for fail: {f}"));
     if needs_yes {

@@ -127,6 +127,7 @@ mod tier {
                 confirmed: true,
                 reason: Some("e2e".into()),
                 override_reason: Some("no metrics".into()),
+                take_over: false,
             };
             let report = engine.execute(&prepared, &answer, |_| {}).await.expect("answered");
             let error = report.error.expect("a conflict");

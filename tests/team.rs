@@ -263,3 +263,67 @@ async fn a_colleagues_console_approves_with_a_and_says_whether_the_server_enforc
     assert_eq!(out.status.code(), Some(0), "approved from B's console: {}", text(&out));
     assert_eq!(ingress_weight(&demo.get("production", "ingresses", "web-canary").await), "25");
 }
+
+#[tokio::test]
+async fn a_colleague_at_the_controls_is_shown_and_a_write_asks_to_take_over() {
+    let demo = fleet::start().await;
+    let b = demo.config_with("b.toml", &[("context = \"production\"\n", "context = \"production-lead\"\n")]);
+    let step = ["canary", "step", "--env", "production", "--app", "web", "--yes", "--reason", "stage 2"];
+
+    // B opens production/web's canary screen: B's console holds its Lease.
+    let mut lead = demo.console(&b);
+    fleet::until(&mut lead, "synced", |s| s.envs.iter().all(|e| e.snapshot.is_some() && e.user.is_some()))
+        .await;
+    fleet::press(&mut lead, "llc");
+    let leases = records(&demo, "production").await;
+    let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
+        Api::namespaced(leases.into_client(), "opsdeck");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while leases.get_opt("opsdeck-lease-production-web").await.expect("read").is_none() {
+        assert!(std::time::Instant::now() < deadline, "B's console took no Lease");
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(200), lead.step()).await;
+    }
+
+    // A's console shows who is there.
+    let mut console = demo.console(&demo.config);
+    fleet::until(&mut console, "B at the controls", |s| {
+        s.controls.other("production", "web", jiff::Timestamp::now()).is_some()
+    })
+    .await;
+    let overview = fleet::screen(&console.state, 160, 45);
+    assert!(overview.contains("☛ demo-lead · canary screen · since"), "{overview}");
+
+    // A's write asks for a take-over, and records it.
+    let out = demo.run_as("a", &demo.config, &step).await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("demo-lead · canary screen") && text(&out).contains("--take-over"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        ingress_weight(&demo.get("production", "ingresses", "web-canary").await),
+        "10",
+        "nothing written"
+    );
+    let out = demo.run_as("a", &demo.config, &[&step[..], &["--take-over"]].concat()).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let audit = demo.run_as("a", &demo.config, &["audit", "--json", "--local"]).await;
+    let intent = json_of(&audit)
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["operation"] == "canary-step" && r["phase"] == "intent").cloned())
+        .expect("the step's intent");
+    assert!(
+        intent["took_over"].as_str().is_some_and(|t| t.starts_with("demo-lead · canary screen")),
+        "{intent:#}"
+    );
+
+    // B leaves the screen: the Lease goes, and A's console stops showing it.
+    fleet::key(&mut lead, opsdeck::app::Key::Esc);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while console.state.controls.other("production", "web", jiff::Timestamp::now()).is_some() {
+        assert!(std::time::Instant::now() < deadline, "the Lease was not released");
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(200), lead.step()).await;
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(200), console.step()).await;
+    }
+}

@@ -48,7 +48,8 @@ impl ConfirmState {
     pub fn answer(&self) -> Answer {
         let reason = Some(self.typed_reason()).filter(|r| !r.is_empty());
         let override_reason = if self.overrides().is_some() { reason.clone() } else { None };
-        Answer { confirmed: true, reason, override_reason }
+        // The screen says who is at the controls and that confirming takes over.
+        Answer { confirmed: true, reason, override_reason, take_over: self.prepared.held.is_some() }
     }
 
     /// Whether Enter may proceed; sets the error shown otherwise.

@@ -16,6 +16,8 @@ pub enum Effect {
     LoadAudit,
     /// Read every environment's approval requests, for the approvals overlay.
     LoadApprovals,
+    /// The Leases this console should hold now (an empty set releases them all).
+    HoldLeases(std::collections::BTreeMap<crate::app::controls::Key, crate::team::lease::Activity>),
     /// Approve or deny a colleague's request.
     AnswerApproval { env: String, id: String, approve: bool, reason: Option<String> },
     /// Read what the environment's checklist checks (and the checklist itself).

@@ -27,6 +27,11 @@ pub enum OpEvent {
     Approvals(Result<Vec<crate::app::approvals::Pending>, String>),
     /// How answering a request went, in words.
     Answered(Result<String, String>),
+    /// An environment's opsdeck Leases, after a change.
+    Leases {
+        env: String,
+        holders: Vec<crate::team::lease::Holder>,
+    },
     /// The checklist of an environment and the objects its checks read, or why not.
     Checklist {
         env: String,

@@ -172,6 +172,8 @@ pub struct State {
     pub logs: Option<super::logs::LogView>,
     /// Every app's latest guard.
     pub guards: super::guard::Guards,
+    /// Who is at the controls of which app: this console's Leases and everyone's.
+    pub controls: super::controls::Controls,
     /// The last follow started: each gets a new number.
     pub log_session: u64,
     /// The time as of the last tick: auto mode's decisions are made against it.
@@ -280,6 +282,7 @@ impl State {
             logs: None,
             log_session: 0,
             guards: super::guard::Guards::default(),
+            controls: super::controls::Controls::new(crate::team::lease::console_id()),
             recent_errors: None,
             clock: now,
             notice: None,

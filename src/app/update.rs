@@ -41,6 +41,17 @@ impl Update {
 }
 
 pub fn update(state: &mut State, action: Action) -> Update {
+    let mut result = step(state, action);
+    // Whatever moved, the Leases follow: a screen opened or left, auto mode, a guard.
+    let wanted = super::controls::wanted(state);
+    if wanted != state.controls.wanted {
+        state.controls.wanted.clone_from(&wanted);
+        result.effects.push(Effect::HoldLeases(wanted));
+    }
+    result
+}
+
+fn step(state: &mut State, action: Action) -> Update {
     match action {
         Action::Resize => Update::redraw(),
         Action::Key(key) => {
@@ -286,6 +297,7 @@ fn op_event(state: &mut State, event: OpEvent) -> Update {
         OpEvent::RecentErrors { env, app, logs } => rollback::recent_errors_read(state, &env, &app, logs),
         OpEvent::ChecklistSaved { env, result, shared } => checklist::saved(state, &env, result, shared),
         OpEvent::Approvals(items) => approvals::loaded(state, items),
+        OpEvent::Leases { env, holders } => Update::quiet(state.controls.seen(&env, holders)),
         OpEvent::Answered(result) => approvals::answered(state, result),
         OpEvent::Audit(records) => {
             if let Some(Overlay::Audit { records: shown, .. }) = &mut state.overlay {

@@ -90,6 +90,9 @@ pub struct Record {
     /// the approval up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval_request: Option<String>,
+    /// Who was at the app's controls when this write took over from them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub took_over: Option<String>,
     /// Where the record was read from, set by `opsdeck audit` when it merges this machine's
     /// log with the clusters': `local`, `cluster`, or `local+cluster`. Never stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -175,6 +178,7 @@ pub(crate) mod tests {
             automatic: None,
             approval: None,
             approval_request: None,
+            took_over: None,
             origin: None,
             from_resource_version: Some("100".into()),
             patch: Some(serde_json::json!({"spec": {"paused": true}})),

@@ -28,8 +28,12 @@ pub async fn demo(global: &GlobalArgs, paths: &Paths, args: &DemoArgs) -> Result
         wait_for_signal().await;
         Ok(Exit::Ok)
     } else {
-        let global =
-            GlobalArgs { config: Some(config), kubeconfig: Some(kubeconfig), readonly: global.readonly };
+        let global = GlobalArgs {
+            config: Some(config),
+            kubeconfig: Some(kubeconfig),
+            readonly: global.readonly,
+            take_over: false,
+        };
         console(&global, paths, true).await
     };
     fleet.stop();

@@ -407,7 +407,8 @@ async fn roll_back(engine: &Engine, guard: &Guard, args: &GuardArgs, why: &str) 
         Some(given) => format!("{given}; {why}"),
         None => why.to_owned(),
     };
-    let answer = Answer { confirmed: true, reason: Some(reason), override_reason: None };
+    // The pipeline's standing consent: a colleague at the controls is recorded, not asked.
+    let answer = Answer { confirmed: true, reason: Some(reason), override_reason: None, take_over: true };
     match write::carry_out(engine, &prepared, &answer, args.target.json).await {
         Ok(Done { report, .. }) => {
             let failed = report.outcome != crate::audit::Outcome::Done;

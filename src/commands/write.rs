@@ -33,6 +33,8 @@ pub struct Flags<'a> {
     pub reason: Option<&'a str>,
     pub override_reason: Option<&'a str>,
     pub json: bool,
+    /// `--take-over` (a global flag, so [`run`] sets it).
+    pub take_over: bool,
 }
 
 /// The exit code a refusal ends the process with.
@@ -105,6 +107,7 @@ pub fn answer(prepared: &Prepared, flags: &Flags<'_>) -> Result<Answer, Failure>
         confirmed: flags.yes,
         reason: flags.reason.map(str::to_owned),
         override_reason: flags.override_reason.map(str::to_owned),
+        take_over: flags.take_over,
     };
     match crate::engine::decide::check(&prepared.decision, &answer) {
         Ok(_) => Ok(answer),
@@ -127,6 +130,13 @@ fn missing_flag(prepared: &Prepared, missing: &AnswerError) -> Failure {
         AnswerError::NoReason { why: None } => {
             Failure::usage(format!("{who} requires --reason R: it goes into the audit record"))
         }
+        AnswerError::NotTakenOver { holder } => Failure::new(
+            Exit::Precondition,
+            format!(
+                "{holder} is at the controls of {}/{}: pass --take-over to write anyway; the take-over is recorded",
+                prepared.plan.env, prepared.plan.app
+            ),
+        ),
         AnswerError::NoOverride { gate } => Failure::new(
             Exit::Precondition,
             format!(
@@ -156,6 +166,7 @@ pub async fn run(
     flags: Flags<'_>,
 ) -> Result<Exit, Failure> {
     let engine = engine(global, paths, flags.json)?;
+    let flags = Flags { take_over: global.take_over, ..flags };
     let again = request.clone();
     let prepared = match engine.prepare(request).await {
         Ok(prepared) => prepared,

@@ -33,6 +33,8 @@ struct Service {
     events: mpsc::Sender<OpEvent>,
     logs: std::sync::Mutex<LogFollow>,
     log_events: mpsc::Sender<(u64, LogEvent)>,
+    /// The Leases the console wants held, for the holder task.
+    leases: tokio::sync::watch::Sender<team::Wanted>,
 }
 
 /// The log screen's follow. Effects are handled on tasks of their own, so a stop can be seen
@@ -53,12 +55,21 @@ struct LogFollow {
 pub fn spawn(
     engine: Engine,
     files: Files,
+    console: String,
     events: mpsc::Sender<OpEvent>,
     log_events: mpsc::Sender<(u64, LogEvent)>,
 ) -> mpsc::UnboundedSender<Effect> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Effect>();
     let logs = std::sync::Mutex::new(LogFollow::default());
-    let service = Arc::new(Service { engine, files, events, logs, log_events });
+    let (leases, wanted) = tokio::sync::watch::channel(team::Wanted::new());
+    let envs: Vec<String> = engine.fleet().environments.iter().map(|e| e.name.clone()).collect();
+    let service = Arc::new(Service { engine, files, events, logs, log_events, leases });
+    let holder = service.clone();
+    tokio::spawn(async move { holder.hold_leases(console, wanted).await });
+    for env in envs {
+        let watcher = service.clone();
+        tokio::spawn(async move { watcher.watch_leases(env).await });
+    }
     tokio::spawn(async move {
         // A result the audit log would not take is written again as soon as there is room.
         let mut retry = tokio::time::interval(RECORD_RETRY_EVERY);
@@ -152,6 +163,9 @@ impl Service {
             }
             Effect::LoadAudit => self.load_audit().await,
             Effect::LoadApprovals => self.load_approvals().await,
+            Effect::HoldLeases(wanted) => {
+                let _ = self.leases.send(wanted);
+            }
             Effect::AnswerApproval { env, id, approve, reason } => {
                 self.answer_approval(&env, &id, approve, reason.as_deref()).await;
             }

@@ -59,6 +59,18 @@ impl Engine {
         &self.fleet.config.team.namespace
     }
 
+    /// Another Kubernetes user holding the app's Lease, live. A Lease that cannot be read is
+    /// no reason to stop a write: it is only who is looking.
+    pub(super) async fn held_by_another(
+        &self,
+        session: &Session,
+        env: &str,
+        app: &str,
+    ) -> Option<crate::team::lease::Holder> {
+        let found = crate::cluster::lease::read(&session.read, self.team_namespace(), env, app).await;
+        found.ok().flatten().filter(|h| h.user != session.user)
+    }
+
     /// The kill switch never waits for approval; where an environment asks for them, it is
     /// recorded as needing none.
     pub(super) fn kill_switch_approval(&self) -> Approval {

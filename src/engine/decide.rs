@@ -138,12 +138,15 @@ pub struct Answer {
     pub reason: Option<String>,
     /// Why go ahead past the analysis gate (`--override R`, or the console's reason field).
     pub override_reason: Option<String>,
+    /// Write although another user is at the app's controls (`--take-over`, or confirming a
+    /// screen that says so).
+    pub take_over: bool,
 }
 
 impl Answer {
     /// What auto mode answers for the operator who turned it on.
     pub fn standing(reason: &str) -> Self {
-        Self { confirmed: true, reason: Some(reason.to_owned()), override_reason: None }
+        Self { confirmed: true, reason: Some(reason.to_owned()), override_reason: None, take_over: false }
     }
 }
 
@@ -157,6 +160,9 @@ pub enum AnswerError {
     NoReason { why: Option<String> },
     #[error("not raising the canary's traffic: {gate}")]
     NoOverride { gate: String },
+    /// Another user is at the app's controls, and the answer does not take over.
+    #[error("{holder} is at the controls")]
+    NotTakenOver { holder: String },
 }
 
 fn given(text: Option<&String>) -> Option<&str> {

@@ -152,6 +152,7 @@ struct Attempt<'a> {
     emergency: Option<&'a str>,
     automatic: Option<&'static str>,
     approval: &'a super::Approval,
+    took_over: Option<&'a str>,
 }
 
 impl Attempt<'_> {
@@ -176,6 +177,7 @@ impl Attempt<'_> {
             automatic: self.automatic.map(str::to_owned),
             approval: self.approval.recorded(),
             approval_request: self.approval.request().map(str::to_owned),
+            took_over: self.took_over.map(str::to_owned),
             origin: None,
             from_resource_version: Some(step.from_resource_version.clone()),
             patch: Some(step.patch.with_precondition(&step.from_resource_version).to_value()),
@@ -196,6 +198,13 @@ impl Engine {
         mut progress: impl FnMut(&str),
     ) -> Result<Report, AnswerError> {
         let reason = decide::check(&prepared.decision, answer)?;
+        let took_over = prepared.held.as_ref().map(crate::team::lease::Holder::words);
+        if let Some(holder) = &took_over
+            && matches!(prepared.request.origin, super::Origin::Operator)
+            && !answer.take_over
+        {
+            return Err(AnswerError::NotTakenOver { holder: holder.clone() });
+        }
         let plan = &prepared.plan;
         let failed = |message: String, error: OpError| Report::new(outcome_of(&error), message, Some(error));
         if let super::Approval::Wanted { pending, .. } = &prepared.approval {
@@ -246,6 +255,7 @@ impl Engine {
                 emergency: prepared.decision.emergency(&step.target.env),
                 automatic: prepared.request.origin.automatic(),
                 approval: &prepared.approval,
+                took_over: took_over.as_deref(),
             };
             let (outcome, message, error) =
                 run_step(&attempt, step, index > 0, &mut recorder, &mut progress).await;

@@ -127,6 +127,15 @@ impl Engine {
             preflight(session, step).await?;
         }
         let approval = self.approval(session, &plan, &request.origin).await?;
+        let held = self.held_by_another(session, &plan.env, &plan.app).await;
+        let mut decision = decision;
+        // A take-over is always asked, even where protection asks nothing.
+        if held.is_some()
+            && matches!(request.origin, super::Origin::Operator)
+            && decision.confirmation == crate::ops::Confirmation::None
+        {
+            decision.confirmation = crate::ops::Confirmation::YesNo;
+        }
         Ok(Prepared {
             user: session.user.clone(),
             cluster: self.cluster_of(&placement.context),
@@ -135,6 +144,7 @@ impl Engine {
             decision,
             left_out: Vec::new(),
             approval,
+            held,
         })
     }
 
@@ -385,6 +395,8 @@ impl Engine {
             cluster,
             left_out,
             approval: self.kill_switch_approval(),
+            // The kill switch never asks anyone to step aside.
+            held: None,
         })
     }
 

@@ -87,6 +87,8 @@ pub struct AppRow {
     pub canary: Option<Row>,
     /// The app's guard: its countdown and stage in the tree, or how it ended.
     pub guard: Option<Row>,
+    /// Another console at this app's controls: `alice · canary screen · since 10:02`.
+    pub controls: Option<Row>,
     pub reason: Option<Words>,
 }
 
@@ -188,6 +190,10 @@ fn column(state: &State, env: &EnvState, window: &str, selected: bool) -> Column
                     let mut row =
                         app_row(app, env.drift.get(&app.app), figures, selected && i == state.selected_app);
                     row.guard = state.guards.of(&env.name, &app.app).map(|g| guard_row(g, state.clock));
+                    row.controls = state
+                        .controls
+                        .other(&env.name, &app.app, state.clock)
+                        .map(|h| Row::of(format!("  ☛ {}", h.words()), Tone::Warn));
                     row
                 })
                 .collect();
@@ -351,6 +357,7 @@ fn app_row(app: &AppHealth, drift: Option<&Drift>, metrics: Option<&AppMetrics>,
         }),
         canary,
         guard: None,
+        controls: None,
         reason: app.reasons.first().map(|reason| {
             Words::new(format!("  {reason}"), if app.verdict == Verdict::Healthy { Tone::Dim } else { tone })
         }),
@@ -512,6 +519,9 @@ fn app_lines(lines: &mut Vec<Line<'static>>, app: &AppRow, width: usize) {
     }
     if let Some(canary) = &app.canary {
         lines.push(text::line(canary));
+    }
+    if let Some(controls) = &app.controls {
+        lines.push(text::line(controls));
     }
     if let Some(guard) = &app.guard {
         lines.push(text::line(guard));

@@ -346,7 +346,11 @@ pub async fn until(
 
 /// What an operator at a terminal answers: yes, with a reason.
 pub fn yes(reason: &str) -> opsdeck::engine::Answer {
-    opsdeck::engine::Answer { confirmed: true, reason: Some(reason.to_owned()), override_reason: None }
+    opsdeck::engine::Answer {
+        confirmed: true,
+        reason: Some(reason.to_owned()),
+        ..opsdeck::engine::Answer::default()
+    }
 }
 
 /// The exit code the command line gives an operation error.

@@ -96,3 +96,82 @@ impl Service {
         self.send(OpEvent::Audit(Ok(crate::audit::merge(local, shared)))).await;
     }
 }
+
+/// What the Lease holder is asked to hold.
+pub(super) type Wanted = std::collections::BTreeMap<crate::app::controls::Key, crate::team::lease::Activity>;
+
+impl Service {
+    /// Holds the Leases in `wanted`, renewing them while they are wanted and releasing each
+    /// when it no longer is; runs for the console's life. A read-only environment is never
+    /// written to, a Lease included.
+    pub(super) async fn hold_leases(
+        &self,
+        console: String,
+        mut wanted: tokio::sync::watch::Receiver<Wanted>,
+    ) {
+        use crate::team::lease::{Holder, RENEW_EVERY_SECS};
+        let namespace = self.engine.fleet().config.team.namespace.clone();
+        let mut held: Wanted = Wanted::new();
+        let mut renew = tokio::time::interval(std::time::Duration::from_secs(RENEW_EVERY_SECS));
+        renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                changed = wanted.changed() => if changed.is_err() { return },
+                _ = renew.tick() => {}
+            }
+            // The console is gone: let go of everything rather than wait for the expiry.
+            let now_wanted = if self.events.is_closed() { Wanted::new() } else { wanted.borrow().clone() };
+            for ((env, app), _) in held.iter().filter(|(k, _)| !now_wanted.contains_key(*k)) {
+                let Ok(session) = self.engine.session(env).await else { continue };
+                let Some(write) = session.write.as_ref() else { continue };
+                if let Err(e) = crate::cluster::lease::release(write, &namespace, env, app, &console).await {
+                    tracing::warn!(env, app, error = %e, "could not release the Lease");
+                }
+            }
+            held.clear();
+            for ((env, app), activity) in &now_wanted {
+                let Ok(session) = self.engine.session(env).await else { continue };
+                let Some(write) = session.write.as_ref() else { continue };
+                let now = jiff::Timestamp::now();
+                let holder = Holder {
+                    env: env.clone(),
+                    app: app.clone(),
+                    user: session.user.clone(),
+                    activity: activity.words().to_owned(),
+                    console: console.clone(),
+                    since: now,
+                    renewed: now,
+                    duration_secs: i64::from(crate::team::lease::DURATION_SECS),
+                };
+                match crate::cluster::lease::hold(write, &namespace, &holder, false).await {
+                    Ok(_) => {
+                        held.insert((env.clone(), app.clone()), *activity);
+                    }
+                    Err(e) => tracing::warn!(env, app, error = %e, "could not hold the Lease"),
+                }
+            }
+            if self.events.is_closed() {
+                return;
+            }
+        }
+    }
+
+    /// Follows one environment's Leases for the console, reconnecting while it cannot.
+    pub(super) async fn watch_leases(&self, env: String) {
+        let namespace = self.engine.fleet().config.team.namespace.clone();
+        loop {
+            if let Ok(session) = self.engine.session(&env).await {
+                let events = self.events.clone();
+                let name = env.clone();
+                crate::cluster::lease::watch(&session.read, &namespace, async move |holders| {
+                    events.send(OpEvent::Leases { env: name.clone(), holders }).await.is_ok()
+                })
+                .await;
+                if self.events.is_closed() {
+                    return;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+        }
+    }
+}

@@ -58,12 +58,13 @@ fn an_answer_must_cover_what_the_decision_asks_and_the_record_says_what_it_overr
     let gated = decide(&facts(&p, &operator, policy::Decision::Go, Traffic::Analysis(Some(failing()))))
         .expect("decided");
     assert!(matches!(check(&gated, &Answer::default()), Err(AnswerError::NotConfirmed { .. })));
-    let no_override = Answer { confirmed: true, reason: Some("release 1.3".into()), override_reason: None };
+    let no_override = Answer { confirmed: true, reason: Some("release 1.3".into()), ..Answer::default() };
     assert!(matches!(check(&gated, &no_override), Err(AnswerError::NoOverride { .. })));
     let answered = Answer {
         confirmed: true,
         reason: Some("release 1.3".into()),
         override_reason: Some("load test".into()),
+        take_over: false,
     };
     let recorded = check(&gated, &answered).expect("enough").expect("a reason");
     assert!(recorded.starts_with("override (verdict fail: error rate 4.10% above 1.00%): load test"));
