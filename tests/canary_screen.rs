@@ -239,7 +239,15 @@ fn auto_on(state: &mut State) {
 fn the_canary_screen_says_what_is_true_and_what_each_key_does() {
     let mut state = state(&failing());
     press(&mut state, "l");
-    assert!(press(&mut state, "c").is_empty(), "opening the screen asks nothing of the cluster");
+    let holding = std::collections::BTreeMap::from([(
+        ("production".to_owned(), "web".to_owned()),
+        opsdeck::team::lease::Activity::CanaryScreen,
+    )]);
+    assert_eq!(
+        press(&mut state, "c"),
+        [Effect::HoldLeases(holding)],
+        "opening the screen reads nothing more: it only takes the app's Lease, for colleagues to see"
+    );
     assert_eq!(state.screen, Screen::Canary { env: 1, app: 0, input: None });
     let backend = draw(&state, 140, 40);
     let text = backend.to_string();
@@ -374,7 +382,7 @@ fn the_kill_switch_takes_every_canary_out_of_auto_mode_on_one_typed_confirmation
     code(&mut state, Key::Tab);
     press(&mut state, "error spike");
     let run = code(&mut state, Key::Enter);
-    assert!(matches!(run.as_slice(), [Effect::Execute { .. }]), "{run:?}");
+    assert!(matches!(run.as_slice(), [Effect::Execute { .. }, Effect::HoldLeases(_)]), "{run:?}");
     assert!(state.autos.is_empty(), "the kill switch ends auto mode");
 }
 

@@ -637,4 +637,88 @@ mod tier {
         let done = |op: &str| (op.to_owned(), "done".to_owned());
         assert_eq!(outcomes, [done("controller-abort"), done("controller-retry"), done("controller-pause")]);
     }
+    /// The team's records on a real API server: `cluster-setup` installs the admission policy
+    /// (v1beta1 on 1.28), opsdeck's own records land as immutable ConfigMaps, and the server
+    /// itself refuses a record claiming another writer, an edit of a record, and an approval by
+    /// the request's own requester.
+    #[test]
+    #[ignore = "needs a real cluster: OPSDECK_E2E_KUBECONFIG"]
+    fn the_server_holds_the_teams_records_to_their_writers() {
+        let real = Real::start("team", &web());
+        let team = format!("{}-team", real.ns);
+        real.write_config(&format!("{}\n[team]\nnamespace = \"{team}\"\n", real.default_config()));
+        let setup = real.opsdeck(&["cluster-setup", "--env", "production", "--yes"]);
+        assert_eq!(setup.status.code(), Some(0), "{}", text(&setup));
+        assert!(
+            text(&setup).contains("applied ValidatingAdmissionPolicy opsdeck-records"),
+            "{}",
+            text(&setup)
+        );
+        let in_team = |args: &[&str]| {
+            std::process::Command::new("kubectl")
+                .arg("--kubeconfig")
+                .arg(&real.kubeconfig)
+                .args(["--context", "production", "-n", &team])
+                .args(args)
+                .output()
+                .expect("kubectl")
+        };
+        real.rolled_out("production", "web");
+        let restart =
+            real.opsdeck(&["restart", "--env", "production", "--app", "web", "--yes", "--reason", "e2e"]);
+        assert_eq!(restart.status.code(), Some(0), "{}", text(&restart));
+        let user = real.audit()[0]["user"].as_str().expect("the server's name for us").to_owned();
+        Real::eventually("both records in the cluster", Duration::from_secs(30), || {
+            let out = in_team(&["get", "configmaps", "-l", "opsdeck.dev/record=audit", "-o", "json"]);
+            let list: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            let items = list["items"].as_array().cloned().unwrap_or_default();
+            items.len() == 2 && items.iter().all(|i| i["immutable"] == true)
+        });
+
+        let record = |name: &str, kind: &str, user: &str, requester: Option<&str>| {
+            let mut annotations = json!({"opsdeck.dev/user": user});
+            if let Some(r) = requester {
+                annotations["opsdeck.dev/requester"] = json!(r);
+            }
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "immutable": true,
+                "metadata": {"name": name, "namespace": team, "annotations": annotations,
+                    "labels": {"app.kubernetes.io/managed-by": "opsdeck", "opsdeck.dev/record": kind}},
+                "data": {"record.json": "{}"}})
+        };
+        let create = |object: &Value| {
+            let path = real.dir.path().join("record.json");
+            std::fs::write(&path, object.to_string()).expect("write");
+            in_team(&["create", "-f", path.to_str().expect("path")])
+        };
+        // The policy takes a moment to be in force after it is created.
+        Real::eventually("a forged writer refused by the server", Duration::from_secs(30), || {
+            let out = create(&record("opsdeck-audit-forged", "audit", "mallory", None));
+            !out.status.success() && text(&out).contains("must name")
+        });
+        let own = create(&record("opsdeck-request-e2e", "request", &user, None));
+        assert!(own.status.success(), "a record naming its writer is admitted: {}", text(&own));
+        let self_approval = create(&record("opsdeck-approval-e2e", "approval", &user, Some(&user)));
+        assert!(
+            text(&self_approval).contains("cannot be answered by the user who made it"),
+            "{}",
+            text(&self_approval)
+        );
+        let edit = in_team(&[
+            "patch",
+            "configmap",
+            "opsdeck-request-e2e",
+            "--type=merge",
+            "-p",
+            r#"{"data":{"record.json":"{\"x\":1}"}}"#,
+        ]);
+        assert!(!edit.status.success(), "a record is never edited: {}", text(&edit));
+        assert!(
+            text(&edit).contains("immutable") || text(&edit).contains("only by an administrator"),
+            "{}",
+            text(&edit)
+        );
+        let approvals = real.opsdeck(&["approvals", "--env", "production", "--all", "--json"]);
+        assert_eq!(approvals.status.code(), Some(0), "{}", text(&approvals));
+        let _ = in_team(&["delete", "namespace", &team, "--wait=false"]);
+    }
 }

@@ -234,10 +234,11 @@ fn approvals_words(env: &crate::app::EnvState) -> Option<Words> {
     if !env.require_approval {
         return None;
     }
-    Some(match env.records_enforced {
-        Some(true) => Words::new("approvals ✓ enforced by the server", Tone::Ok),
-        Some(false) => Words::new("approvals NOT enforced by the server (opsdeck cluster-setup)", Tone::Warn),
-        None => Words::new("approvals: enforcement not known yet", Tone::Dim),
+    // Until the server has answered, the column has better things to say.
+    Some(if env.records_enforced? {
+        Words::new("approvals ✓ enforced by the server", Tone::Ok)
+    } else {
+        Words::new("approvals NOT enforced by the server (opsdeck cluster-setup)", Tone::Warn)
     })
 }
 
