@@ -97,6 +97,14 @@ impl Prepared {
     pub fn warnings(&self) -> Vec<String> {
         let mut warnings: Vec<String> =
             self.plan.warnings.iter().chain(&self.decision.warnings).cloned().collect();
+        warnings.extend(self.team_warnings());
+        warnings
+    }
+
+    /// What the team's state means for this write: the approval it waits for or was given,
+    /// and a colleague at the controls whom confirming takes over from.
+    pub fn team_warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
         if let Approval::Wanted { pending, note } = &self.approval {
             warnings.extend(note.clone());
             warnings.push(match pending {
@@ -109,11 +117,12 @@ impl Prepared {
         }
         if let Some(holder) = &self.held {
             warnings.push(format!(
-                "{} is at the controls of {}/{} ({}): confirming takes over, and the record says so",
+                "{} is at the controls of {}/{} ({} since {}): confirming takes over, and the record says so",
                 holder.user,
                 holder.env,
                 holder.app,
-                holder.words()
+                holder.activity,
+                holder.since.strftime("%H:%M")
             ));
         }
         if let Approval::Granted { request, by } = &self.approval {

@@ -719,6 +719,9 @@ mod tier {
         );
         let approvals = real.opsdeck(&["approvals", "--env", "production", "--all", "--json"]);
         assert_eq!(approvals.status.code(), Some(0), "{}", text(&approvals));
+        // Labelled like the tier's own, so a test that measures the servers alone waits for the
+        // namespace controller to be done with it.
+        let _ = in_team(&["label", "namespace", &team, "opsdeck-e2e=true"]);
         let _ = in_team(&["delete", "namespace", &team, "--wait=false"]);
     }
 }

@@ -188,9 +188,12 @@ impl Engine {
             self.session(&prepared.plan.env).await.map_err(|e| OpError::Unreachable(e.to_string()))?;
         let write = session.writer().map_err(|e| OpError::Forbidden(e.to_string()))?;
         let expiry = self.fleet.config.team.approval_expiry.0;
+        // What the approver should know of the change itself; the requester's own notes about
+        // waiting for approval are not for them.
+        let warnings = prepared.plan.warnings.iter().chain(&prepared.decision.warnings).cloned().collect();
         let request = approval::request_for(
             &prepared.plan,
-            prepared.warnings(),
+            warnings,
             &session.user,
             reason,
             jiff::Timestamp::now(),

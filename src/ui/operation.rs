@@ -130,10 +130,12 @@ fn confirm(state: &ConfirmState) -> ConfirmView {
     }
     lines.push(Row::from(vec![Words::dim("user     "), Words::plain(state.prepared.user.clone())]));
     // The decision's own (an override, an emergency) stand out from what the plan notes.
-    if !state.prepared.decision.warnings.is_empty() {
+    let strong: Vec<String> =
+        state.prepared.decision.warnings.iter().cloned().chain(state.prepared.team_warnings()).collect();
+    if !strong.is_empty() {
         lines.push(Row::blank());
     }
-    for warning in &state.prepared.decision.warnings {
+    for warning in &strong {
         lines.push(Row::of(format!("⚠ {warning}"), Tone::Bad));
     }
     for warning in &plan.warnings {

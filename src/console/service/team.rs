@@ -53,8 +53,13 @@ impl Service {
         let result = self.engine.answer_request(env, id, approve, reason).await.map_or_else(
             |e| Err(format!("{id} not answered: {e}")),
             |l| {
+                let then = if approve {
+                    "goes ahead when they confirm it again, if the objects still match its plan"
+                } else {
+                    "is refused with your reason when they try again"
+                };
                 Ok(format!(
-                    "{} {id} ({env}/{}: {}); {}'s operation goes ahead on its plan when they confirm it again",
+                    "{} {id} ({env}/{}: {}); {}'s operation {then}",
                     if approve { "approved" } else { "denied" },
                     l.request.app,
                     l.request.sentence,
