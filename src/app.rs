@@ -8,6 +8,7 @@ pub mod approvals;
 pub mod auto;
 pub mod canary;
 pub mod checklist;
+pub mod colleagues;
 mod confirm;
 pub mod controls;
 mod effect;

@@ -327,3 +327,55 @@ async fn a_colleague_at_the_controls_is_shown_and_a_write_asks_to_take_over() {
         let _ = tokio::time::timeout(std::time::Duration::from_millis(200), console.step()).await;
     }
 }
+
+/// Confirms the typed confirmation on screen for production/web with `reason`, and waits for
+/// the result.
+async fn confirm_typed(console: &mut opsdeck::console::Console, reason: &str) -> (String, String) {
+    use opsdeck::app::Overlay;
+    fleet::until(console, "the confirmation", |s| matches!(s.overlay, Some(Overlay::Confirm(_)))).await;
+    fleet::press(console, "production/web");
+    fleet::key(console, opsdeck::app::Key::Tab);
+    fleet::press(console, reason);
+    fleet::key(console, opsdeck::app::Key::Enter);
+    fleet::until(console, "the result", |s| matches!(s.overlay, Some(Overlay::Finished { .. }))).await;
+    let Some(Overlay::Finished { outcome, message, .. }) = &console.state.overlay else { unreachable!() };
+    (outcome.clone(), message.clone())
+}
+
+#[tokio::test]
+async fn the_requesters_console_plans_again_on_approval_and_hears_a_colleagues_write() {
+    let demo = fleet::start().await;
+    let (a, b) = operators(&demo, "");
+    let mut console = demo.console(&a);
+    fleet::until(&mut console, "synced", |s| s.envs.iter().all(|e| e.snapshot.is_some() && e.user.is_some()))
+        .await;
+    fleet::press(&mut console, "llc");
+    fleet::press(&mut console, "s");
+    let (outcome, message) = confirm_typed(&mut console, "stage 2").await;
+    assert_eq!(outcome, "pending", "{message}");
+    let id = console.state.awaiting.keys().next().cloned().unwrap_or_else(|| panic!("kept: {message}"));
+    assert!(message.contains(&id), "{message}");
+
+    let out = demo.run_as("b", &b, &["approve", &id]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // The console hears the approval and plans again: a confirmation of the fresh plan.
+    fleet::until(&mut console, "planned again", |s| {
+        matches!(&s.overlay, Some(opsdeck::app::Overlay::Confirm(c))
+            if matches!(c.prepared.approval, opsdeck::engine::Approval::Granted { .. }))
+    })
+    .await;
+    let (outcome, message) = confirm_typed(&mut console, "stage 2").await;
+    assert_eq!(outcome, "done", "{message}");
+    assert_eq!(ingress_weight(&demo.get("production", "ingresses", "web-canary").await), "25");
+
+    // B pauses web while A's canary screen holds it: a take-over, and A's console hears it.
+    let pause = ["pause", "--env", "production", "--app", "web", "--yes", "--reason", "hold", "--take-over"];
+    let out = demo.run_as("b", &b, &pause).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    fleet::until(&mut console, "the colleague's write", |s| {
+        s.notice.as_ref().is_some_and(|n| {
+            n.text.starts_with("demo-lead: production · shop/web · paused false → true · done")
+        })
+    })
+    .await;
+}

@@ -27,6 +27,17 @@ pub enum OpEvent {
     Approvals(Result<Vec<crate::app::approvals::Pending>, String>),
     /// How answering a request went, in words.
     Answered(Result<String, String>),
+    /// A confirmed operation waits for approval request `id`: the console plans `request`
+    /// again once a colleague approves it.
+    Awaiting {
+        id: String,
+        request: crate::engine::Request,
+    },
+    /// A team record appeared in an environment's cluster (a colleague's operation, an answer).
+    Record {
+        env: String,
+        record: Box<crate::team::Shared>,
+    },
     /// An environment's opsdeck Leases, after a change.
     Leases {
         env: String,

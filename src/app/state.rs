@@ -174,6 +174,10 @@ pub struct State {
     pub guards: super::guard::Guards,
     /// Who is at the controls of which app: this console's Leases and everyone's.
     pub controls: super::controls::Controls,
+    /// Operations confirmed here that wait for approval, by request id.
+    pub awaiting: std::collections::BTreeMap<String, crate::engine::Request>,
+    /// When the console started: team records older than this are history, not news.
+    pub started: jiff::Timestamp,
     /// The last follow started: each gets a new number.
     pub log_session: u64,
     /// The time as of the last tick: auto mode's decisions are made against it.
@@ -283,6 +287,8 @@ impl State {
             log_session: 0,
             guards: super::guard::Guards::default(),
             controls: super::controls::Controls::new(crate::team::lease::console_id()),
+            awaiting: std::collections::BTreeMap::new(),
+            started: now,
             recent_errors: None,
             clock: now,
             notice: None,

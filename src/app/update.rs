@@ -297,6 +297,8 @@ fn op_event(state: &mut State, event: OpEvent) -> Update {
         OpEvent::RecentErrors { env, app, logs } => rollback::recent_errors_read(state, &env, &app, logs),
         OpEvent::ChecklistSaved { env, result, shared } => checklist::saved(state, &env, result, shared),
         OpEvent::Approvals(items) => approvals::loaded(state, items),
+        OpEvent::Awaiting { id, request } => super::colleagues::awaiting(state, id, request),
+        OpEvent::Record { env, record } => super::colleagues::record(state, &env, *record),
         OpEvent::Leases { env, holders } => Update::quiet(state.controls.seen(&env, holders)),
         OpEvent::Answered(result) => approvals::answered(state, result),
         OpEvent::Audit(records) => {

@@ -65,6 +65,29 @@ async fn list_selected(
     Ok((records, problems))
 }
 
+/// Every opsdeck record in the namespace as it is stored (the ones already there first), to
+/// `send`, which returns false to stop; runs until then, the watch restarted after an error.
+pub async fn watch(client: &Client, namespace: &str, mut send: impl AsyncFnMut(Shared) -> bool) {
+    use futures::StreamExt;
+    use kube::runtime::{WatchStreamExt, watcher};
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
+    let selector = format!("{}={}", team::MANAGED_BY.0, team::MANAGED_BY.1);
+    let stream =
+        watcher(api, watcher::Config::default().labels(&selector)).default_backoff().applied_objects();
+    futures::pin_mut!(stream);
+    while let Some(event) = stream.next().await {
+        let Ok(map) = event else {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            continue;
+        };
+        if let Ok(record) = Shared::from_config_map(&map)
+            && !send(record).await
+        {
+            return;
+        }
+    }
+}
+
 /// The admission API's versions, newest first: v1 from Kubernetes 1.30, v1beta1 (behind its
 /// feature gate) before.
 const ADMISSION_VERSIONS: [&str; 2] = ["v1", "v1beta1"];

@@ -68,7 +68,10 @@ pub fn spawn(
     tokio::spawn(async move { holder.hold_leases(console, wanted).await });
     for env in envs {
         let watcher = service.clone();
-        tokio::spawn(async move { watcher.watch_leases(env).await });
+        let name = env.clone();
+        tokio::spawn(async move { watcher.watch_leases(name).await });
+        let watcher = service.clone();
+        tokio::spawn(async move { watcher.watch_records(env).await });
     }
     tokio::spawn(async move {
         // A result the audit log would not take is written again as soon as there is room.
@@ -219,6 +222,11 @@ impl Service {
         let sentence = prepared.plan.sentence();
         let (outcome, message) = match self.engine.execute(prepared, answer, progress).await {
             Ok(report) => {
+                if let Some(id) = &report.awaiting {
+                    // The console keeps the request, and plans it again once it is approved.
+                    let awaiting = OpEvent::Awaiting { id: id.clone(), request: prepared.request.clone() };
+                    self.send(awaiting).await;
+                }
                 let mut message = report.message;
                 for line in &report.unrecorded {
                     let _ = write!(message, "\n⚠ {line}: kept, and written again before the next operation");
