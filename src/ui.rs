@@ -85,6 +85,8 @@ struct HeaderView {
     readonly: bool,
     autos: usize,
     demo: bool,
+    /// Environments that require approvals the server does not enforce.
+    unenforced: Vec<String>,
 }
 
 fn header_view(state: &State) -> HeaderView {
@@ -94,6 +96,12 @@ fn header_view(state: &State) -> HeaderView {
         readonly: state.readonly,
         autos: state.autos.len(),
         demo: state.demo,
+        unenforced: state
+            .envs
+            .iter()
+            .filter(|e| e.require_approval && e.records_enforced == Some(false))
+            .map(|e| e.name.clone())
+            .collect(),
     }
 }
 
@@ -107,6 +115,12 @@ fn render_header(frame: &mut Frame, area: Rect, view: &HeaderView) {
     }
     if view.autos > 0 {
         spans.push(Span::styled(format!(" AUTO ×{} ", view.autos), theme::READONLY));
+    }
+    if !view.unenforced.is_empty() {
+        spans.push(Span::styled(
+            format!(" approvals not enforced by the server: {} ", view.unenforced.join(", ")),
+            theme::READONLY,
+        ));
     }
     if view.demo {
         spans.push(Span::raw(" "));

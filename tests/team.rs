@@ -205,6 +205,8 @@ async fn a_checklist_signed_on_one_machine_opens_the_gate_on_another_once_every_
     fleet::walk_and_sign(&mut console, "llC", "production").await;
     let notice = console.state.notice.clone().map(|n| n.text).unwrap_or_default();
     assert!(notice.contains("kept in production's cluster for the team"), "{notice}");
+    let walk = fleet::screen(&console.state, 200, 50);
+    assert!(walk.contains("sign-off 1 of 2: devops-lead still to sign"), "{walk}");
     drop(console);
 
     // On B's machine there is no local report: the gate reads the team's, and wants B too.
@@ -378,4 +380,25 @@ async fn the_requesters_console_plans_again_on_approval_and_hears_a_colleagues_w
         })
     })
     .await;
+}
+
+#[tokio::test]
+async fn where_the_policy_is_not_installed_every_approval_says_so() {
+    let demo = fleet::start().await;
+    let a = demo.config_with(
+        "a.toml",
+        &[("context = \"staging\"\n", "context = \"staging\"\nrequire_approval = true\n")],
+    );
+    let out = demo.run_as("a", &a, &["restart", "--env", "staging", "--app", "web", "--yes", "--json"]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let id = json_of(&out)["awaiting_approval"].as_str().expect("a request").to_owned();
+    let out = demo.run_as("a", &a, &["approvals"]).await;
+    assert!(text(&out).contains(&id) && text(&out).contains("NOT enforced by the server"), "{}", text(&out));
+
+    let mut console = demo.console(&a);
+    fleet::until(&mut console, "the policy looked for", |s| s.envs.iter().all(|e| e.user.is_some())).await;
+    fleet::until(&mut console, "synced", |s| s.envs.iter().all(|e| e.snapshot.is_some())).await;
+    let shown = fleet::screen(&console.state, 160, 45);
+    assert!(shown.contains("approvals not enforced by the server: staging"), "the header says so: {shown}");
+    assert!(shown.contains("approvals NOT enforced by the server"), "and the column: {shown}");
 }

@@ -84,7 +84,10 @@ pub fn view(state: &State, env: usize) -> Option<ChecklistView> {
         Some(walk) => {
             let (list, cursor_row) = list(walk);
             Body::Walk(WalkView {
-                head: head(walk),
+                head: head(
+                    walk,
+                    &state.fleet.env_config(&e.name).map(|c| c.signoffs.clone()).unwrap_or_default(),
+                ),
                 list,
                 cursor_row,
                 detail: detail(walk),
@@ -95,7 +98,25 @@ pub fn view(state: &State, env: usize) -> Option<ChecklistView> {
     Some(ChecklistView { env: e.name.clone(), color: e.color, body })
 }
 
-fn head(walk: &Walk) -> Vec<Row> {
+/// The sign-off block after the first signature: who still signs, and how.
+fn block(walk: &Walk, roles: &[String]) -> String {
+    if roles.is_empty() {
+        return String::new();
+    }
+    let missing = crate::team::signoff::missing(&walk.report, roles);
+    if missing.is_empty() {
+        return format!(" · sign-off complete ({} of {})", roles.len(), roles.len());
+    }
+    format!(
+        " · sign-off {} of {}: {} still to sign, each as another Kubernetes user (opsdeck checklist --env {} --cosign)",
+        roles.len() - missing.len(),
+        roles.len(),
+        missing.join(", "),
+        walk.report.env
+    )
+}
+
+fn head(walk: &Walk, roles: &[String]) -> Vec<Row> {
     let r = &walk.report;
     let version = r.checklist_version.as_deref().map(|v| format!(" v{v}")).unwrap_or_default();
     let targets: Vec<String> = r.targets.iter().map(|(a, v)| format!("{a} {v}")).collect();
@@ -119,9 +140,10 @@ fn head(walk: &Walk) -> Vec<Row> {
     let sign = match (&r.signed_by, r.signed_at, &walk.saved) {
         (Some(by), Some(at), saved) => Row::of(
             format!(
-                "✔ signed by {by} at {}{}",
+                "✔ signed by {by} at {}{}{}",
                 at.strftime("%Y-%m-%d %H:%M UTC"),
-                saved.as_ref().map(|(_, md)| format!(" · {}", md.display())).unwrap_or_default()
+                saved.as_ref().map(|(_, md)| format!(" · {}", md.display())).unwrap_or_default(),
+                block(walk, roles)
             ),
             Tone::Ok,
         ),
@@ -134,7 +156,15 @@ fn head(walk: &Walk) -> Vec<Row> {
             Tone::Warn,
         ),
         _ => Row::of(
-            format!("every required item is done: {} signs it off", key_for(Mode::Checklist, Command::Sign)),
+            format!(
+                "every required item is done: {} signs it off{}",
+                key_for(Mode::Checklist, Command::Sign),
+                if roles.is_empty() {
+                    String::new()
+                } else {
+                    format!(" as {}, the first of {}", roles[0], roles.join(", "))
+                }
+            ),
             Tone::Ok,
         ),
     };
