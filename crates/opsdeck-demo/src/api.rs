@@ -86,9 +86,8 @@ async fn dispatch(
     req: Request<Incoming>,
 ) -> Result<Response<Body>, ApiError> {
     let method = req.method().clone();
-    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    let content_type =
-        req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let accept = header_text(&req, header::ACCEPT);
+    let content_type = header_text(&req, header::CONTENT_TYPE);
     let discovery_doc = |doc: Option<Value>, path: &str| {
         cluster.count("get discovery".into());
         doc.map(|d| ok(&d)).ok_or_else(|| ApiError::path_not_found(path))
@@ -152,6 +151,11 @@ async fn dispatch(
     }
 }
 
+/// A request header as text; empty when absent or not text.
+fn header_text(req: &Request<Incoming>, name: header::HeaderName) -> String {
+    req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned()
+}
+
 /// One object: get, patch, update, delete, each update and delete through admission.
 async fn object(
     cluster: &Arc<Cluster>,
@@ -161,9 +165,8 @@ async fn object(
     req: Request<Incoming>,
 ) -> Result<Response<Body>, ApiError> {
     let method = req.method().clone();
-    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    let content_type =
-        req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let accept = header_text(&req, header::ACCEPT);
+    let content_type = header_text(&req, header::CONTENT_TYPE);
     let name = name.to_owned();
     let verb = verb_for(&method, false, query);
     cluster.count(counter_key(verb, &resource.qualified(), query));
