@@ -294,6 +294,20 @@ async fn a_colleague_at_the_controls_is_shown_and_a_write_asks_to_take_over() {
     .await;
     let overview = fleet::screen(&console.state, 160, 45);
     assert!(overview.contains("☛ demo-lead · canary screen · since"), "{overview}");
+    // A's console asks for the take-over in the confirmation itself.
+    fleet::press(&mut console, "llp");
+    fleet::until(&mut console, "the confirmation", |s| {
+        matches!(s.overlay, Some(opsdeck::app::Overlay::Confirm(_)))
+    })
+    .await;
+    let confirm = fleet::screen(&console.state, 160, 45);
+    assert!(
+        confirm.contains("demo-lead is at the controls of production/web (canary screen since"),
+        "{confirm}"
+    );
+    let Some(opsdeck::app::Overlay::Confirm(c)) = &console.state.overlay else { unreachable!() };
+    assert!(c.answer().take_over, "confirming this screen is the explicit take-over");
+    fleet::key(&mut console, opsdeck::app::Key::Esc);
 
     // A's write asks for a take-over, and records it.
     let out = demo.run_as("a", &demo.config, &step).await;

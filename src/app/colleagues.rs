@@ -17,8 +17,9 @@ pub fn awaiting(state: &mut State, id: String, request: crate::engine::Request) 
 }
 
 pub fn record(state: &mut State, env: &str, shared: Shared) -> Update {
-    // What was there before the console started is the audit log's, not news.
-    if shared.created.is_some_and(|at| at < state.started) {
+    // What was there before the console started is the audit log's, not news. The server
+    // stores creation times to the second: a record of the console's first second is news.
+    if shared.created.is_some_and(|at| at.as_second() < state.started.as_second()) {
         return Update::default();
     }
     match shared.kind {

@@ -33,16 +33,6 @@ pub enum OpEvent {
         id: String,
         request: crate::engine::Request,
     },
-    /// A team record appeared in an environment's cluster (a colleague's operation, an answer).
-    Record {
-        env: String,
-        record: Box<crate::team::Shared>,
-    },
-    /// An environment's opsdeck Leases, after a change.
-    Leases {
-        env: String,
-        holders: Vec<crate::team::lease::Holder>,
-    },
     /// The checklist of an environment and the objects its checks read, or why not.
     Checklist {
         env: String,

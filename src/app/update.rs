@@ -92,6 +92,10 @@ fn step(state: &mut State, action: Action) -> Update {
                 None => Update::default(),
             }
         }
+        Action::Env { index, update: EnvUpdate::Record(record) } => {
+            let Some(name) = state.envs.get(index).map(|e| e.name.clone()) else { return Update::default() };
+            super::colleagues::record(state, &name, *record)
+        }
         Action::Env { index, update } => {
             let round = matches!(update, EnvUpdate::Metrics(_));
             let health = matches!(update, EnvUpdate::Health(_));
@@ -140,8 +144,14 @@ fn step(state: &mut State, action: Action) -> Update {
 }
 
 fn env_update(state: &mut State, index: usize, update: EnvUpdate) -> bool {
+    if let EnvUpdate::Leases(holders) = update {
+        let Some(name) = state.envs.get(index).map(|e| e.name.clone()) else { return false };
+        return state.controls.seen(&name, holders);
+    }
     let Some(env) = state.envs.get_mut(index) else { return false };
     let next = match update {
+        // Handled above (Leases) and in `step` (a record may have effects).
+        EnvUpdate::Leases(_) | EnvUpdate::Record(_) => return false,
         EnvUpdate::Identity { user, enforced } => {
             let changed = env.user.as_ref() != Some(&user) || env.records_enforced != enforced;
             env.user = Some(user);
@@ -298,8 +308,6 @@ fn op_event(state: &mut State, event: OpEvent) -> Update {
         OpEvent::ChecklistSaved { env, result, shared } => checklist::saved(state, &env, result, shared),
         OpEvent::Approvals(items) => approvals::loaded(state, items),
         OpEvent::Awaiting { id, request } => super::colleagues::awaiting(state, id, request),
-        OpEvent::Record { env, record } => super::colleagues::record(state, &env, *record),
-        OpEvent::Leases { env, holders } => Update::quiet(state.controls.seen(&env, holders)),
         OpEvent::Answered(result) => approvals::answered(state, result),
         OpEvent::Audit(records) => {
             if let Some(Overlay::Audit { records: shown, .. }) = &mut state.overlay {

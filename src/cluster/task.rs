@@ -48,6 +48,10 @@ pub enum EnvUpdate {
     Misconfigured {
         reason: String,
     },
+    /// Every opsdeck Lease in the team's namespace, after a change.
+    Leases(Vec<crate::team::lease::Holder>),
+    /// A team record as stored (the ones already there first).
+    Record(Box<crate::team::Shared>),
     /// The Kubernetes user the context authenticates as, and whether the server enforces the
     /// team records' admission policy (`None`: it could not be told).
     Identity {
@@ -86,6 +90,15 @@ pub struct EnvWatch {
     pub apps: Vec<Placement>,
     /// Where the apps' request metrics come from; `None` when nothing asks for them.
     pub metrics: Option<Result<metrics::Settings, String>>,
+    /// The team's namespace, whose Leases (and records, when shared) are watched.
+    pub team: Option<Team>,
+}
+
+/// What of the team's namespace an environment's task watches.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Team {
+    pub namespace: String,
+    pub records: bool,
 }
 
 impl EnvWatch {
@@ -125,8 +138,41 @@ impl EnvWatch {
                 .unwrap_or_default(),
         };
         let metrics = (!apps.is_empty()).then(|| metrics::Settings::for_env(fleet, env));
-        Self { env: env.to_owned(), spec, apps, metrics }
+        let config = &fleet.config.team;
+        let team = Some(Team { namespace: config.namespace.clone(), records: config.shared_records });
+        Self { env: env.to_owned(), spec, apps, metrics, team }
     }
+}
+
+/// The team namespace's watches: its Leases, and its records when they are shared.
+fn spawn_team(
+    index: usize,
+    team: Team,
+    client: kube::Client,
+    tx: mpsc::Sender<(usize, EnvUpdate)>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let leases = {
+            let tx = tx.clone();
+            let client = client.clone();
+            let namespace = team.namespace.clone();
+            async move {
+                super::lease::watch(&client, &namespace, async move |holders| {
+                    tx.send((index, EnvUpdate::Leases(holders))).await.is_ok()
+                })
+                .await;
+            }
+        };
+        let records = async move {
+            if team.records {
+                super::records::watch(&client, &team.namespace, async move |record| {
+                    tx.send((index, EnvUpdate::Record(Box::new(record)))).await.is_ok()
+                })
+                .await;
+            }
+        };
+        futures::join!(leases, records);
+    })
 }
 
 /// `key in (v1,v1-primary,v2,v2-primary)` when every app is selected by one label with the
@@ -193,9 +239,15 @@ async fn probe(client: &kube::Client, context: &str) -> EnvUpdate {
 
 /// Who the server says we are; `Err(Some(why))` when it refuses our credentials, `Err(None)`
 /// when it did not say (ask again later).
-async fn identify(client: &kube::Client, context: &str) -> Result<String, Option<String>> {
+/// Who we are, and whether the server enforces the team records' admission policy (`None`
+/// when that cannot be told in time).
+async fn identify(client: &kube::Client, context: &str) -> Result<(String, Option<bool>), Option<String>> {
     match super::ops::whoami(client).await {
-        Ok(user) => Ok(user),
+        Ok(user) => {
+            let policy = super::records::policy_installed(client);
+            let enforced = tokio::time::timeout(PROBE_TIMEOUT, policy).await.ok().and_then(Result::ok);
+            Ok((user, enforced))
+        }
         Err(super::ops::OpError::Forbidden(why)) => Err(Some(super::ops::refused_credentials(&why, context))),
         Err(_) => Err(None),
     }
@@ -286,6 +338,9 @@ pub fn spawn_environment(
         let (snapshots, latest) = tokio::sync::watch::channel(None);
         // Aborted with this task: a metrics loop must not outlive its environment.
         let _metrics = AbortOnDrop(spawn_metrics(index, &watch, clients.scrape.clone(), latest, tx.clone()));
+        // Who is at the controls, and what colleagues did: on this task's own client.
+        let _team =
+            AbortOnDrop(watch.team.clone().map(|t| spawn_team(index, t, clients.read.clone(), tx.clone())));
         let mut watchers = watch::start(&clients.read, &watch.spec);
         let mut tables = Tables::default();
         let mut flush: Option<tokio::time::Instant> = None;
@@ -305,11 +360,9 @@ pub fn spawn_environment(
                         // Bounded like the probe, so a hung server is noticed within one tick.
                         let asked = tokio::time::timeout(PROBE_TIMEOUT, identify(&clients.read, &context));
                         match asked.await.unwrap_or(Err(None)) {
-                            Ok(user) => {
+                            Ok((user, enforced)) => {
                                 identified = true;
                                 refused = None;
-                                let policy = super::records::policy_installed(&clients.read);
-                                let enforced = tokio::time::timeout(PROBE_TIMEOUT, policy).await.ok().and_then(Result::ok);
                                 if !send(EnvUpdate::Identity { user, enforced }).await {
                                     return;
                                 }

@@ -62,17 +62,9 @@ pub fn spawn(
     let (tx, mut rx) = mpsc::unbounded_channel::<Effect>();
     let logs = std::sync::Mutex::new(LogFollow::default());
     let (leases, wanted) = tokio::sync::watch::channel(team::Wanted::new());
-    let envs: Vec<String> = engine.fleet().environments.iter().map(|e| e.name.clone()).collect();
     let service = Arc::new(Service { engine, files, events, logs, log_events, leases });
     let holder = service.clone();
     tokio::spawn(async move { holder.hold_leases(console, wanted).await });
-    for env in envs {
-        let watcher = service.clone();
-        let name = env.clone();
-        tokio::spawn(async move { watcher.watch_leases(name).await });
-        let watcher = service.clone();
-        tokio::spawn(async move { watcher.watch_records(env).await });
-    }
     tokio::spawn(async move {
         // A result the audit log would not take is written again as soon as there is room.
         let mut retry = tokio::time::interval(RECORD_RETRY_EVERY);

@@ -160,46 +160,4 @@ impl Service {
             }
         }
     }
-
-    /// Follows one environment's team records for the console (colleagues' operations, answers
-    /// to requests), reconnecting while it cannot.
-    pub(super) async fn watch_records(&self, env: String) {
-        let namespace = self.engine.fleet().config.team.namespace.clone();
-        if !self.engine.fleet().config.team.shared_records {
-            return;
-        }
-        loop {
-            if let Ok(session) = self.engine.session(&env).await {
-                let events = self.events.clone();
-                let name = env.clone();
-                crate::cluster::records::watch(&session.read, &namespace, async move |record| {
-                    events.send(OpEvent::Record { env: name.clone(), record: Box::new(record) }).await.is_ok()
-                })
-                .await;
-                if self.events.is_closed() {
-                    return;
-                }
-            }
-            tokio::time::sleep(std::time::Duration::from_secs(10)).await;
-        }
-    }
-
-    /// Follows one environment's Leases for the console, reconnecting while it cannot.
-    pub(super) async fn watch_leases(&self, env: String) {
-        let namespace = self.engine.fleet().config.team.namespace.clone();
-        loop {
-            if let Ok(session) = self.engine.session(&env).await {
-                let events = self.events.clone();
-                let name = env.clone();
-                crate::cluster::lease::watch(&session.read, &namespace, async move |holders| {
-                    events.send(OpEvent::Leases { env: name.clone(), holders }).await.is_ok()
-                })
-                .await;
-                if self.events.is_closed() {
-                    return;
-                }
-            }
-            tokio::time::sleep(std::time::Duration::from_secs(10)).await;
-        }
-    }
 }
