@@ -140,11 +140,13 @@ pub async fn answer(
                 out!("approvals here are {}", enforcement(enforced));
                 return Ok(Exit::Ok);
             }
-            Err(crate::engine::Refusal::Unknown(why)) => last = Some(why),
+            // Not in this environment, or it cannot be asked: look in the others.
+            Err(crate::engine::Refusal::Unknown(why)) => last = Some(Failure::new(Exit::Precondition, why)),
+            Err(e @ crate::engine::Refusal::Unreachable(_)) => last = Some(refused(&e)),
             Err(e) => return Err(refused(&e)),
         }
     }
-    Err(Failure::new(Exit::Precondition, last.unwrap_or_else(|| format!("no approval request {id}"))))
+    Err(last.unwrap_or_else(|| Failure::new(Exit::Precondition, format!("no approval request {id}"))))
 }
 
 pub async fn cluster_setup(
