@@ -104,43 +104,19 @@ impl Engine {
                 plan.env
             ))
         })?;
-        let fingerprint = approval::fingerprint(plan);
-        let mine: Vec<&Listed> = listed
-            .iter()
-            .filter(|l| {
-                let r = &l.request;
-                r.requester == session.user
-                    && r.env == plan.env
-                    && r.app == plan.app
-                    && r.operation == plan.operation.name()
-            })
-            .collect();
-        let same: Vec<&&Listed> = mine.iter().filter(|l| l.request.fingerprint == fingerprint).collect();
-        if let Some(l) = same.iter().find(|l| matches!(l.standing, Standing::Approved { .. })) {
-            let Standing::Approved { by, .. } = &l.standing else { unreachable!() };
-            return Ok(Approval::Granted { request: l.request.id.clone(), by: by.clone() });
+        let asked = approval::Asked {
+            requester: &session.user,
+            env: &plan.env,
+            app: &plan.app,
+            operation: plan.operation.name(),
+            fingerprint: approval::fingerprint(plan),
+        };
+        let seen: Vec<(&Request, &Standing)> = listed.iter().map(|l| (&l.request, &l.standing)).collect();
+        match approval::gate(&asked, &seen, jiff::Timestamp::now()) {
+            approval::Gate::Granted { request, by } => Ok(Approval::Granted { request, by }),
+            approval::Gate::Wanted { pending, note } => Ok(Approval::Wanted { pending, note }),
+            approval::Gate::Denied(why) => Err(Refusal::Precondition(why)),
         }
-        if let Some(l) = same.iter().find(|l| matches!(l.standing, Standing::Denied { .. })) {
-            let Standing::Denied { by, reason } = &l.standing else { unreachable!() };
-            if !expired(&l.request, jiff::Timestamp::now()) {
-                return Err(Refusal::Precondition(format!(
-                    "{by} denied request {} for this change{}: nothing was done",
-                    l.request.id,
-                    reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
-                )));
-            }
-        }
-        let pending = same.iter().find(|l| l.standing == Standing::Pending).map(|l| l.request.id.clone());
-        let note = mine
-            .iter()
-            .find(|l| l.request.fingerprint != fingerprint && matches!(l.standing, Standing::Approved { .. }))
-            .map(|l| {
-                format!(
-                    "request {} was approved for \"{}\", which the objects no longer match: this plan needs an approval of its own",
-                    l.request.id, l.request.sentence
-                )
-            });
-        Ok(Approval::Wanted { pending, note })
     }
 
     /// Every approval request in the environment's cluster, with its answers and standing.
@@ -270,8 +246,4 @@ impl Engine {
         found.answers.push(answer);
         Ok(found)
     }
-}
-
-fn expired(request: &Request, now: jiff::Timestamp) -> bool {
-    now > request.expires_at
 }

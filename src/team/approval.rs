@@ -112,6 +112,70 @@ pub fn standing(
     }
 }
 
+/// What a fresh plan is, for matching it with the requests already filed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asked<'a> {
+    pub requester: &'a str,
+    pub env: &'a str,
+    pub app: &'a str,
+    pub operation: &'a str,
+    pub fingerprint: String,
+}
+
+/// Where a fresh plan stands with the requests filed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Gate {
+    /// A second user approved exactly this plan, and no write used it yet.
+    Granted { request: String, by: String },
+    /// It waits: the request already pending for it, if any, and what the operator should
+    /// know (an approval of a plan the objects no longer match).
+    Wanted { pending: Option<String>, note: Option<String> },
+    /// A second user denied exactly this plan, and the request has not lapsed.
+    Denied(String),
+}
+
+/// Matches `asked` with the requests seen: by the same requester, for the same environment,
+/// app and operation; only the same fingerprint counts as the same plan.
+pub fn gate(asked: &Asked<'_>, seen: &[(&Request, &Standing)], now: jiff::Timestamp) -> Gate {
+    let mine: Vec<&(&Request, &Standing)> = seen
+        .iter()
+        .filter(|(r, _)| {
+            r.requester == asked.requester
+                && r.env == asked.env
+                && r.app == asked.app
+                && r.operation == asked.operation
+        })
+        .collect();
+    let same = || mine.iter().filter(|(r, _)| r.fingerprint == asked.fingerprint);
+    for (r, standing) in same() {
+        if let Standing::Approved { by, .. } = standing {
+            return Gate::Granted { request: r.id.clone(), by: by.clone() };
+        }
+    }
+    for (r, standing) in same() {
+        if let Standing::Denied { by, reason } = standing
+            && now <= r.expires_at
+        {
+            let why = reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
+            return Gate::Denied(format!(
+                "{by} denied request {} for this change{why}: nothing was done",
+                r.id
+            ));
+        }
+    }
+    let pending = same().find(|(_, s)| **s == Standing::Pending).map(|(r, _)| r.id.clone());
+    let note = mine
+        .iter()
+        .find(|(r, s)| r.fingerprint != asked.fingerprint && matches!(s, Standing::Approved { .. }))
+        .map(|(r, _)| {
+            format!(
+                "request {} was approved for \"{}\", which the objects no longer match: this plan needs an approval of its own",
+                r.id, r.sentence
+            )
+        });
+    Gate::Wanted { pending, note }
+}
+
 /// What the plan would write, as a short stable digest: every step's target, body and route,
 /// and the sentence and diff the operator saw — not the resourceVersion, which a controller's
 /// status write moves without changing what the step does.
@@ -251,6 +315,45 @@ mod tests {
         let (mut forged, at) = answer("alice2", true, "2026-12-04T10:02:00Z");
         forged.requester = "mallory".into();
         assert_eq!(standing(&request(), &[(forged, at)], false, now), Standing::Pending);
+    }
+
+    #[test]
+    fn a_fresh_plan_goes_ahead_only_on_its_own_fingerprint() {
+        let now = ts("2026-12-04T10:05:00Z");
+        let asked = Asked {
+            requester: "alice",
+            env: "production",
+            app: "web",
+            operation: "canary-step",
+            fingerprint: "f".into(),
+        };
+        let approved = Standing::Approved { by: "bob".into(), reason: None };
+        let r = request();
+        assert_eq!(
+            gate(&asked, &[(&r, &approved)], now),
+            Gate::Granted { request: "r-abc123".into(), by: "bob".into() }
+        );
+        assert_eq!(
+            gate(&asked, &[(&r, &Standing::Pending)], now),
+            Gate::Wanted { pending: Some("r-abc123".into()), note: None }
+        );
+        let changed = Asked { fingerprint: "g".into(), ..asked.clone() };
+        let Gate::Wanted { pending: None, note: Some(note) } = gate(&changed, &[(&r, &approved)], now) else {
+            panic!("a changed object is a new plan")
+        };
+        assert!(note.contains("r-abc123 was approved for"), "{note}");
+        let denied = Standing::Denied { by: "bob".into(), reason: Some("freeze".into()) };
+        assert!(matches!(gate(&asked, &[(&r, &denied)], now), Gate::Denied(why) if why.contains("(freeze)")));
+        let late = ts("2026-12-04T10:31:00Z");
+        assert!(
+            matches!(gate(&asked, &[(&r, &denied)], late), Gate::Wanted { pending: None, .. }),
+            "a lapsed denial"
+        );
+        let bobs = Asked { requester: "bob", ..asked };
+        assert!(
+            matches!(gate(&bobs, &[(&r, &approved)], now), Gate::Wanted { pending: None, note: None }),
+            "not his"
+        );
     }
 
     #[test]
